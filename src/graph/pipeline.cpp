@@ -1,0 +1,571 @@
+#include "graph/reorder_buffer.hpp"
+#include "graph/topology.hpp"
+
+#include <sluice/core/log.hpp>
+#include <sluice/graph/pipeline.hpp>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace sluice {
+
+namespace flow = tbb::flow;
+
+namespace {
+
+// Streams of batches emitted by an operator's finish() start here, so they never collide
+// with a source's stream.
+constexpr std::uint32_t flush_stream_base = 1U << 30;
+
+// Marks a batch's source positions as not delivered (the pipeline is failing).
+void abandon(const batch& b) {
+    for (const auto& ack : b.acks()) {
+        ack->fail("the pipeline stopped on an error before this batch was delivered");
+    }
+}
+
+std::vector<column_ptr> empty_columns(const schema& s) {
+    std::vector<column_ptr> columns;
+    for (const auto& f : s.fields()) {
+        columns.push_back(std::make_shared<const column>(f.type));
+    }
+    return columns;
+}
+
+std::uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
+    return static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
+}
+
+}  // namespace
+
+struct pipeline::impl {
+    struct node_state {
+        node_declaration declaration;
+        operator_role role = operator_role::transform;
+        std::unique_ptr<source> source_op;
+        std::unique_ptr<transform> transform_op;
+        std::unique_ptr<sink> sink_op;
+        std::unique_ptr<operator_metrics> metrics;
+        std::unique_ptr<operator_context> context;
+        schema_ptr output_schema;
+        operator_traits traits;
+        detail::reorder_buffer reorder;
+
+        // Per source: in-flight accounting.
+        std::atomic<std::size_t> in_flight{0};
+        std::atomic<std::size_t> peak_in_flight{0};
+        std::uint64_t next_sequence = 0;
+        std::uint32_t stream = 0;
+
+        // Flow-graph nodes, built by run().
+        std::mutex flight_mutex;
+        std::condition_variable flight_released;
+
+        std::unique_ptr<flow::input_node<batch_ptr>> input;
+        using transform_node = flow::multifunction_node<batch_ptr, std::tuple<batch_ptr>>;
+        std::unique_ptr<transform_node> transformer;
+        std::unique_ptr<flow::function_node<batch_ptr, flow::continue_msg>> consumer;
+        std::vector<flow::receiver<batch_ptr>*> successors;
+    };
+
+    std::string name;
+    runtime_config config;
+    std::vector<std::unique_ptr<node_state>> nodes;  // declaration order
+    detail::topology topo;
+    std::unique_ptr<dead_letter_writer> dead_letter;
+    bool prepared = false;
+    bool ran = false;
+
+    std::atomic<bool> stop_requested{false};
+    std::atomic<bool> accepting_acks{true};
+    std::mutex error_mutex;
+    std::exception_ptr first_error;
+
+    std::atomic<bool> failed{false};
+
+    void record_error(std::exception_ptr error) {
+        {
+            std::lock_guard lock(error_mutex);
+            if (!first_error) {
+                first_error = std::move(error);
+            }
+        }
+        failed.store(true);
+        stop_requested.store(true);
+    }
+
+    node_state& add(node_declaration declaration, operator_role role) {
+        auto n = std::make_unique<node_state>();
+        n->declaration = std::move(declaration);
+        n->role = role;
+        n->metrics = std::make_unique<operator_metrics>();
+        n->metrics->id = n->declaration.id;
+        n->metrics->type = n->declaration.type;
+        n->metrics->role = std::string(to_string(role));
+        nodes.push_back(std::move(n));
+        prepared = false;
+        return *nodes.back();
+    }
+
+    void prepare();
+    run_summary run();
+    void build_graph(flow::graph& g);
+    batch_ptr poll_source(node_state& n, flow::graph& g, tbb::flow_control& control);
+    void run_transform(node_state& n, const batch_ptr& input, node_state::transform_node::output_ports_type& ports);
+    void run_sink(node_state& n, const batch_ptr& input);
+    void finish_all(flow::graph& g);
+};
+
+void pipeline::impl::prepare() {
+    if (prepared) {
+        return;
+    }
+    diagnostics_collector problems;
+    std::vector<std::pair<const node_declaration*, operator_role>> declared;
+    for (const auto& n : nodes) {
+        declared.emplace_back(&n->declaration, n->role);
+    }
+    topo = detail::resolve_topology(declared, problems);
+    problems.throw_if_any();
+
+    for (const auto index : topo.order) {
+        auto& n = *nodes[index];
+        bind_context ctx(n.declaration.type, n.declaration.id, n.declaration.locate, &problems);
+        if (n.role == operator_role::source) {
+            n.output_schema = n.source_op->output_schema();
+            continue;
+        }
+        // Fan-in merges batches of one schema: every input must produce the same fields.
+        schema_ptr input;
+        bool consistent = true;
+        for (const auto up : topo.nodes[index].upstream) {
+            const auto& candidate = nodes[up]->output_schema;
+            if (!candidate) {
+                consistent = false;  // upstream failed to bind; already reported
+                break;
+            }
+            if (!input) {
+                input = candidate;
+            } else if (!(*input == *candidate)) {
+                ctx.error("inputs", "schema-mismatch",
+                          fmt::format("inputs '{}' and '{}' produce different schemas: {} vs {}",
+                                      n.declaration.inputs.front(), nodes[up]->declaration.id, input->to_string(),
+                                      candidate->to_string()));
+                consistent = false;
+                break;
+            }
+        }
+        if (!consistent || !input) {
+            continue;
+        }
+        if (n.role == operator_role::transform) {
+            n.output_schema = n.transform_op->bind(input, ctx);
+            n.traits = n.transform_op->traits();
+        } else {
+            n.sink_op->bind(input, ctx);
+            n.traits = n.sink_op->traits();
+        }
+    }
+    problems.throw_if_any();
+    if (config.max_batches_in_flight < 2) {
+        throw config_error({diagnostic{{}, "out-of-range",
+                                       fmt::format("max_batches_in_flight must be at least 2, got {}",
+                                                   config.max_batches_in_flight)}});
+    }
+    prepared = true;
+}
+
+batch_ptr pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_control& control) {
+    source_batch polled;
+    {
+        // Backpressure: poll only while fewer than the bound are in flight. The wait blocks
+        // this source's own thread (the arena has one per source), never a worker.
+        std::unique_lock lock(n.flight_mutex);
+        while (n.in_flight.load() >= config.max_batches_in_flight && !stop_requested.load()) {
+            n.flight_released.wait_for(lock, std::chrono::milliseconds(100));
+        }
+    }
+    try {
+        while (true) {
+            if (stop_requested.load()) {
+                control.stop();
+                return {};
+            }
+            const auto started = std::chrono::steady_clock::now();
+            const auto status = n.source_op->poll(polled, *n.context);
+            if (status == poll_status::finished) {
+                control.stop();
+                return {};
+            }
+            if (status == poll_status::produced) {
+                n.metrics->batch_latency.record(elapsed_ns(started));
+                break;
+            }
+            // idle: nothing arrived within the source's own max latency; ask again.
+        }
+    } catch (...) {
+        record_error(std::current_exception());
+        control.stop();
+        return {};
+    }
+
+    auto out = std::make_shared<batch>(std::move(polled.data));
+    out->set_origin({n.stream, n.next_sequence++, n.stream});
+    n.metrics->batches_in.fetch_add(1, std::memory_order_relaxed);
+    n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
+
+    const auto now_in_flight = n.in_flight.fetch_add(1) + 1;
+    auto peak = n.peak_in_flight.load();
+    while (now_in_flight > peak && !n.peak_in_flight.compare_exchange_weak(peak, now_in_flight)) {
+    }
+    // The slot keeps graph.wait_for_all() waiting until every holder (including an async
+    // sink) lets go, and its release lets the source poll the next batch.
+    g.reserve_wait();
+    auto* state = &n;
+    out->set_flight(std::make_shared<flight_slot>([state, &g] {
+        {
+            std::lock_guard lock(state->flight_mutex);
+            state->in_flight.fetch_sub(1);
+        }
+        state->flight_released.notify_one();
+        g.release_wait();
+    }));
+    if (!polled.positions.empty()) {
+        auto* op = n.source_op.get();
+        auto* accepting = &accepting_acks;
+        out->add_ack(std::make_shared<ack_token>(
+                std::move(polled.positions),
+                [op, accepting](const std::vector<source_position>& positions, bool delivered) {
+                    // After shutdown, tokens are dropped by operators being destroyed, not
+                    // by sinks accepting data: those positions were never delivered.
+                    if (delivered && accepting->load()) {
+                        op->acknowledge(positions);
+                    } else {
+                        op->reject_positions(positions);
+                    }
+                }));
+    }
+    return out;
+}
+
+void pipeline::impl::run_transform(node_state& n,
+                                   const batch_ptr& input,
+                                   node_state::transform_node::output_ports_type& ports) {
+    std::vector<batch_ptr> ready;
+    if (n.traits.needs_ordered_input) {
+        ready = n.reorder.push(input);
+    } else {
+        ready.push_back(input);
+    }
+    for (const auto& in : ready) {
+        if (!failed.load()) {
+            const auto started = std::chrono::steady_clock::now();
+            n.metrics->batches_in.fetch_add(1, std::memory_order_relaxed);
+            n.metrics->records_in.fetch_add(in->num_rows(), std::memory_order_relaxed);
+            try {
+                const auto rejected_before = n.metrics->rejected.load(std::memory_order_relaxed);
+                auto out = std::make_shared<batch>(n.transform_op->process(*in, *n.context));
+                if (dead_letter && n.metrics->rejected.load(std::memory_order_relaxed) != rejected_before) {
+                    // Rejected records must be durable before the batch can be acknowledged.
+                    dead_letter->flush();
+                }
+                n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
+                n.metrics->batch_latency.record(elapsed_ns(started));
+                out->set_origin({in->origin().stream, in->origin().sequence, n.stream});
+                std::get<0>(ports).try_put(std::move(out));
+                continue;
+            } catch (...) {
+                record_error(std::current_exception());
+            }
+        }
+        // The pipeline is failing: nothing of this batch may be acknowledged, but downstream
+        // still gets an (empty) batch in its place so that no reorder buffer waits forever.
+        abandon(*in);
+        auto placeholder = std::make_shared<batch>(n.output_schema, empty_columns(*n.output_schema));
+        placeholder->inherit_lineage(*in);
+        placeholder->set_origin({in->origin().stream, in->origin().sequence, n.stream});
+        std::get<0>(ports).try_put(std::move(placeholder));
+    }
+}
+
+void pipeline::impl::run_sink(node_state& n, const batch_ptr& input) {
+    std::vector<batch_ptr> ready;
+    if (n.traits.needs_ordered_input) {
+        ready = n.reorder.push(input);
+    } else {
+        ready.push_back(input);
+    }
+    for (const auto& in : ready) {
+        if (failed.load()) {
+            abandon(*in);
+            continue;
+        }
+        const auto started = std::chrono::steady_clock::now();
+        n.metrics->batches_in.fetch_add(1, std::memory_order_relaxed);
+        n.metrics->records_in.fetch_add(in->num_rows(), std::memory_order_relaxed);
+        try {
+            n.sink_op->consume(*in, *n.context);
+            n.metrics->records_out.fetch_add(in->num_rows(), std::memory_order_relaxed);
+            n.metrics->batch_latency.record(elapsed_ns(started));
+        } catch (...) {
+            record_error(std::current_exception());
+            abandon(*in);
+        }
+    }
+}
+
+void pipeline::impl::build_graph(flow::graph& g) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto& n = *nodes[i];
+        // The node index doubles as stream id (sources) and producer id (all nodes).
+        n.stream = static_cast<std::uint32_t>(i);
+        n.context = std::make_unique<operator_context>(n.declaration.type, n.declaration.id, n.metrics.get(),
+                                                       dead_letter.get(), &stop_requested);
+        switch (n.role) {
+            case operator_role::source:
+                // Not a limiter_node: its pull protocol with input_node hung here now and
+                // then (oneTBB issue #634 and relatives); poll_source bounds in-flight itself.
+                n.input = std::make_unique<flow::input_node<batch_ptr>>(
+                        g, [this, &n, &g](tbb::flow_control& control) { return poll_source(n, g, control); });
+                break;
+            case operator_role::transform: {
+                const bool serial = n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
+                n.transformer = std::make_unique<node_state::transform_node>(
+                        g, serial ? flow::serial : flow::unlimited,
+                        [this, &n](const batch_ptr& in, node_state::transform_node::output_ports_type& ports) {
+                            run_transform(n, in, ports);
+                        });
+                break;
+            }
+            case operator_role::sink: {
+                const bool serial = n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
+                n.consumer = std::make_unique<flow::function_node<batch_ptr, flow::continue_msg>>(
+                        g, serial ? flow::serial : flow::unlimited, [this, &n](const batch_ptr& in) {
+                            run_sink(n, in);
+                            return flow::continue_msg();
+                        });
+                break;
+            }
+        }
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto& n = *nodes[i];
+        for (const auto down : topo.nodes[i].downstream) {
+            auto& d = *nodes[down];
+            flow::receiver<batch_ptr>& receiver =
+                    d.role == operator_role::transform ? static_cast<flow::receiver<batch_ptr>&>(*d.transformer)
+                                                       : static_cast<flow::receiver<batch_ptr>&>(*d.consumer);
+            n.successors.push_back(&receiver);
+            if (n.role == operator_role::source) {
+                flow::make_edge(*n.input, receiver);
+            } else {
+                flow::make_edge(flow::output_port<0>(*n.transformer), receiver);
+            }
+        }
+    }
+}
+
+void pipeline::impl::finish_all(flow::graph& g) {
+    // Topological order: an operator's end-of-stream output is fully processed downstream
+    // before the next operator is finished, so a sink's finish() sees everything.
+    const bool drain_state = !stop_requested.load();
+    for (const auto index : topo.order) {
+        auto& n = *nodes[index];
+        try {
+            if (n.role == operator_role::transform && drain_state) {
+                auto flushed = n.transform_op->finish(*n.context);
+                if (flushed) {
+                    auto out = std::make_shared<batch>(std::move(*flushed));
+                    out->set_origin({flush_stream_base + n.stream, 0, n.stream});
+                    n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
+                    for (auto* receiver : n.successors) {
+                        receiver->try_put(out);
+                    }
+                    out.reset();
+                    g.wait_for_all();
+                }
+            } else if (n.role == operator_role::sink) {
+                n.sink_op->finish(*n.context);
+            }
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    }
+    if (dead_letter) {
+        try {
+            dead_letter->finish();
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    }
+}
+
+run_summary pipeline::impl::run() {
+    prepare();
+    if (ran) {
+        throw std::logic_error(fmt::format("pipeline '{}' has already run; build a new one", name));
+    }
+    ran = true;
+    const auto started = std::chrono::steady_clock::now();
+
+    std::size_t source_count = 0;
+    for (const auto& n : nodes) {
+        source_count += n->role == operator_role::source ? 1 : 0;
+    }
+    const std::size_t workers = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+    // Sources may block in poll() for up to their max latency; give each a thread of its own
+    // on top of the workers so a quiet source never starves the transforms.
+    const std::size_t slots = workers + source_count;
+    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, slots);
+    tbb::task_arena arena(static_cast<int>(slots));
+    arena.execute([&] {
+        flow::graph g;
+        // Flow-graph nodes unregister from their graph when destroyed: destroy them first.
+        struct release_nodes {
+            impl& self;
+            ~release_nodes() {
+                for (auto& n : self.nodes) {
+                    n->input.reset();
+                    n->transformer.reset();
+                    n->consumer.reset();
+                    n->successors.clear();
+                }
+            }
+        } release{*this};
+        build_graph(g);
+        for (auto& n : nodes) {
+            if (n->input) {
+                n->input->activate();
+            }
+        }
+        g.wait_for_all();
+        finish_all(g);
+        g.wait_for_all();
+    });
+
+    // Everything accepted has been acknowledged by now; later token releases come from
+    // operators being torn down and must not commit anything.
+    accepting_acks.store(false);
+    for (auto& n : nodes) {
+        if (n->role == operator_role::source) {
+            try {
+                n->source_op->close(*n->context);
+            } catch (...) {
+                record_error(std::current_exception());
+            }
+        }
+    }
+
+    run_summary summary;
+    summary.elapsed = std::chrono::steady_clock::now() - started;
+    summary.stopped_by_request = stop_requested.load() && !first_error;
+    for (const auto& n : nodes) {
+        summary.records_rejected += n->metrics->rejected.load();
+        if (n->role == operator_role::source) {
+            summary.records_read += n->metrics->records_out.load();
+            summary.batches += n->metrics->batches_in.load();
+        } else if (n->role == operator_role::sink) {
+            summary.records_written += n->metrics->records_out.load();
+        }
+    }
+    if (first_error) {
+        std::rethrow_exception(first_error);
+    }
+    return summary;
+}
+
+pipeline::pipeline(std::string name, runtime_config config) : impl_(std::make_unique<impl>()) {
+    impl_->name = std::move(name);
+    impl_->config = config;
+}
+
+pipeline::~pipeline() = default;
+
+const std::string& pipeline::name() const noexcept {
+    return impl_->name;
+}
+
+void pipeline::add_source(node_declaration declaration, std::unique_ptr<source> op) {
+    impl_->add(std::move(declaration), operator_role::source).source_op = std::move(op);
+}
+
+void pipeline::add_transform(node_declaration declaration, std::unique_ptr<transform> op) {
+    impl_->add(std::move(declaration), operator_role::transform).transform_op = std::move(op);
+}
+
+void pipeline::add_sink(node_declaration declaration, std::unique_ptr<sink> op) {
+    impl_->add(std::move(declaration), operator_role::sink).sink_op = std::move(op);
+}
+
+void pipeline::set_dead_letter(std::unique_ptr<dead_letter_writer> writer) {
+    impl_->dead_letter = std::move(writer);
+}
+
+void pipeline::prepare() {
+    impl_->prepare();
+}
+
+run_summary pipeline::run() {
+    return impl_->run();
+}
+
+void pipeline::stop() noexcept {
+    impl_->stop_requested.store(true);
+}
+
+std::vector<const operator_metrics*> pipeline::metrics() const {
+    std::vector<const operator_metrics*> out;
+    for (const auto& n : impl_->nodes) {
+        out.push_back(n->metrics.get());
+    }
+    return out;
+}
+
+std::size_t pipeline::batches_in_flight(std::size_t source_index) const {
+    std::size_t seen = 0;
+    for (const auto& n : impl_->nodes) {
+        if (n->role == operator_role::source && seen++ == source_index) {
+            return n->in_flight.load();
+        }
+    }
+    return 0;
+}
+
+std::size_t pipeline::peak_batches_in_flight(std::size_t source_index) const {
+    std::size_t seen = 0;
+    for (const auto& n : impl_->nodes) {
+        if (n->role == operator_role::source && seen++ == source_index) {
+            return n->peak_in_flight.load();
+        }
+    }
+    return 0;
+}
+
+std::vector<node_declaration> pipeline::declarations() const {
+    std::vector<node_declaration> out;
+    for (const auto& n : impl_->nodes) {
+        out.push_back(n->declaration);
+    }
+    return out;
+}
+
+schema_ptr pipeline::output_schema_of(std::string_view id) const {
+    for (const auto& n : impl_->nodes) {
+        if (n->declaration.id == id) {
+            return n->output_schema;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace sluice
