@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::cli {
@@ -13,11 +15,18 @@ inline constexpr int exit_interrupted = 130;
 
 using arguments = std::vector<std::string>;
 
-int run_command(const arguments& args);
-int validate_command(const arguments& args);
-int graph_command(const arguments& args);
-int operators_command(const arguments& args);
-int explain_command(const arguments& args);
+/// One `sluice <name>` subcommand. Each command file registers itself with a static
+/// `register_command(...)` (the CLI is an executable, so static registration is kept), and
+/// main() dispatches by name and lists them in --help.
+struct command {
+    std::string name;     ///< e.g. "run"
+    std::string usage;    ///< e.g. "run FILE [--set KEY=VALUE]... [--quiet]"
+    std::string summary;  ///< one line for --help
+    std::function<int(const arguments&)> run;
+};
+
+bool register_command(command c);
+const std::vector<command>& commands();
 
 /// Prints `message` to stderr as "sluice: error: message".
 void print_error(const std::string& message);

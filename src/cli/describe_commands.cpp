@@ -11,7 +11,7 @@
 
 namespace sluice::cli {
 
-int validate_command(const arguments& args) {
+static int validate_command(const arguments& args) {
     const auto parsed = parse_pipeline_arguments(args, "validate");
     if (!parsed) {
         return exit_invalid;
@@ -32,7 +32,7 @@ int validate_command(const arguments& args) {
     }
 }
 
-int graph_command(const arguments& args) {
+static int graph_command(const arguments& args) {
     const auto parsed = parse_pipeline_arguments(args, "graph");
     if (!parsed) {
         return exit_invalid;
@@ -64,7 +64,7 @@ int graph_command(const arguments& args) {
     }
 }
 
-int operators_command(const arguments& args) {
+static int operators_command(const arguments& args) {
     (void)args;
     for (const auto* d : operator_registry::global().all()) {
         std::printf("%-10s %-16s %s\n", std::string(to_string(d->role)).c_str(), d->type.c_str(), d->summary.c_str());
@@ -98,7 +98,7 @@ void print_fields(const option_spec& spec, const std::string& indent) {
 
 }  // namespace
 
-int explain_command(const arguments& args) {
+static int explain_command(const arguments& args) {
     if (args.size() != 1) {
         print_error("'sluice explain' needs one operator type, e.g. sluice explain json_decode");
         return exit_invalid;
@@ -128,5 +128,19 @@ int explain_command(const arguments& args) {
     }
     return exit_ok;
 }
+
+namespace {
+
+const bool registered = register_command(
+        {"validate", "validate FILE [--set KEY=VALUE]... [--diagnostics=json]",
+         "check a pipeline without running it; exit 0 if valid, 2 with the errors if not", validate_command}) &&
+                        register_command({"graph", "graph FILE [--set KEY=VALUE]...",
+                                          "print the pipeline as Graphviz DOT (sluice graph p.yaml | dot -Tpng)",
+                                          graph_command}) &&
+                        register_command({"operators", "operators", "list every operator type", operators_command}) &&
+                        register_command({"explain", "explain TYPE", "print one operator's options (its spec)",
+                                          explain_command});
+
+}  // namespace
 
 }  // namespace sluice::cli

@@ -6,29 +6,50 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string_view>
 
 namespace {
 
-constexpr std::string_view usage = R"(sluice — streaming dataflow engine for sensor analytics
+// Commands in the order --help lists them (others follow alphabetically).
+constexpr std::string_view preferred_order[] = {"run", "validate", "graph", "operators", "explain",
+                                                "generate", "train", "bench"};
 
-Usage:
-  sluice run FILE [--set KEY=VALUE]... [--quiet]    run a pipeline until its sources end (or Ctrl-C)
-  sluice validate FILE [--set KEY=VALUE]... [--diagnostics=json]
-                                                    check a pipeline; exit 0 if valid, 2 if not
-  sluice graph FILE                                 print the pipeline as Graphviz DOT
-  sluice operators                                  list every operator type
-  sluice explain TYPE                               print one operator's options
-  sluice --help | --version
+std::string usage_text() {
+    std::vector<const sluice::cli::command*> listed;
+    for (const auto name : preferred_order) {
+        for (const auto& c : sluice::cli::commands()) {
+            if (c.name == name) {
+                listed.push_back(&c);
+            }
+        }
+    }
+    std::vector<const sluice::cli::command*> rest;
+    for (const auto& c : sluice::cli::commands()) {
+        if (std::find(std::begin(preferred_order), std::end(preferred_order), c.name) == std::end(preferred_order)) {
+            rest.push_back(&c);
+        }
+    }
+    std::sort(rest.begin(), rest.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    listed.insert(listed.end(), rest.begin(), rest.end());
+
+    std::string out = "sluice — streaming dataflow engine for sensor analytics\n\nUsage:\n";
+    for (const auto* c : listed) {
+        out += fmt::format("  sluice {}\n      {}\n", c->usage, c->summary);
+    }
+    out += R"(  sluice --help | --version
 
 --set overrides one value of the file, e.g. --set sources.raw.path=data.ndjson
 (the value is YAML: --set 'sinks.out.inputs=[a, b]'). ${VAR} and ${VAR:-default}
 in the file expand from the environment.
 
-Exit codes: 0 done, 1 the run failed, 2 invalid pipeline or command line, 130 interrupted twice.
+Exit codes: 0 done, 1 the run failed, 2 invalid pipeline or command line,
+130 interrupted twice (the first Ctrl-C drains and exits 0).
 )";
+    return out;
+}
 
 }  // namespace
 
@@ -43,35 +64,26 @@ int main(int argc, char** argv) {
 
     arguments args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::fputs(usage.data(), args.empty() ? stderr : stdout);
+        std::fputs(usage_text().c_str(), args.empty() ? stderr : stdout);
         return args.empty() ? exit_invalid : exit_ok;
     }
     if (args[0] == "--version" || args[0] == "version") {
         std::printf("sluice %s\n", SLUICE_VERSION);
         return exit_ok;
     }
-    const std::string command = args[0];
+    const std::string name = args[0];
     args.erase(args.begin());
-    try {
-        if (command == "run") {
-            return run_command(args);
+    for (const auto& c : commands()) {
+        if (c.name != name) {
+            continue;
         }
-        if (command == "validate") {
-            return validate_command(args);
+        try {
+            return c.run(args);
+        } catch (const std::exception& e) {
+            print_error(e.what());
+            return exit_failure;
         }
-        if (command == "graph") {
-            return graph_command(args);
-        }
-        if (command == "operators") {
-            return operators_command(args);
-        }
-        if (command == "explain") {
-            return explain_command(args);
-        }
-    } catch (const std::exception& e) {
-        print_error(e.what());
-        return exit_failure;
     }
-    print_error(fmt::format("unknown command '{}' (run 'sluice --help')", command));
+    print_error(fmt::format("unknown command '{}' (run 'sluice --help')", name));
     return exit_invalid;
 }

@@ -38,6 +38,12 @@ void install_signal_handlers() {
 
 }  // namespace
 
+int run_command(const arguments& args);
+
+const bool registered = register_command(
+        {"run", "run FILE [--set KEY=VALUE]... [--quiet]",
+         "run a pipeline until its sources end (Ctrl-C drains and stops it)", run_command});
+
 int run_command(const arguments& args) {
     const auto parsed = parse_pipeline_arguments(args, "run");
     if (!parsed) {

@@ -1,0 +1,65 @@
+# Thin wrapper over CMake presets and scripts/. Every target installs what it needs first.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+SLUICE := build/release/sluice
+
+.PHONY: all deps build dev quickstart test unit-test integration-test sanitize asan tsan \
+        install package-test bench lint format services-start services-stop clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+dev: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+# Runs the bundled no-server pipeline: simulator -> decode -> filter/map -> local files.
+quickstart: build
+	@$(SLUICE) run pipelines/quickstart.yaml
+	@echo
+	@echo "Outputs are in out/quickstart/ (hot readings, enriched readings) and"
+	@echo "dead-letter/quickstart.ndjson (rejected records, if any)."
+
+# Every test: unit, pipeline and CLI tests, the installed-package test, then the unit
+# tests again under AddressSanitizer and ThreadSanitizer.
+test: build
+	@ctest --preset release -j $(JOBS)
+	@$(MAKE) --no-print-directory sanitize
+
+unit-test: build
+	@ctest --preset release -L unit -j $(JOBS)
+
+sanitize: asan tsan
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS) --target sluice_unit_tests
+	@ctest --preset asan -j $(JOBS)
+
+tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target sluice_unit_tests
+	@ctest --preset tsan -j $(JOBS)
+
+install: build
+	@cmake --install build/release --prefix $(or $(PREFIX),/usr/local)
+
+bench: build
+	@scripts/run-benchmarks
+
+lint: deps
+	@cmake --preset dev >/dev/null
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+	@git ls-files 'src/*.cpp' 'operators/*.cpp' | xargs clang-tidy -p build/dev --quiet
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	@rm -rf build out dead-letter
