@@ -15,6 +15,18 @@
 namespace sluice {
 namespace {
 
+// yaml-cpp hands out an invalid ("zombie") node for a missing key of a const node, and
+// any question but IsDefined() throws on it. Every lookup goes through here instead.
+YAML::Node lookup(const YAML::Node& parent, const std::string& key) {
+    if (parent.IsDefined() && parent.IsMap()) {
+        YAML::Node found = parent[key];
+        if (found.IsDefined()) {
+            return found;
+        }
+    }
+    return YAML::Node(YAML::NodeType::Undefined);
+}
+
 struct loader {
     std::string file;
     const load_options& how;
@@ -48,22 +60,9 @@ struct loader {
             if (!next.IsDefined() || next.IsNull()) {
                 current[parts[i]] = YAML::Node(YAML::NodeType::Map);
             }
-            current = current[parts[i]];
+            current.reset(current[parts[i]]);  // rebind: operator= would overwrite the node
         }
         current[parts.back()] = value;
-    }
-
-    std::vector<std::string> section_ids(const YAML::Node& root) const {
-        std::vector<std::string> ids;
-        for (const char* section : {"sources", "transforms", "sinks"}) {
-            const YAML::Node s = root[section];
-            if (s.IsMap()) {
-                for (const auto& item : s) {
-                    ids.push_back(item.first.Scalar());
-                }
-            }
-        }
-        return ids;
     }
 
     node_declaration declare(const std::string& id, const YAML::Node& node, const std::string& type,
@@ -71,7 +70,7 @@ struct loader {
         node_declaration d;
         d.id = id;
         d.type = type;
-        const YAML::Node inputs = node["inputs"];
+        const YAML::Node inputs = lookup(node, "inputs");
         if (inputs.IsSequence()) {
             for (const auto& item : inputs) {
                 d.inputs.push_back(item.Scalar());
@@ -86,7 +85,7 @@ struct loader {
             }
             // "inputs.2" points at the third input.
             if (key.substr(0, 7) == "inputs.") {
-                const YAML::Node inputs_node = node["inputs"];
+                const YAML::Node inputs_node = lookup(node, "inputs");
                 const auto index = std::stoul(std::string(key.substr(7)));
                 if (inputs_node.IsSequence() && index < inputs_node.size()) {
                     return location_of(inputs_node[index], file, id_location);
@@ -94,7 +93,7 @@ struct loader {
                 key = "inputs";
             }
             if (key == "inputs") {
-                const YAML::Node inputs_node = node["inputs"];
+                const YAML::Node inputs_node = lookup(node, "inputs");
                 return inputs_node.IsDefined() ? location_of(inputs_node, file, id_location) : id_location;
             }
             return options(state).location(key);
@@ -104,7 +103,7 @@ struct loader {
 
     void load_section(const YAML::Node& root, const char* section, operator_role role, pipeline& p,
                       build_context& build) {
-        const YAML::Node s = root[section];
+        const YAML::Node s = lookup(root, section);
         if (!s.IsDefined() || s.IsNull()) {
             return;
         }
@@ -123,7 +122,7 @@ struct loader {
                                          node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : "a list"));
                 continue;
             }
-            const YAML::Node type_node = node["type"];
+            const YAML::Node type_node = lookup(node, "type");
             if (!type_node.IsDefined() || !type_node.IsScalar()) {
                 problems.add(at(node), "missing-field",
                              fmt::format("{} '{}' requires 'type' (one of: {})", role_name, id,
@@ -152,7 +151,7 @@ struct loader {
                 continue;
             }
             auto state = std::make_shared<options::impl>();
-            state->node = node;
+            state->node.reset(node);
             state->spec = &descriptor->spec;
             state->file = file;
             state->type = type;
@@ -160,7 +159,7 @@ struct loader {
             state->fallback = at(node);
             const std::set<std::string, std::less<>> reserved{"type", "inputs"};
             if (role != operator_role::source) {
-                const YAML::Node inputs = node["inputs"];
+                const YAML::Node inputs = lookup(node, "inputs");
                 if (inputs.IsDefined() && !inputs.IsSequence() && !inputs.IsScalar()) {
                     problems.add(at(inputs), "wrong-type",
                                  fmt::format("{} '{}': 'inputs' expects a list of ids, found a mapping", type, id));
@@ -195,27 +194,27 @@ struct loader {
     }
 
     void load_dead_letter(const YAML::Node& root, const std::string& pipeline_name, pipeline& p, build_context& build) {
-        YAML::Node node = root["dead_letter"];
+        YAML::Node node = lookup(root, "dead_letter");
         if (!node.IsDefined() || node.IsNull()) {
             // The default keeps rejected records rather than dropping them: a local file.
-            node = YAML::Load(fmt::format("{{type: file, path: 'dead-letter/{}.ndjson', format: ndjson}}", pipeline_name));
+            node.reset(YAML::Load(fmt::format("{{type: file, path: 'dead-letter/{}.ndjson', format: ndjson}}", pipeline_name)));
         }
-        if (!node.IsMap() || !node["type"].IsScalar()) {
+        if (!node.IsMap() || !lookup(node, "type").IsScalar()) {
             problems.add(at(node), "wrong-type",
                          "'dead_letter' expects a sink mapping with a 'type', e.g. {type: file, path: out/dead.ndjson}");
             return;
         }
-        const auto type = node["type"].Scalar();
+        const auto type = lookup(node, "type").Scalar();
         const auto* descriptor = operator_registry::global().find(operator_role::sink, type);
         if (descriptor == nullptr) {
             const auto guess = closest_name(type, operator_registry::global().names(operator_role::sink));
-            problems.add(at(node["type"]), "unknown-type",
+            problems.add(at(lookup(node, "type")), "unknown-type",
                          fmt::format("dead_letter has unknown sink type '{}'{}", type,
                                      guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
             return;
         }
         auto state = std::make_shared<options::impl>();
-        state->node = node;
+        state->node.reset(node);
         state->spec = &descriptor->spec;
         state->file = file;
         state->type = type;
@@ -249,6 +248,8 @@ struct loader {
             problems.throw_if_any();
         }
         expand_environment(root, file, how.environment, problems);
+        // Operators built from unexpanded "${...}" text would only add confusing errors.
+        problems.throw_if_any();
 
         static const std::vector<std::string> top_level{"name", "dead_letter", "sources", "transforms", "sinks", "runtime"};
         for (const auto& item : root) {
@@ -262,11 +263,11 @@ struct loader {
             }
         }
         std::string name = "pipeline";
-        if (root["name"].IsScalar()) {
-            name = root["name"].Scalar();
+        if (lookup(root, "name").IsScalar()) {
+            name = lookup(root, "name").Scalar();
         }
         runtime_config runtime;
-        const YAML::Node runtime_node = root["runtime"];
+        const YAML::Node runtime_node = lookup(root, "runtime");
         if (runtime_node.IsMap()) {
             for (const auto& item : runtime_node) {
                 const auto& key = item.first.Scalar();
@@ -295,10 +296,10 @@ struct loader {
                 }
             }
         }
-        if (!root["sources"].IsDefined() || root["sources"].IsNull()) {
+        if (!lookup(root, "sources").IsDefined() || lookup(root, "sources").IsNull()) {
             problems.add(at(root), "missing-field", "the pipeline requires 'sources' (at least one source)");
         }
-        if (!root["sinks"].IsDefined() || root["sinks"].IsNull()) {
+        if (!lookup(root, "sinks").IsDefined() || lookup(root, "sinks").IsNull()) {
             problems.add(at(root), "missing-field", "the pipeline requires 'sinks' (at least one sink)");
         }
 

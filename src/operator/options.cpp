@@ -300,7 +300,7 @@ void validate_value(const options::impl& state,
                 return;
             }
             options::impl nested = state;
-            nested.node = value;
+            nested.node.reset(value);
             nested.spec = f.nested.get();
             nested.key_prefix = name + ".";
             validate_options(nested, {}, out);
@@ -320,7 +320,7 @@ void validate_value(const options::impl& state,
                     continue;
                 }
                 options::impl nested = state;
-                nested.node = item.second;
+                nested.node.reset(item.second);
                 nested.spec = f.nested.get();
                 nested.key_prefix = fmt::format("{}.{}.", name, item.first.Scalar());
                 validate_options(nested, {}, out);
@@ -391,7 +391,7 @@ options options::from_values(const option_spec& spec,
                              std::string id,
                              const std::vector<std::pair<std::string, std::string>>& values) {
     auto state = std::make_shared<impl>();
-    state->node = YAML::Node(YAML::NodeType::Map);
+    state->node.reset(YAML::Node(YAML::NodeType::Map));
     for (const auto& [key, text] : values) {
         state->node[key] = YAML::Load(text);
     }
@@ -484,7 +484,7 @@ std::vector<std::pair<std::string, std::string>> options::get_string_map(std::st
 options options::child(std::string_view key) const {
     const auto& f = declared_field(*impl_, key);
     auto state = std::make_shared<impl>(*impl_);
-    state->node = value_of(*impl_, key);
+    state->node.reset(value_of(*impl_, key));
     state->spec = f.nested.get();
     state->key_prefix = fmt::format("{}{}.", impl_->key_prefix, key);
     if (!state->node.IsDefined() || state->node.IsNull()) {
@@ -502,7 +502,7 @@ std::vector<std::pair<std::string, options>> options::children(std::string_view 
     }
     for (const auto& item : value) {
         auto state = std::make_shared<impl>(*impl_);
-        state->node = item.second;
+        state->node.reset(item.second);
         state->spec = f.nested.get();
         state->key_prefix = fmt::format("{}{}.{}.", impl_->key_prefix, key, item.first.Scalar());
         out.emplace_back(item.first.Scalar(), options(std::move(state)));
@@ -535,7 +535,7 @@ source_location options::location(std::string_view key) const {
         if (!next.IsDefined()) {
             break;
         }
-        current = next;
+        current.reset(next);  // rebind: operator= would overwrite the node
         rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
     }
     return location_of(current, impl_->file, impl_->fallback);

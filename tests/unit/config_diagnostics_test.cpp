@@ -62,7 +62,7 @@ TEST_CASE("environment variables expand with defaults and --set overrides one va
     register_builtin_operators();
     const std::string yaml = R"(name: ${PIPELINE_NAME:-fallback}
 sources:
-  raw: {type: generator, count: ${COUNT}, emit: columns}
+  raw: {type: generator, count: "${COUNT}", emit: columns}
 sinks:
   out: {type: blackhole, inputs: [raw]}
 )";
