@@ -38,13 +38,18 @@ void sink_dead_letter_writer::write(const dead_letter_record& record) {
         fmt::format_to(std::back_inserter(positions), "{}{}:{}-{}", positions.empty() ? "" : ",", p.partition,
                        p.first, p.last);
     }
-    std::lock_guard lock(mutex_);
-    builders_[0]->push_int64(now);
-    builders_[1]->push_string(record.operator_type);
-    builders_[2]->push_string(record.operator_id);
-    builders_[3]->push_string(record.reason);
-    builders_[4]->push_string(record.payload);
-    builders_[5]->push_string(positions);
+    {
+        std::lock_guard lock(mutex_);
+        builders_[0]->push_int64(now);
+        builders_[1]->push_string(record.operator_type);
+        builders_[2]->push_string(record.operator_id);
+        builders_[3]->push_string(record.reason);
+        builders_[4]->push_string(record.payload);
+        builders_[5]->push_string(positions);
+    }
+    // Durable before returning: a sink may acknowledge a batch right after rejecting some of
+    // its records (e.g. from its own I/O thread), so nothing may wait for a later flush.
+    flush();
 }
 
 void sink_dead_letter_writer::flush() {

@@ -10,8 +10,8 @@ namespace sluice::detail {
 
 /// Turns rejected records into rows of a dead-letter batch written through an ordinary sink
 /// (a file, stdout, later Kafka), so any sink type can be the pipeline's dead-letter sink.
-/// Rows are buffered and written by flush(); the runtime flushes after every operator call
-/// that rejected something, so a rejected record is durable before its batch moves on.
+/// Each record is written through before write() returns (a rejected record must be durable
+/// before its batch can be acknowledged); rejections are rare, so one write per record is fine.
 /// Columns: time, operator_type, operator_id, reason, payload, positions.
 class sink_dead_letter_writer final : public dead_letter_writer {
 public:

@@ -25,7 +25,7 @@ transforms:
   hot: {type: filter, inputs: [parsed], condition: "temperature > 30 and humidity < 40"}
 sinks:
   all: {type: file, inputs: [parsed], path: out/all.ndjson, format: ndjson}
-  hot: {type: file, inputs: [hot], path: out/hot.ndjson, format: ndjson}
+  hot_out: {type: file, inputs: [hot], path: out/hot.ndjson, format: ndjson}
 YAML
 }
 

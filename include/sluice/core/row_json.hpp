@@ -59,28 +59,70 @@ void append_json_value(std::string& out,
                        std::size_t row,
                        json_timestamp_format timestamps = json_timestamp_format::epoch_ms);
 
+class row_json_cursor;
+
 /// Formats rows of batches of one schema as JSON objects (`{"name":value,...}`), fields in
-/// schema order. The escaped keys are prepared once at construction, so appending a row
-/// allocates nothing beyond growing `out`.
+/// schema order. The escaped keys are prepared once at construction.
 ///
-/// Thread-safety: const methods may be called concurrently (each with its own `out`).
+/// For many rows of one batch, `prepare` a cursor once and append rows through it: it reads
+/// the columns through raw pointers and allocates nothing per row. `append_row` and
+/// `append_ndjson` are shorthands.
+///
+/// Thread-safety: const methods may be called concurrently (each with its own `out`). The
+/// writer must outlive the cursors it prepared.
 class row_json_writer {
 public:
     explicit row_json_writer(const schema& fields, row_json_options options = {});
 
-    /// Appends row `row` of `input` as one JSON object (no newline). Precondition: `input`
-    /// has the schema given at construction (field count asserted).
+    /// A cursor over the rows of `input`, which must have the schema given at construction
+    /// (field count and types are checked: SLUICE_ASSERT) and outlive the cursor.
+    row_json_cursor prepare(const batch& input) const;
+
+    /// Appends row `row` of `input` as one JSON object (no newline). Prepares a cursor per call:
+    /// for many rows of one batch, use `prepare`.
     void append_row(std::string& out, const batch& input, std::size_t row) const;
 
-    /// Appends every row of `input`, each followed by '\n' (NDJSON). Reserves an estimate
-    /// first, so a batch costs at most a few reallocations of `out`.
+    /// Appends every row of `input`, each followed by '\n' (NDJSON).
     void append_ndjson(std::string& out, const batch& input) const;
 
     const row_json_options& options() const noexcept { return options_; }
 
 private:
-    std::vector<std::string> keys_;  // `"name":` per field, with the leading ',' from the 2nd on
+    friend class row_json_cursor;
+    std::vector<data_type> types_;
+    std::string keys_;                  // every `"name":` back to back
+    std::vector<std::uint32_t> key_ends_;  // end of each key in keys_
+    std::size_t fixed_bound_ = 2;       // bytes a row needs beyond its strings' escaped text
     row_json_options options_;
+};
+
+/// Fast appending of the rows of one batch as JSON objects; see row_json_writer::prepare.
+/// Not thread-safe (it keeps a scratch buffer): one cursor per thread.
+class row_json_cursor {
+public:
+    std::size_t num_rows() const noexcept { return rows_; }
+
+    /// Appends row `row` as one JSON object, then `terminator` unless it is '\0'.
+    void append_row(std::string& out, std::size_t row, char terminator = '\0');
+
+    /// Appends rows [first, last), each followed by `terminator` unless it is '\0'.
+    void append_rows(std::string& out, std::size_t first, std::size_t last, char terminator = '\n');
+
+private:
+    friend class row_json_writer;
+    struct column_view {
+        data_type type;
+        const void* values;              // double, int64_t or uint8_t array; chars for strings
+        const std::uint32_t* offsets;    // strings only
+        const std::uint64_t* validity;   // null when every value is present
+    };
+    std::size_t row_bound(std::size_t row) const noexcept;
+    char* write_row(char* p, std::size_t row) const noexcept;
+
+    const row_json_writer* writer_ = nullptr;
+    std::vector<column_view> columns_;
+    std::size_t rows_ = 0;
+    std::string scratch_;
 };
 
 }  // namespace sluice

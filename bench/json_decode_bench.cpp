@@ -1,0 +1,213 @@
+// json_decode against simdjson on-demand alone, on batches of 1024 seed-like records.
+//
+//   cmake --preset release && cmake --build --preset release --target json_decode_bench
+//   ./build/release/bench/json_decode_bench
+//
+// BM_simdjson_ondemand_baseline is the floor: the same parser filling plain std::vectors, with
+// no validity bitmaps, no type checks beyond simdjson's own and no rejection handling.
+// Each benchmark checks a checksum of what it decoded, so a fast wrong answer fails.
+
+#include <sluice/core/batch.hpp>
+#include <sluice/core/row_json.hpp>
+#include <sluice/operator/context.hpp>
+#include <sluice/ops/json.hpp>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace sluice;
+
+namespace {
+
+constexpr std::size_t batch_rows = 1024;
+
+enum class timestamp_style { epoch_ms, iso8601 };
+
+// Records shaped like the seed's simulator output (~170 bytes each).
+batch make_input(timestamp_style style, std::int64_t& temperature_centi_sum) {
+    std::mt19937_64 rng(42);
+    auto values = std::make_shared<column>(data_type::string);
+    temperature_centi_sum = 0;
+    std::string ts;
+    for (std::size_t i = 0; i < batch_rows; ++i) {
+        const auto centi = static_cast<std::int64_t>(1500 + rng() % 2000);
+        temperature_centi_sum += centi;
+        const std::int64_t ms = 1764140000123 + static_cast<std::int64_t>(i) * 1000;
+        ts.clear();
+        if (style == timestamp_style::iso8601) {
+            ts += '"';
+            append_iso8601_ms(ts, ms);
+            ts += '"';
+        } else {
+            ts = fmt::format("{}", ms);
+        }
+        values->push_string(fmt::format(
+                R"({{"sensor_id":"sensor-{:04d}","temperature":{}.{:02d},"humidity":{}.{},"timestamp":{},)"
+                R"("hour_of_day":{},"day_of_week":{},"status_flag":{},"location":"building-{}/floor-{}","is_anomaly":{}}})",
+                rng() % 10000, centi / 100, centi % 100, 30 + rng() % 40, rng() % 10, ts, rng() % 24, rng() % 7,
+                rng() % 3, rng() % 5, rng() % 9, rng() % 50 == 0 ? "true" : "false"));
+    }
+    return batch(make_schema({{"value", data_type::string}}), {values});
+}
+
+json_decode_config seed_config(bool with_is_anomaly) {
+    json_decode_config config;
+    config.schema = {{"sensor_id", data_type::string, false},  {"temperature", data_type::float64, true},
+                     {"humidity", data_type::float64, true},   {"timestamp", data_type::timestamp_ms, false},
+                     {"hour_of_day", data_type::int64, true},  {"day_of_week", data_type::int64, true},
+                     {"status_flag", data_type::int64, true},  {"location", data_type::string, true}};
+    if (with_is_anomaly) {
+        config.schema.push_back({"is_anomaly", data_type::boolean, true});
+    }
+    return config;
+}
+
+void run_json_decode(benchmark::State& state, bool with_is_anomaly, timestamp_style style) {
+    std::int64_t expected_centi = 0;
+    const batch input = make_input(style, expected_centi);
+    json_decode_transform op(seed_config(with_is_anomaly));
+    diagnostics_collector diagnostics;
+    bind_context bind_ctx("json_decode", "bench", nullptr, &diagnostics);
+    if (op.bind(input.schema(), bind_ctx) == nullptr) {
+        state.SkipWithError("bind failed");
+        return;
+    }
+    operator_context ctx("json_decode", "bench", nullptr, nullptr, nullptr);
+    batch out;
+    for (auto _ : state) {
+        out = op.process(input, ctx);
+        benchmark::DoNotOptimize(out.num_rows());
+    }
+    double sum = 0;
+    for (const double t : out.column_at(1).float64_values()) {
+        sum += t;
+    }
+    if (out.num_rows() != batch_rows || std::llround(sum * 100) != expected_centi) {
+        state.SkipWithError("wrong output");
+    }
+    const auto bytes = input.column_at(0).string_bytes().size();
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_rows));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+    state.counters["bytes_per_record"] = static_cast<double>(bytes) / batch_rows;
+}
+
+// All nine keys of the record declared.
+void BM_json_decode(benchmark::State& state) {
+    run_json_decode(state, true, timestamp_style::epoch_ms);
+}
+BENCHMARK(BM_json_decode);
+
+// The YAML example's schema: `is_anomaly` is not declared, so it is skipped.
+void BM_json_decode_skipping_a_key(benchmark::State& state) {
+    run_json_decode(state, false, timestamp_style::epoch_ms);
+}
+BENCHMARK(BM_json_decode_skipping_a_key);
+
+// Timestamps as ISO-8601 strings ("2025-11-26T06:53:20.123Z").
+void BM_json_decode_iso_timestamps(benchmark::State& state) {
+    run_json_decode(state, true, timestamp_style::iso8601);
+}
+BENCHMARK(BM_json_decode_iso_timestamps);
+
+// The floor: simdjson on-demand into plain vectors, keys compared in a fixed chain.
+void BM_simdjson_ondemand_baseline(benchmark::State& state) {
+    namespace od = simdjson::ondemand;
+    std::int64_t expected_centi = 0;
+    const batch input = make_input(timestamp_style::epoch_ms, expected_centi);
+    const column& raw = input.column_at(0);
+    const auto bytes = raw.string_bytes();
+    const auto offsets = raw.string_offsets();
+
+    od::parser parser;
+    std::vector<char> padded(4096 + simdjson::SIMDJSON_PADDING);
+    std::vector<std::string> sensor_id;
+    std::vector<std::string> location;
+    std::vector<double> temperature;
+    std::vector<double> humidity;
+    std::vector<std::int64_t> timestamp;
+    std::vector<std::int64_t> hour_of_day;
+    std::vector<std::int64_t> day_of_week;
+    std::vector<std::int64_t> status_flag;
+    std::vector<std::uint8_t> is_anomaly;
+    bool failed = false;
+    for (auto _ : state) {
+        sensor_id.clear();
+        location.clear();
+        temperature.clear();
+        humidity.clear();
+        timestamp.clear();
+        hour_of_day.clear();
+        day_of_week.clear();
+        status_flag.clear();
+        is_anomaly.clear();
+        for (std::size_t row = 0; row < batch_rows; ++row) {
+            const std::size_t size = offsets[row + 1] - offsets[row];
+            std::memcpy(padded.data(), bytes.data() + offsets[row], size);
+            std::memset(padded.data() + size, 0, simdjson::SIMDJSON_PADDING);
+            od::document doc;
+            od::object object;
+            if (parser.iterate(padded.data(), size, padded.size()).get(doc) != simdjson::SUCCESS ||
+                doc.get_object().get(object) != simdjson::SUCCESS) {
+                failed = true;
+                continue;
+            }
+            for (auto member : object) {
+                od::field field;
+                if (std::move(member).get(field) != simdjson::SUCCESS) {
+                    failed = true;
+                    break;
+                }
+                const auto key = field.key();
+                auto& value = field.value();
+                std::string_view s;
+                double d = 0;
+                std::int64_t i = 0;
+                bool b = false;
+                if (key == "sensor_id" && value.get_string().get(s) == simdjson::SUCCESS) {
+                    sensor_id.emplace_back(s);
+                } else if (key == "temperature" && value.get_double().get(d) == simdjson::SUCCESS) {
+                    temperature.push_back(d);
+                } else if (key == "humidity" && value.get_double().get(d) == simdjson::SUCCESS) {
+                    humidity.push_back(d);
+                } else if (key == "timestamp" && value.get_int64().get(i) == simdjson::SUCCESS) {
+                    timestamp.push_back(i);
+                } else if (key == "hour_of_day" && value.get_int64().get(i) == simdjson::SUCCESS) {
+                    hour_of_day.push_back(i);
+                } else if (key == "day_of_week" && value.get_int64().get(i) == simdjson::SUCCESS) {
+                    day_of_week.push_back(i);
+                } else if (key == "status_flag" && value.get_int64().get(i) == simdjson::SUCCESS) {
+                    status_flag.push_back(i);
+                } else if (key == "location" && value.get_string().get(s) == simdjson::SUCCESS) {
+                    location.emplace_back(s);
+                } else if (key == "is_anomaly" && value.get_bool().get(b) == simdjson::SUCCESS) {
+                    is_anomaly.push_back(b ? 1 : 0);
+                }
+            }
+        }
+        benchmark::DoNotOptimize(temperature.data());
+    }
+    double sum = 0;
+    for (const double t : temperature) {
+        sum += t;
+    }
+    if (failed || temperature.size() != batch_rows || std::llround(sum * 100) != expected_centi) {
+        state.SkipWithError("wrong output");
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_rows));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+    state.counters["bytes_per_record"] = static_cast<double>(bytes.size()) / batch_rows;
+}
+BENCHMARK(BM_simdjson_ondemand_baseline);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,146 @@
+#include "kafka_common.hpp"
+
+#include <sluice/core/log.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+namespace sluice::kafka_detail {
+
+void describe_connection(option_spec& spec) {
+    spec.field("brokers", option_kind::string)
+            .defaults("127.0.0.1:9092")
+            .describe("bootstrap brokers, host:port[,host:port...] (librdkafka bootstrap.servers)");
+    spec.field("librdkafka", option_kind::string_map)
+            .defaults("{}")
+            .describe("further librdkafka properties passed through as is, e.g. "
+                      "{fetch.max.bytes: 52428800, security.protocol: ssl}");
+}
+
+namespace {
+
+/// Sets one property; returns librdkafka's error text, or "" if accepted.
+std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+    char error[512] = {0};
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
+        return error[0] != '\0' ? std::string(error) : fmt::format("property '{}' was rejected", name);
+    }
+    return {};
+}
+
+}  // namespace
+
+conf_ptr build_conf(const options& opts,
+                    const property_list& defaults,
+                    const property_list& forced,
+                    const property_list& reserved) {
+    // Values first, diagnostics after: building a diagnostic locates a key in the YAML tree.
+    const std::string brokers = opts.get_string("brokers");
+    const auto user_properties = opts.get_string_map("librdkafka");
+    conf_ptr conf(rd_kafka_conf_new());
+    diagnostics_collector out;
+    if (const auto error = set_property(conf.get(), "bootstrap.servers", brokers); !error.empty()) {
+        out.add(opts.error("brokers", "invalid-value", error));
+    }
+    for (const auto& [name, value] : defaults) {
+        // Defaults are known-good; a failure here would be a librdkafka build without a
+        // feature (e.g. no zstd), which the user may still fix through `librdkafka`.
+        (void)set_property(conf.get(), name, value);
+    }
+    for (const auto& [name, value] : user_properties) {
+        // The location goes to the `librdkafka` mapping: property names hold dots, which the
+        // option locator reads as nesting.
+        const auto hit = std::find_if(reserved.begin(), reserved.end(), [&](const auto& r) { return r.first == name; });
+        if (hit != reserved.end()) {
+            out.add(opts.error("librdkafka", "reserved-property",
+                               fmt::format("librdkafka property '{}' cannot be set here: {}", name, hit->second)));
+            continue;
+        }
+        if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
+            out.add(opts.error("librdkafka", "invalid-value",
+                               fmt::format("librdkafka rejected '{}: {}': {}", name, value, error)));
+        }
+    }
+    for (const auto& [name, value] : forced) {
+        (void)set_property(conf.get(), name, value);
+    }
+    out.throw_if_any();
+    return conf;
+}
+
+conf_ptr build_conf(const property_list& properties) {
+    conf_ptr conf(rd_kafka_conf_new());
+    for (const auto& [name, value] : properties) {
+        if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
+            throw std::runtime_error(fmt::format("librdkafka rejected '{}: {}': {}", name, value, error));
+        }
+    }
+    return conf;
+}
+
+namespace {
+
+/// Error texts repeat for as long as a broker is down; keep one line per code per interval.
+bool should_log(int code) {
+    static std::mutex mutex;
+    static std::map<int, std::chrono::steady_clock::time_point> last;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex);
+    auto& at = last[code];
+    if (at.time_since_epoch().count() != 0 && now - at < std::chrono::seconds(5)) {
+        return false;
+    }
+    at = now;
+    return true;
+}
+
+const std::string& who_of(const rd_kafka_t* rk) {
+    static const std::string unknown = "kafka";
+    const auto* context = static_cast<const handle_context*>(rd_kafka_opaque(rk));
+    return context != nullptr ? context->who : unknown;
+}
+
+extern "C" void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+    // syslog levels: 0..4 warning (librdkafka retries what it logs as an error, e.g. a refused
+    // connection; what is fatal reaches the operator through its API), 5..6 info, 7 debug.
+    const log_level mapped = level <= 4 ? log_level::warning
+                             : level <= 6 ? log_level::info
+                                          : log_level::debug;
+    log(mapped, fmt::format("{}: librdkafka {}: {}", who_of(rk), facility, message));
+}
+
+extern "C" void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
+    const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char text[512] = {0};
+        rd_kafka_fatal_error(rk, text, sizeof(text));
+        log(log_level::error, fmt::format("{}: fatal: {}", who_of(rk), text));
+        return;
+    }
+    if (should_log(err)) {
+        // Transport errors and "all brokers down" are retried by librdkafka: a warning.
+        log(log_level::warning, fmt::format("{}: {} ({}); librdkafka keeps retrying", who_of(rk), reason,
+                                            rd_kafka_err2name(code)));
+    }
+}
+
+}  // namespace
+
+void route_logs(rd_kafka_conf_t* conf, handle_context* context) {
+    rd_kafka_conf_set_opaque(conf, context);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+}
+
+int to_timeout_ms(std::chrono::nanoseconds value) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(value).count();
+    return static_cast<int>(std::clamp<long long>(ms, 0, INT_MAX));
+}
+
+}  // namespace sluice::kafka_detail

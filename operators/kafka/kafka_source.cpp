@@ -1,0 +1,520 @@
+#include "kafka_source.hpp"
+
+#include <sluice/core/log.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+namespace sluice::kafka_detail {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+extern "C" void rebalance_trampoline(rd_kafka_t* rk,
+                                     rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t* partitions,
+                                     void* opaque) {
+    (void)rk;
+    auto* self = static_cast<kafka_source*>(static_cast<handle_context*>(opaque)->owner);
+    self->on_rebalance(err, partitions);
+}
+
+extern "C" void commit_trampoline(rd_kafka_t*,
+                                  rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t*,
+                                  void* opaque) {
+    auto* self = static_cast<kafka_source*>(static_cast<handle_context*>(opaque)->owner);
+    self->on_commit_result(err);
+}
+
+std::int64_t wall_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+}
+
+constexpr std::int32_t partitions_per_topic = 1 << 16;
+
+}  // namespace
+
+const schema_ptr& kafka_source::kafka_schema() {
+    static const schema_ptr s = make_schema({
+            {"key", data_type::string, true},
+            {"value", data_type::string, true},
+            {"timestamp", data_type::timestamp_ms, false},
+            {"partition", data_type::int64, false},
+            {"offset", data_type::int64, false},
+    });
+    return s;
+}
+
+kafka_source::kafka_source(kafka_source_config config, conf_ptr conf)
+    : config_(std::move(config)),
+      conf_(std::move(conf)),
+      watermarks_(config_.max_out_of_orderness, config_.idle_timeout) {
+    context_.who = fmt::format("kafka source '{}'", config_.id);
+    context_.owner = this;
+}
+
+kafka_source::~kafka_source() {
+    // Normally close() did this; after a failed run the handle still has to go.
+    closing_ = true;
+    shut_down();
+}
+
+void kafka_source::start(operator_context& ctx) {
+    route_logs(conf_.get(), &context_);
+    rd_kafka_conf_set_rebalance_cb(conf_.get(), rebalance_trampoline);
+    rd_kafka_conf_set_offset_commit_cb(conf_.get(), commit_trampoline);
+    char error[512] = {0};
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf_.get(), error, sizeof(error));
+    if (rk == nullptr) {
+        throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot create the Kafka consumer: {}", error));
+    }
+    conf_.release();  // rd_kafka_new owns it now
+    rk_.reset(rk);
+    rd_kafka_poll_set_consumer(rk);
+
+    list_ptr subscription(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(1, config_.topics.size()))));
+    if (!config_.topic_regex.empty()) {
+        // librdkafka treats a subscription starting with '^' as a regular expression.
+        const std::string pattern =
+                config_.topic_regex.front() == '^' ? config_.topic_regex : "^" + config_.topic_regex;
+        rd_kafka_topic_partition_list_add(subscription.get(), pattern.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    for (const auto& topic : config_.topics) {
+        rd_kafka_topic_partition_list_add(subscription.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    if (const auto err = rd_kafka_subscribe(rk, subscription.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot subscribe: {}", rd_kafka_err2str(err)));
+    }
+    next_commit_ = steady::now() + config_.commit_interval;
+    log(log_level::info, fmt::format("{}: joined group '{}' on {}", context_.who, config_.group_id,
+                                     config_.topic_regex.empty() ? fmt::format("{}", fmt::join(config_.topics, ", "))
+                                                                 : "^" + config_.topic_regex));
+}
+
+std::int32_t kafka_source::position_id(const char* topic, std::int32_t partition) {
+    std::size_t index = 0;
+    while (index < topic_names_.size() && topic_names_[index] != topic) {
+        ++index;
+    }
+    if (index == topic_names_.size()) {
+        topic_names_.emplace_back(topic);
+    }
+    return static_cast<std::int32_t>(index) * partitions_per_topic + partition;
+}
+
+void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+    rd_kafka_t* rk = rk_.get();
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    const auto now = steady::now();
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < partitions->cnt; ++i) {
+            auto& p = partitions->elems[i];
+            if (p.partition >= partitions_per_topic) {
+                log(log_level::error, fmt::format("{}: partition {} of '{}' is beyond the supported {}", context_.who,
+                                                  p.partition, p.topic, partitions_per_topic - 1));
+                continue;
+            }
+            const std::int32_t id = position_id(p.topic, p.partition);
+            if (seen_.insert(id).second && config_.start != start_mode::committed) {
+                p.offset = config_.start == start_mode::earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+            }
+            assigned_.insert(id);
+            watermarks_.assign(id, now);
+            std::lock_guard lock(mutex_);
+            trackers_[id] = kafka_offset_tracker{};
+        }
+        rd_kafka_error_t* error = nullptr;
+        rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (cooperative) {
+            error = rd_kafka_incremental_assign(rk, partitions);
+        } else {
+            result = rd_kafka_assign(rk, partitions);
+        }
+        if (error != nullptr) {
+            log(log_level::error, fmt::format("{}: assign failed: {}", context_.who, rd_kafka_error_string(error)));
+            rd_kafka_error_destroy(error);
+        } else if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log(log_level::error, fmt::format("{}: assign failed: {}", context_.who, rd_kafka_err2str(result)));
+        }
+        log(log_level::info, fmt::format("{}: assigned {} partition(s), {} in all", context_.who, partitions->cnt,
+                                         assigned_.size()));
+        return;
+    }
+
+    // Revocation (or an error, treated the same): hand back only what is settled.
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < partitions->cnt; ++i) {
+        const auto& p = partitions->elems[i];
+        if (p.partition < partitions_per_topic) {
+            ids.push_back(position_id(p.topic, p.partition));
+        }
+    }
+    const std::set<std::int32_t> revoked(ids.begin(), ids.end());
+    // Records read but not handed out yet: the next owner reads them from the commit.
+    drop_collected(revoked);
+    if (rd_kafka_assignment_lost(rk)) {
+        // Another member may own these partitions already: committing now could move its
+        // position backwards. Whatever is in flight will be read again by the new owner.
+        log(log_level::warning, fmt::format("{}: assignment lost; uncommitted records will be read again",
+                                            context_.who));
+    } else {
+        drain(ids);
+        commit(ids, true, true);
+    }
+    {
+        // Late acknowledgements of these partitions find no tracker and are ignored.
+        std::lock_guard lock(mutex_);
+        for (const auto id : ids) {
+            trackers_.erase(id);
+        }
+    }
+    for (const auto id : ids) {
+        assigned_.erase(id);
+        watermarks_.revoke(id);
+    }
+    if (cooperative) {
+        if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {
+            log(log_level::error, fmt::format("{}: unassign failed: {}", context_.who, rd_kafka_error_string(error)));
+            rd_kafka_error_destroy(error);
+        }
+    } else {
+        rd_kafka_assign(rk, nullptr);
+    }
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        log(log_level::warning, fmt::format("{}: rebalance error: {}", context_.who, rd_kafka_err2str(err)));
+    } else {
+        log(log_level::info, fmt::format("{}: revoked {} partition(s)", context_.who, ids.size()));
+    }
+}
+
+void kafka_source::drain(const std::vector<std::int32_t>& ids) {
+    if (closing_ || ids.empty()) {
+        return;
+    }
+    const auto deadline = steady::now() + config_.rebalance_timeout;
+    std::unique_lock lock(mutex_);
+    const auto settled = [&] {
+        return std::all_of(ids.begin(), ids.end(), [&](std::int32_t id) {
+            const auto it = trackers_.find(id);
+            if (it == trackers_.end()) {
+                return true;
+            }
+            const auto pinned = std::find_if(pinned_.begin(), pinned_.end(),
+                                             [&](const source_position& p) { return p.partition == id; });
+            return pinned == pinned_.end() ? it->second.in_flight() == 0
+                                           : it->second.in_flight_except(pinned->first, pinned->last) == 0;
+        });
+    };
+    if (!acked_.wait_until(lock, deadline, settled)) {
+        log(log_level::warning,
+            fmt::format("{}: revoked partitions still had batches in flight after {}; their records will be "
+                        "read again by the next owner",
+                        context_.who, fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   config_.rebalance_timeout)
+                                                                   .count())));
+    }
+}
+
+void kafka_source::commit(const std::vector<std::int32_t>& ids, bool everything, bool synchronous) {
+    if (!rk_) {
+        return;
+    }
+    list_ptr list(rd_kafka_topic_partition_list_new(8));
+    {
+        std::lock_guard lock(mutex_);
+        const auto add = [&](std::int32_t id, kafka_offset_tracker& tracker) {
+            const auto moved = tracker.take_commit();
+            const auto offset = everything ? tracker.commit_position() : moved;
+            if (!offset) {
+                return;
+            }
+            const auto topic_index = static_cast<std::size_t>(id / partitions_per_topic);
+            rd_kafka_topic_partition_list_add(list.get(), topic_names_.at(topic_index).c_str(),
+                                              id % partitions_per_topic)
+                    ->offset = *offset;
+        };
+        if (ids.empty()) {
+            for (auto& [id, tracker] : trackers_) {
+                add(id, tracker);
+            }
+        } else {
+            for (const auto id : ids) {
+                if (auto it = trackers_.find(id); it != trackers_.end()) {
+                    add(id, it->second);
+                }
+            }
+        }
+    }
+    if (list->cnt == 0) {
+        return;
+    }
+    const auto err = rd_kafka_commit(rk_.get(), list.get(), synchronous ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        recommit_all_.store(true);
+        log(log_level::warning, fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
+    }
+}
+
+void kafka_source::on_commit_result(rd_kafka_resp_err_t err) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        // The next periodic commit sends every position again.
+        recommit_all_.store(true);
+        log(log_level::warning, fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
+    }
+}
+
+void kafka_source::drop_collected(const std::set<std::int32_t>& ids) {
+    std::erase_if(collected_, [&](rd_kafka_message_t* m) {
+        const std::int32_t id = position_id(rd_kafka_topic_name(m->rkt), m->partition);
+        if (ids.count(id) != 0) {
+            rd_kafka_message_destroy(m);
+            return true;
+        }
+        return false;
+    });
+}
+
+void kafka_source::destroy_collected() {
+    for (auto* m : collected_) {
+        rd_kafka_message_destroy(m);
+    }
+    collected_.clear();
+}
+
+poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
+    if (ctx.stop_requested()) {
+        return poll_status::finished;
+    }
+    if (!rk_) {
+        start(ctx);
+    }
+    rd_kafka_t* rk = rk_.get();
+    auto now = steady::now();
+    if (now >= next_commit_) {
+        commit({}, recommit_all_.exchange(false), false);
+        next_commit_ = now + config_.commit_interval;
+    }
+
+    const std::size_t max_records = config_.batching.max_records;
+    const auto deadline = now + config_.batching.max_latency;
+    collected_.reserve(max_records);
+    while (collected_.size() < max_records) {
+        // Drain what librdkafka already holds without blocking; block (up to the batch's
+        // deadline) only when its queue is empty.
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 0);
+        if (m == nullptr) {
+            now = steady::now();
+            if (now >= deadline || ctx.stop_requested()) {
+                break;
+            }
+            const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+            m = rd_kafka_consumer_poll(rk, static_cast<int>(std::max<long long>(1, remaining)));
+            if (m == nullptr) {
+                continue;
+            }
+        }
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const auto err = m->err;
+            std::string text = rd_kafka_message_errstr(m);
+            rd_kafka_message_destroy(m);
+            if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                continue;
+            }
+            char fatal[512] = {0};
+            if (rd_kafka_fatal_error(rk, fatal, sizeof(fatal)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                throw operator_error(ctx.type(), ctx.id(), fmt::format("fatal Kafka consumer error: {}", fatal));
+            }
+            if (steady::now() >= next_error_log_) {
+                next_error_log_ = steady::now() + std::chrono::seconds(5);
+                log(log_level::warning, fmt::format("{}: {} ({}); retrying", context_.who, text, rd_kafka_err2name(err)));
+            }
+            continue;
+        }
+        collected_.push_back(m);
+    }
+
+    if (collected_.empty()) {
+        // A heartbeat: nothing new, but idle partitions may have let the watermark move, or
+        // the batch returned last is still pinned by the runtime (see pinned_): an empty batch
+        // releases it, so a quiet topic's last records are acknowledged and committed now
+        // rather than when the next message arrives.
+        const std::int64_t watermark = watermarks_.current(steady::now());
+        if (watermark <= last_watermark_ && pinned_.empty()) {
+            return poll_status::idle;
+        }
+        last_watermark_ = std::max(last_watermark_, watermark);
+        std::vector<column_ptr> columns;
+        for (const auto& f : kafka_schema()->fields()) {
+            columns.push_back(std::make_shared<column>(f.type));
+        }
+        out.data = batch(kafka_schema(), std::move(columns));
+        out.data.set_event_time_column(2);
+        out.data.set_watermark_ms(last_watermark_);
+        out.positions.clear();
+        pinned_.clear();
+        return poll_status::produced;
+    }
+    out.positions.clear();
+    out.data = make_batch(ctx, out.positions);
+    pinned_ = out.positions;
+    return poll_status::produced;
+}
+
+batch kafka_source::make_batch(operator_context& ctx, std::vector<source_position>& positions) {
+    const std::size_t n = collected_.size();
+    std::size_t key_bytes = 0;
+    std::size_t value_bytes = 0;
+    for (const auto* m : collected_) {
+        key_bytes += m->key_len;
+        value_bytes += m->len;
+    }
+    auto keys = std::make_shared<column>(data_type::string);
+    auto values = std::make_shared<column>(data_type::string);
+    auto times = std::make_shared<column>(data_type::timestamp_ms);
+    auto partition_col = std::make_shared<column>(data_type::int64);
+    auto offsets = std::make_shared<column>(data_type::int64);
+    keys->reserve(n, key_bytes);
+    values->reserve(n, value_bytes);
+    auto& time_values = times->mutable_int64();
+    auto& partition_values = partition_col->mutable_int64();
+    auto& offset_values = offsets->mutable_int64();
+    time_values.reserve(n);
+    partition_values.reserve(n);
+    offset_values.reserve(n);
+
+    const auto now = steady::now();
+    std::int64_t wall_ms = 0;
+    const rd_kafka_topic_t* last_rkt = nullptr;
+    std::int32_t last_topic_index = 0;
+    std::size_t last_position = SIZE_MAX;
+    for (auto* m : collected_) {
+        if (m->rkt != last_rkt) {
+            last_rkt = m->rkt;
+            const auto cached = std::find_if(topic_cache_.begin(), topic_cache_.end(),
+                                             [&](const auto& e) { return e.first == m->rkt; });
+            if (cached != topic_cache_.end()) {
+                last_topic_index = cached->second;
+            } else {
+                last_topic_index = position_id(rd_kafka_topic_name(m->rkt), 0) / partitions_per_topic;
+                topic_cache_.emplace_back(m->rkt, last_topic_index);
+            }
+        }
+        const std::int32_t id = last_topic_index * partitions_per_topic + m->partition;
+        if (assigned_.count(id) == 0) {
+            // Fetched before a revocation: the partition's next owner reads it again.
+            continue;
+        }
+        if (m->key != nullptr) {
+            keys->push_string({static_cast<const char*>(m->key), m->key_len});
+        } else {
+            keys->push_null();
+        }
+        if (m->payload != nullptr) {
+            values->push_string({static_cast<const char*>(m->payload), m->len});
+        } else {
+            values->push_null();
+        }
+        std::int64_t timestamp = rd_kafka_message_timestamp(m, nullptr);
+        if (timestamp < 0) {
+            wall_ms = wall_ms != 0 ? wall_ms : wall_now_ms();
+            timestamp = wall_ms;
+        }
+        time_values.push_back(timestamp);
+        partition_values.push_back(m->partition);
+        offset_values.push_back(m->offset);
+        watermarks_.observe(id, timestamp, now);
+        if (last_position == SIZE_MAX || positions[last_position].partition != id) {
+            last_position = SIZE_MAX;
+            for (std::size_t i = 0; i < positions.size(); ++i) {
+                if (positions[i].partition == id) {
+                    last_position = i;
+                }
+            }
+            if (last_position == SIZE_MAX) {
+                positions.push_back({id, m->offset, m->offset});
+                last_position = positions.size() - 1;
+            }
+        }
+        positions[last_position].last = m->offset;
+    }
+    destroy_collected();
+    // Columns filled directly are resized to the rows kept.
+    const std::size_t rows = keys->size();
+    times->resize(rows);
+    partition_col->resize(rows);
+    offsets->resize(rows);
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& p : positions) {
+            if (auto it = trackers_.find(p.partition); it != trackers_.end()) {
+                it->second.issue(p.first, p.last);
+            }
+        }
+    }
+    ctx.metrics().bytes_in.fetch_add(key_bytes + value_bytes, std::memory_order_relaxed);
+
+    batch data(kafka_schema(), {keys, values, times, partition_col, offsets});
+    data.set_event_time_column(2);
+    const std::int64_t watermark = watermarks_.current(now);
+    last_watermark_ = std::max(last_watermark_, watermark);
+    data.set_watermark_ms(watermark);
+    return data;
+}
+
+void kafka_source::acknowledge(const std::vector<source_position>& positions) {
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& p : positions) {
+            const auto it = trackers_.find(p.partition);
+            if (it == trackers_.end() || !it->second.acknowledge(p.first, p.last)) {
+                stale_acks_.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+    }
+    acked_.notify_all();
+}
+
+void kafka_source::reject_positions(const std::vector<source_position>& positions) {
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& p : positions) {
+            const auto it = trackers_.find(p.partition);
+            if (it != trackers_.end()) {
+                it->second.fail(p.first, p.last);
+            }
+        }
+    }
+    acked_.notify_all();
+}
+
+void kafka_source::close(operator_context&) {
+    closing_ = true;
+    shut_down();
+}
+
+void kafka_source::shut_down() {
+    destroy_collected();
+    if (!rk_) {
+        return;
+    }
+    commit({}, true, true);
+    if (const auto stale = stale_acks_.load(); stale != 0) {
+        log(log_level::info, fmt::format("{}: ignored {} acknowledgement(s) of partitions revoked before they came",
+                                         context_.who, stale));
+    }
+    // Leaves the group at once (the rebalance callback commits nothing new: closing_), so the
+    // other members take over without waiting for a session timeout.
+    if (const auto err = rd_kafka_consumer_close(rk_.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log(log_level::warning, fmt::format("{}: close: {}", context_.who, rd_kafka_err2str(err)));
+    }
+    rk_.reset();
+}
+
+}  // namespace sluice::kafka_detail

@@ -1,0 +1,110 @@
+#pragma once
+
+#include "kafka_common.hpp"
+
+#include <sluice/operator/batching.hpp>
+#include <sluice/operator/operator.hpp>
+#include <sluice/ops/kafka.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::kafka_detail {
+
+/// Where a partition starts when this process reads it for the first time.
+enum class start_mode {
+    earliest,   ///< the beginning of the partition, whatever was committed
+    latest,     ///< the end: only records produced from now on
+    committed,  ///< the group's committed offset; without one, librdkafka's auto.offset.reset
+};
+
+/// Options of the `kafka` source.
+struct kafka_source_config {
+    std::string id;                                  ///< operator id, for messages
+    std::string group_id;                            ///< consumer group (group.id)
+    std::vector<std::string> topics;                 ///< topics by name, or empty
+    std::string topic_regex;                         ///< topics by regular expression, or ""
+    start_mode start = start_mode::committed;        ///< first read of a partition
+    batching_config batching;                        ///< cut at max_records or max_latency
+    std::chrono::nanoseconds commit_interval = std::chrono::seconds(1);  ///< between commits
+    std::chrono::milliseconds max_out_of_orderness{0};  ///< watermark lag behind max time
+    std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);  ///< silent partition; 0 = never
+    std::chrono::nanoseconds rebalance_timeout = std::chrono::seconds(10);  ///< drain wait on revoke
+};
+
+/// The `kafka` source: a consumer-group member whose offsets are committed only for records
+/// every sink accepted. See operators/kafka/README.md.
+///
+/// `poll` runs on one thread at a time (the runtime's source thread); librdkafka serves the
+/// rebalance callback on that thread, inside `rd_kafka_consumer_poll`. `acknowledge` and
+/// `reject_positions` come from any thread and only touch the trackers under `mutex_`.
+class kafka_source final : public source {
+public:
+    kafka_source(kafka_source_config config, conf_ptr conf);
+    ~kafka_source() override;
+
+    static const schema_ptr& kafka_schema();
+
+    schema_ptr output_schema() const override { return kafka_schema(); }
+    poll_status poll(source_batch& out, operator_context& ctx) override;
+    void acknowledge(const std::vector<source_position>& positions) override;
+    void reject_positions(const std::vector<source_position>& positions) override;
+    void close(operator_context& ctx) override;
+
+    /// Called by librdkafka (through a C trampoline) on the poll thread.
+    void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+    /// Called by librdkafka when an asynchronous commit finished.
+    void on_commit_result(rd_kafka_resp_err_t err);
+
+private:
+    void start(operator_context& ctx);
+    /// The id used in source positions for (topic, partition): topic index * 65536 + partition.
+    std::int32_t position_id(const char* topic, std::int32_t partition);
+    /// Commits the committable offsets: `ids` only (empty = all); all positions reached so far
+    /// when `everything`, else only those that moved. Synchronous or not.
+    void commit(const std::vector<std::int32_t>& ids, bool everything, bool synchronous);
+    /// Waits (bounded by rebalance_timeout) until the batches of `ids` are all acknowledged.
+    void drain(const std::vector<std::int32_t>& ids);
+    void drop_collected(const std::set<std::int32_t>& ids);
+    void destroy_collected();
+    void shut_down();
+    batch make_batch(operator_context& ctx, std::vector<source_position>& positions);
+
+    kafka_source_config config_;
+    conf_ptr conf_;  // until start() hands it to rd_kafka_new
+    handle_context context_;
+    handle_ptr rk_;
+    bool closing_ = false;
+
+    // Poll thread only.
+    std::vector<std::string> topic_names_;               // index = position id >> 16
+    std::vector<std::pair<const rd_kafka_topic_t*, std::int32_t>> topic_cache_;  // rkt -> index
+    std::set<std::int32_t> assigned_;                    // position ids currently assigned
+    std::set<std::int32_t> seen_;                        // ever assigned in this process
+    std::vector<rd_kafka_message_t*> collected_;         // the batch being cut
+    // Positions of the batch poll() returned last. The runtime's input node keeps a reference
+    // to it until the next poll() returns, so it cannot be acknowledged while poll() (and a
+    // rebalance callback inside it) runs: a revocation does not wait for it.
+    std::vector<source_position> pinned_;
+    kafka_watermarks watermarks_;
+    std::int64_t last_watermark_ = INT64_MIN;
+    std::chrono::steady_clock::time_point next_commit_;
+    std::chrono::steady_clock::time_point next_error_log_;
+
+    // Shared with acknowledging threads.
+    std::mutex mutex_;
+    std::condition_variable acked_;
+    std::unordered_map<std::int32_t, kafka_offset_tracker> trackers_;
+    std::atomic<bool> recommit_all_{false};
+    std::atomic<std::uint64_t> stale_acks_{0};
+};
+
+}  // namespace sluice::kafka_detail
