@@ -71,7 +71,12 @@ struct pipeline::impl {
         std::mutex flight_mutex;
         std::condition_variable flight_released;
 
-        std::unique_ptr<flow::input_node<batch_ptr>> input;
+        // The input_node drives polling; its item is only a tick. The batch itself goes
+        // straight to the successors from the body, because an input_node keeps a copy of
+        // its last item until the next poll returns, which would pin that batch (its flight
+        // slot and acknowledgement) for as long as the source stays quiet.
+        std::unique_ptr<flow::input_node<int>> input;
+        std::unique_ptr<flow::function_node<int, flow::continue_msg>> ticks;
         using transform_node = flow::multifunction_node<batch_ptr, std::tuple<batch_ptr>>;
         std::unique_ptr<transform_node> transformer;
         std::unique_ptr<flow::function_node<batch_ptr, flow::continue_msg>> consumer;
@@ -120,7 +125,7 @@ struct pipeline::impl {
     void prepare();
     run_summary run();
     void build_graph(flow::graph& g);
-    batch_ptr poll_source(node_state& n, flow::graph& g, tbb::flow_control& control);
+    int poll_source(node_state& n, flow::graph& g, tbb::flow_control& control);
     void run_transform(node_state& n, const batch_ptr& input, node_state::transform_node::output_ports_type& ports);
     void run_sink(node_state& n, const batch_ptr& input);
     void finish_all(flow::graph& g);
@@ -185,7 +190,7 @@ void pipeline::impl::prepare() {
     prepared = true;
 }
 
-batch_ptr pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_control& control) {
+int pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_control& control) {
     source_batch polled;
     {
         // Backpressure: poll only while fewer than the bound are in flight. The wait blocks
@@ -199,13 +204,13 @@ batch_ptr pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_c
         while (true) {
             if (stop_requested.load()) {
                 control.stop();
-                return {};
+                return 0;
             }
             const auto started = std::chrono::steady_clock::now();
             const auto status = n.source_op->poll(polled, *n.context);
             if (status == poll_status::finished) {
                 control.stop();
-                return {};
+                return 0;
             }
             if (status == poll_status::produced) {
                 n.metrics->batch_latency.record(elapsed_ns(started));
@@ -216,7 +221,7 @@ batch_ptr pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_c
     } catch (...) {
         record_error(std::current_exception());
         control.stop();
-        return {};
+        return 0;
     }
 
     auto out = std::make_shared<batch>(std::move(polled.data));
@@ -255,7 +260,11 @@ batch_ptr pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_c
                     }
                 }));
     }
-    return out;
+    batch_ptr shared = std::move(out);
+    for (auto* receiver : n.successors) {
+        receiver->try_put(shared);
+    }
+    return 0;
 }
 
 void pipeline::impl::run_transform(node_state& n,
@@ -335,8 +344,11 @@ void pipeline::impl::build_graph(flow::graph& g) {
             case operator_role::source:
                 // Not a limiter_node: its pull protocol with input_node hung here now and
                 // then (oneTBB issue #634 and relatives); poll_source bounds in-flight itself.
-                n.input = std::make_unique<flow::input_node<batch_ptr>>(
+                n.input = std::make_unique<flow::input_node<int>>(
                         g, [this, &n, &g](tbb::flow_control& control) { return poll_source(n, g, control); });
+                n.ticks = std::make_unique<flow::function_node<int, flow::continue_msg>>(
+                        g, flow::serial, [](int) { return flow::continue_msg(); });
+                flow::make_edge(*n.input, *n.ticks);
                 break;
             case operator_role::transform: {
                 const bool serial = n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
@@ -366,9 +378,7 @@ void pipeline::impl::build_graph(flow::graph& g) {
                     d.role == operator_role::transform ? static_cast<flow::receiver<batch_ptr>&>(*d.transformer)
                                                        : static_cast<flow::receiver<batch_ptr>&>(*d.consumer);
             n.successors.push_back(&receiver);
-            if (n.role == operator_role::source) {
-                flow::make_edge(*n.input, receiver);
-            } else {
+            if (n.role != operator_role::source) {
                 flow::make_edge(flow::output_port<0>(*n.transformer), receiver);
             }
         }
@@ -436,6 +446,7 @@ run_summary pipeline::impl::run() {
             ~release_nodes() {
                 for (auto& n : self.nodes) {
                     n->input.reset();
+                    n->ticks.reset();
                     n->transformer.reset();
                     n->consumer.reset();
                     n->successors.clear();
