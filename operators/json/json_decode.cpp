@@ -59,6 +59,13 @@ struct json_decode_transform::plan {
 
 namespace {
 
+// Rejection paths: kept out of line so that the per-value fast path stays small.
+#if defined(__GNUC__)
+#define SLUICE_JSON_COLD [[gnu::cold, gnu::noinline]]
+#else
+#define SLUICE_JSON_COLD
+#endif
+
 constexpr std::string_view type_list = "float64, int64, bool, string, timestamp_ms";
 // Integers above this are not all exactly representable as doubles, so a non-integer literal
 // (`1e17`, `3.0e16`) beyond it could stand for several int64 values: reject rather than guess.
@@ -538,7 +545,7 @@ private:
 
     // The slow path of read_value: null, the other accepted spellings (a whole number written
     // as a double, an ISO-8601 timestamp), or a precise reason for the rejection.
-    bool read_failed(ondemand::value& value, std::size_t slot, ondemand::document& doc) {
+    SLUICE_JSON_COLD bool read_failed(ondemand::value& value, std::size_t slot, ondemand::document& doc) {
         const auto& spec = plan_.slots[slot];
         auto kind_result = value.type();
         if (kind_result.error() != simdjson::SUCCESS) {
@@ -608,7 +615,7 @@ private:
     // int64 and timestamp_ms written as a number that get_int64 refused: accepted if it is a
     // whole number that a double holds exactly (`7.0`, `1e3`: producers that only have
     // doubles write these), rejected if it has a fraction or is out of range.
-    bool read_whole_double(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::int64_t& out) {
+    SLUICE_JSON_COLD bool read_whole_double(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::int64_t& out) {
         double number = 0;
         if (value.get_double().get(number) != simdjson::SUCCESS) {
             return fail_number(value, spec, "not a valid number or out of range");
@@ -623,14 +630,14 @@ private:
         return true;
     }
 
-    bool fail_number(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::string_view what) {
+    SLUICE_JSON_COLD bool fail_number(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::string_view what) {
         reason_.clear();
         fmt::format_to(std::back_inserter(reason_), "field '{}': expected {}, found {} ({})", spec.name,
                        to_string(spec.type), quoted_excerpt(value.raw_json_token()), what);
         return false;
     }
 
-    bool fail_type(ondemand::value& value, ondemand::json_type kind, const json_decode_transform::plan::slot& spec) {
+    SLUICE_JSON_COLD bool fail_type(ondemand::value& value, ondemand::json_type kind, const json_decode_transform::plan::slot& spec) {
         reason_.clear();
         fmt::format_to(std::back_inserter(reason_), "field '{}': expected {}, found {}", spec.name,
                        to_string(spec.type), json_type_name(kind));
@@ -641,14 +648,14 @@ private:
         return false;
     }
 
-    bool fail_literal(ondemand::value& value, std::string_view name) {
+    SLUICE_JSON_COLD bool fail_literal(ondemand::value& value, std::string_view name) {
         reason_.clear();
         fmt::format_to(std::back_inserter(reason_), "invalid JSON: field '{}': bad literal {}", name,
                        quoted_excerpt(value.raw_json_token()));
         return false;
     }
 
-    bool fail_document(simdjson::error_code error) {
+    SLUICE_JSON_COLD bool fail_document(simdjson::error_code error) {
         reason_.clear();
         if (error == simdjson::EMPTY) {
             reason_ = "invalid JSON: empty record";
@@ -659,7 +666,7 @@ private:
         return false;
     }
 
-    bool fail_at(simdjson::error_code error, ondemand::document& doc, std::string_view field_name) {
+    SLUICE_JSON_COLD bool fail_at(simdjson::error_code error, ondemand::document& doc, std::string_view field_name) {
         reason_.clear();
         reason_ += "invalid JSON: ";
         if (!field_name.empty()) {
@@ -677,7 +684,7 @@ private:
     }
 
     // The root is valid so far but not an object (or the object is cut short).
-    bool fail_root(simdjson::error_code error, ondemand::document& doc) {
+    SLUICE_JSON_COLD bool fail_root(simdjson::error_code error, ondemand::document& doc) {
         if (error != simdjson::INCORRECT_TYPE) {
             return fail_at(error, doc, {});
         }

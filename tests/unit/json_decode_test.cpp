@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace sluice;
@@ -547,6 +548,61 @@ TEST_CASE("json_decode looks up keys of a wide schema", "[json]") {
         CHECK_FALSE(c.is_valid(1));
         CHECK(c.is_valid(2));
         CHECK(optional.col("field_64").int64_values()[1] == 640);
+    }
+}
+
+TEST_CASE("json_decode gives the same output when one instance runs on several threads at once", "[json]") {
+    std::vector<batch> inputs;
+    for (int b = 0; b < 8; ++b) {
+        std::vector<std::optional<std::string>> rows;
+        for (int i = 0; i < 300; ++i) {
+            rows.emplace_back(i % 37 == b ? std::string("{broken") : sensor_record(b * 1000 + i));
+        }
+        inputs.push_back(raw_batch(rows));
+    }
+    json_decode_transform op(config_of({sensor_schema, {"keep", "offset"}}));
+    diagnostics_collector diagnostics;
+    bind_context bind_ctx("json_decode", "parsed", nullptr, &diagnostics);
+    REQUIRE(op.bind(inputs[0].schema(), bind_ctx) != nullptr);
+    REQUIRE(op.traits().calls == concurrency::parallel);
+
+    collecting_dead_letters serial_dead;
+    operator_context serial_ctx("json_decode", "parsed", nullptr, &serial_dead, nullptr);
+    std::vector<batch> expected;
+    for (const auto& input : inputs) {
+        expected.push_back(op.process(input, serial_ctx));
+    }
+
+    collecting_dead_letters dead;
+    operator_context ctx("json_decode", "parsed", nullptr, &dead, nullptr);
+    std::vector<std::vector<batch>> got(4);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < got.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 5; ++round) {
+                for (std::size_t b = 0; b < inputs.size(); ++b) {
+                    got[t].push_back(op.process(inputs[(b + t) % inputs.size()], ctx));
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    CHECK(dead.items.size() == serial_dead.items.size() * 5 * got.size());
+    for (std::size_t t = 0; t < got.size(); ++t) {
+        for (std::size_t k = 0; k < got[t].size(); ++k) {
+            const auto& out = got[t][k];
+            const auto& want = expected[(k % inputs.size() + t) % inputs.size()];
+            REQUIRE(out.num_rows() == want.num_rows());
+            for (std::size_t r = 0; r < out.num_rows(); ++r) {
+                REQUIRE(out.column_at(0).string_at(r) == want.column_at(0).string_at(r));
+                REQUIRE(out.column_at(1).float64_values()[r] == want.column_at(1).float64_values()[r]);
+                REQUIRE(out.column_at(3).int64_values()[r] == want.column_at(3).int64_values()[r]);
+                REQUIRE(out.column_at(7).string_at(r) == want.column_at(7).string_at(r));
+                REQUIRE(out.column_at(8).int64_values()[r] == want.column_at(8).int64_values()[r]);
+            }
+        }
     }
 }
 
