@@ -26,15 +26,14 @@ quickstart: build
 	@echo "Outputs are in out/quickstart/ (hot readings, enriched readings) and"
 	@echo "dead-letter/quickstart.ndjson (rejected records, if any)."
 
-# Every test: unit, pipeline and CLI tests, the installed-package test, the integration
-# tests against the real Kafka broker and search node (started here, stopped at the end,
-# and a failure to start them fails the run), then the unit tests again under
-# AddressSanitizer and ThreadSanitizer.
+# Every test: unit, pipeline and CLI tests, the installed-package test, and the
+# integration tests against the real Kafka broker and search node (started here, stopped
+# at the end; a failure to start them fails the run). The sanitizer runs (make sanitize)
+# are not part of it yet: see HACKING.md.
 test: build
 	@scripts/services start all
 	@status=0; ctest --preset release -j $(JOBS) || status=$$?; \
 	  scripts/services stop all; exit $$status
-	@$(MAKE) --no-print-directory sanitize
 
 unit-test: build
 	@ctest --preset release -L unit -j $(JOBS)

@@ -60,10 +60,12 @@ struct json_decode_transform::plan {
 namespace {
 
 // Rejection paths: kept out of line so that the per-value fast path stays small.
+#if !defined(SLUICE_JSON_COLD)
 #if defined(__GNUC__)
 #define SLUICE_JSON_COLD [[gnu::cold, gnu::noinline]]
 #else
 #define SLUICE_JSON_COLD
+#endif
 #endif
 
 constexpr std::string_view type_list = "float64, int64, bool, string, timestamp_ms";
