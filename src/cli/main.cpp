@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string_view>
 
@@ -55,7 +56,13 @@ Exit codes: 0 done, 1 the run failed, 2 invalid pipeline or command line,
 
 int main(int argc, char** argv) {
     using namespace sluice::cli;
-    sluice::set_log_sink([](sluice::log_level level, std::string_view message) {
+    // Debug lines only when asked for (SLUICE_LOG=debug); the rest always.
+    const char* log_setting = std::getenv("SLUICE_LOG");
+    const bool show_debug = log_setting != nullptr && std::string_view(log_setting) == "debug";
+    sluice::set_log_sink([show_debug](sluice::log_level level, std::string_view message) {
+        if (level == sluice::log_level::debug && !show_debug) {
+            return;
+        }
         static constexpr const char* names[] = {"debug", "info", "warning", "error"};
         std::fprintf(stderr, "sluice: %s: %.*s\n", names[static_cast<int>(level)], static_cast<int>(message.size()),
                      message.data());
