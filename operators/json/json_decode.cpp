@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -26,13 +27,13 @@ namespace ondemand = simdjson::ondemand;
 struct json_decode_transform::plan {
     struct slot {
         std::string name;
-        std::string padded_name;  // name + 8 NUL bytes, for word-wise compares
+        std::string padded_name;  // name + 16 NUL bytes, for word-wise compares
         data_type type = data_type::string;
         bool required = true;
     };
 
     std::vector<slot> slots;
-    std::size_t words = 0;                    // 64-bit words of a per-row field bitset
+    std::size_t words = 0;                     // 64-bit words of a per-row field bitset
     std::vector<std::uint64_t> required_mask;  // bit per required slot
     std::vector<std::uint64_t> numeric_mask;   // bit per slot stored by index (not string)
     std::vector<std::uint32_t> string_slots;
@@ -41,12 +42,18 @@ struct json_decode_transform::plan {
 
     static constexpr std::size_t linear_limit = 16;
 
+    // Bytes per row each string slot held in the last batch decoded, to reserve the next
+    // batch's columns close to their size: too little reallocates while decoding, too much
+    // stays allocated in the batch downstream. A hint only (relaxed; races are harmless).
+    mutable std::unique_ptr<std::atomic<std::uint32_t>[]> string_bytes_per_row;
+
     /// The slot called `key`, or -1.
     int find(std::string_view key) const noexcept {
         if (slots.size() <= linear_limit) {
             for (std::size_t i = 0; i < slots.size(); ++i) {
                 const auto& name = slots[i].name;
-                if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) {
+                if (name.size() == key.size() &&
+                    std::memcmp(name.data(), key.data(), key.size()) == 0) {
                     return static_cast<int>(i);
                 }
             }
@@ -60,12 +67,10 @@ struct json_decode_transform::plan {
 namespace {
 
 // Rejection paths: kept out of line so that the per-value fast path stays small.
-#if !defined(SLUICE_JSON_COLD)
 #if defined(__GNUC__)
-#define SLUICE_JSON_COLD [[gnu::cold, gnu::noinline]]
+#    define SLUICE_JSON_COLD [[gnu::cold, gnu::noinline]]
 #else
-#define SLUICE_JSON_COLD
-#endif
+#    define SLUICE_JSON_COLD
 #endif
 
 constexpr std::string_view type_list = "float64, int64, bool, string, timestamp_ms";
@@ -96,7 +101,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+            row[j] = std::min(
+                    {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
             diagonal = above;
         }
     }
@@ -107,9 +113,15 @@ std::string type_suggestion(std::string_view text) {
     // Spellings parse_data_type accepts, each with the canonical name to suggest: "floot" is
     // one edit from the alias "float" but three from "float64".
     static constexpr std::pair<std::string_view, std::string_view> names[] = {
-            {"float64", "float64"}, {"double", "float64"}, {"float", "float64"},
-            {"int64", "int64"},     {"int", "int64"},      {"bool", "bool"},
-            {"boolean", "bool"},    {"string", "string"},  {"timestamp_ms", "timestamp_ms"},
+            {"float64", "float64"},
+            {"double", "float64"},
+            {"float", "float64"},
+            {"int64", "int64"},
+            {"int", "int64"},
+            {"bool", "bool"},
+            {"boolean", "bool"},
+            {"string", "string"},
+            {"timestamp_ms", "timestamp_ms"},
             {"timestamp", "timestamp_ms"}};
     std::string_view best;
     std::size_t best_distance = 3;  // a typo changes a character or two
@@ -138,37 +150,48 @@ void validate_config(const json_decode_config& config, const report_fn& report) 
         if (f.name.empty()) {
             report("schema", "bad-value", "'schema' has a field with an empty name");
         } else if (std::find(names.begin(), names.end(), f.name) != names.end()) {
-            report("schema." + f.name, "duplicate-field", fmt::format("'schema' declares '{}' twice", f.name));
+            report("schema." + f.name,
+                   "duplicate-field",
+                   fmt::format("'schema' declares '{}' twice", f.name));
         }
         names.push_back(f.name);
     }
     std::vector<std::string> kept;
     for (const auto& k : config.keep) {
         if (std::find(names.begin(), names.end(), k) != names.end()) {
-            report("keep", "cross-field",
-                   fmt::format("kept column '{}' has the name of a 'schema' field; an output column "
-                               "name must be unique",
-                               k));
+            report("keep",
+                   "cross-field",
+                   fmt::format(
+                           "kept column '{}' has the name of a 'schema' field; an output column "
+                           "name must be unique",
+                           k));
         } else if (std::find(kept.begin(), kept.end(), k) != kept.end()) {
             report("keep", "cross-field", fmt::format("'keep' lists '{}' twice", k));
         }
         kept.push_back(k);
     }
     if (!config.event_time.empty()) {
-        const auto it = std::find_if(config.schema.begin(), config.schema.end(),
+        const auto it = std::find_if(config.schema.begin(),
+                                     config.schema.end(),
                                      [&](const field& f) { return f.name == config.event_time; });
         if (it != config.schema.end()) {
             if (it->type != data_type::timestamp_ms) {
-                report("event_time", "cross-field",
+                report("event_time",
+                       "cross-field",
                        fmt::format("'event_time' names '{}', which is {} in 'schema'; expected a "
                                    "timestamp_ms field",
-                                   config.event_time, to_string(it->type)));
+                                   config.event_time,
+                                   to_string(it->type)));
             }
-        } else if (std::find(config.keep.begin(), config.keep.end(), config.event_time) == config.keep.end()) {
-            report("event_time", "cross-field",
-                   fmt::format("'event_time' names '{}', which is neither a 'schema' field nor a kept "
-                               "column (schema: {})",
-                               config.event_time, join(names)));
+        } else if (std::find(config.keep.begin(), config.keep.end(), config.event_time) ==
+                   config.keep.end()) {
+            report("event_time",
+                   "cross-field",
+                   fmt::format(
+                           "'event_time' names '{}', which is neither a 'schema' field nor a kept "
+                           "column (schema: {})",
+                           config.event_time,
+                           join(names)));
         }
     }
 }
@@ -181,9 +204,13 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
     for (const auto& [name, type_text] : schema_text) {
         const auto type = parse_data_type(type_text);
         if (!type) {
-            out.add(opts.error("schema." + name, "bad-type",
-                               fmt::format("schema field '{}': expected one of {}; found '{}'{}", name,
-                                           type_list, type_text, type_suggestion(type_text))));
+            out.add(opts.error("schema." + name,
+                               "bad-type",
+                               fmt::format("schema field '{}': expected one of {}; found '{}'{}",
+                                           name,
+                                           type_list,
+                                           type_text,
+                                           type_suggestion(type_text))));
             continue;
         }
         config.schema.push_back(field{name, *type, false});
@@ -191,16 +218,20 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
     if (opts.is_set("required")) {
         const auto required = opts.get_string_list("required");
         for (const auto& r : required) {
-            const auto in_schema = std::any_of(schema_text.begin(), schema_text.end(),
+            const auto in_schema = std::any_of(schema_text.begin(),
+                                               schema_text.end(),
                                                [&](const auto& item) { return item.first == r; });
             if (!in_schema) {
                 std::vector<std::string> names;
                 for (const auto& item : schema_text) {
                     names.push_back(item.first);
                 }
-                out.add(opts.error("required", "cross-field",
-                                   fmt::format("'required' names '{}', which is not in 'schema' (fields: {})",
-                                               r, join(names))));
+                out.add(opts.error(
+                        "required",
+                        "cross-field",
+                        fmt::format("'required' names '{}', which is not in 'schema' (fields: {})",
+                                    r,
+                                    join(names))));
             }
         }
         for (auto& f : config.schema) {
@@ -211,7 +242,8 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
     if (opts.is_set("event_time")) {
         config.event_time = opts.get_string("event_time");
         if (config.event_time.empty()) {
-            out.add(opts.error("event_time", "bad-value", "'event_time' must name a column, found ''"));
+            out.add(opts.error(
+                    "event_time", "bad-value", "'event_time' must name a column, found ''"));
         }
     }
     validate_config(config, [&](std::string_view key, std::string code, std::string message) {
@@ -223,49 +255,87 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
 std::string_view error_name(simdjson::error_code code) noexcept {
     using namespace simdjson;
     switch (code) {
-        case SUCCESS: return "SUCCESS";
-        case CAPACITY: return "CAPACITY";
-        case MEMALLOC: return "MEMALLOC";
-        case TAPE_ERROR: return "TAPE_ERROR";
-        case DEPTH_ERROR: return "DEPTH_ERROR";
-        case STRING_ERROR: return "STRING_ERROR";
-        case T_ATOM_ERROR: return "T_ATOM_ERROR";
-        case F_ATOM_ERROR: return "F_ATOM_ERROR";
-        case N_ATOM_ERROR: return "N_ATOM_ERROR";
-        case NUMBER_ERROR: return "NUMBER_ERROR";
-        case UTF8_ERROR: return "UTF8_ERROR";
-        case UNINITIALIZED: return "UNINITIALIZED";
-        case EMPTY: return "EMPTY";
-        case UNESCAPED_CHARS: return "UNESCAPED_CHARS";
-        case UNCLOSED_STRING: return "UNCLOSED_STRING";
-        case UNSUPPORTED_ARCHITECTURE: return "UNSUPPORTED_ARCHITECTURE";
-        case INCORRECT_TYPE: return "INCORRECT_TYPE";
-        case NUMBER_OUT_OF_RANGE: return "NUMBER_OUT_OF_RANGE";
-        case INDEX_OUT_OF_BOUNDS: return "INDEX_OUT_OF_BOUNDS";
-        case NO_SUCH_FIELD: return "NO_SUCH_FIELD";
-        case IO_ERROR: return "IO_ERROR";
-        case INVALID_JSON_POINTER: return "INVALID_JSON_POINTER";
-        case INVALID_URI_FRAGMENT: return "INVALID_URI_FRAGMENT";
-        case UNEXPECTED_ERROR: return "UNEXPECTED_ERROR";
-        case PARSER_IN_USE: return "PARSER_IN_USE";
-        case OUT_OF_ORDER_ITERATION: return "OUT_OF_ORDER_ITERATION";
-        case INSUFFICIENT_PADDING: return "INSUFFICIENT_PADDING";
-        case INCOMPLETE_ARRAY_OR_OBJECT: return "INCOMPLETE_ARRAY_OR_OBJECT";
-        case SCALAR_DOCUMENT_AS_VALUE: return "SCALAR_DOCUMENT_AS_VALUE";
-        case OUT_OF_BOUNDS: return "OUT_OF_BOUNDS";
-        case TRAILING_CONTENT: return "TRAILING_CONTENT";
-        default: return "UNKNOWN_ERROR";
+        case SUCCESS:
+            return "SUCCESS";
+        case CAPACITY:
+            return "CAPACITY";
+        case MEMALLOC:
+            return "MEMALLOC";
+        case TAPE_ERROR:
+            return "TAPE_ERROR";
+        case DEPTH_ERROR:
+            return "DEPTH_ERROR";
+        case STRING_ERROR:
+            return "STRING_ERROR";
+        case T_ATOM_ERROR:
+            return "T_ATOM_ERROR";
+        case F_ATOM_ERROR:
+            return "F_ATOM_ERROR";
+        case N_ATOM_ERROR:
+            return "N_ATOM_ERROR";
+        case NUMBER_ERROR:
+            return "NUMBER_ERROR";
+        case UTF8_ERROR:
+            return "UTF8_ERROR";
+        case UNINITIALIZED:
+            return "UNINITIALIZED";
+        case EMPTY:
+            return "EMPTY";
+        case UNESCAPED_CHARS:
+            return "UNESCAPED_CHARS";
+        case UNCLOSED_STRING:
+            return "UNCLOSED_STRING";
+        case UNSUPPORTED_ARCHITECTURE:
+            return "UNSUPPORTED_ARCHITECTURE";
+        case INCORRECT_TYPE:
+            return "INCORRECT_TYPE";
+        case NUMBER_OUT_OF_RANGE:
+            return "NUMBER_OUT_OF_RANGE";
+        case INDEX_OUT_OF_BOUNDS:
+            return "INDEX_OUT_OF_BOUNDS";
+        case NO_SUCH_FIELD:
+            return "NO_SUCH_FIELD";
+        case IO_ERROR:
+            return "IO_ERROR";
+        case INVALID_JSON_POINTER:
+            return "INVALID_JSON_POINTER";
+        case INVALID_URI_FRAGMENT:
+            return "INVALID_URI_FRAGMENT";
+        case UNEXPECTED_ERROR:
+            return "UNEXPECTED_ERROR";
+        case PARSER_IN_USE:
+            return "PARSER_IN_USE";
+        case OUT_OF_ORDER_ITERATION:
+            return "OUT_OF_ORDER_ITERATION";
+        case INSUFFICIENT_PADDING:
+            return "INSUFFICIENT_PADDING";
+        case INCOMPLETE_ARRAY_OR_OBJECT:
+            return "INCOMPLETE_ARRAY_OR_OBJECT";
+        case SCALAR_DOCUMENT_AS_VALUE:
+            return "SCALAR_DOCUMENT_AS_VALUE";
+        case OUT_OF_BOUNDS:
+            return "OUT_OF_BOUNDS";
+        case TRAILING_CONTENT:
+            return "TRAILING_CONTENT";
+        default:
+            return "UNKNOWN_ERROR";
     }
 }
 
 std::string_view json_type_name(ondemand::json_type type) noexcept {
     switch (type) {
-        case ondemand::json_type::array: return "array";
-        case ondemand::json_type::object: return "object";
-        case ondemand::json_type::number: return "number";
-        case ondemand::json_type::string: return "string";
-        case ondemand::json_type::boolean: return "bool";
-        case ondemand::json_type::null: return "null";
+        case ondemand::json_type::array:
+            return "array";
+        case ondemand::json_type::object:
+            return "object";
+        case ondemand::json_type::number:
+            return "number";
+        case ondemand::json_type::string:
+            return "string";
+        case ondemand::json_type::boolean:
+            return "bool";
+        case ondemand::json_type::null:
+            return "null";
     }
     return "value";
 }
@@ -317,7 +387,7 @@ thread_state& local_state() {
 
 // True if the first `size` bytes of `a` and `b` are equal. Reads whole 8-byte words, so both
 // must be readable up to `size` rounded up to 8: keys lie in the padded document, hint names
-// carry 8 NUL bytes. Beats a memcmp call for the short keys of sensor records.
+// carry 16 NUL bytes. Beats a memcmp call for keys longer than 16 bytes.
 inline bool same_bytes(const char* a, const char* b, std::size_t size) noexcept {
     std::size_t i = 0;
     for (; i + 8 <= size; i += 8) {
@@ -346,18 +416,53 @@ inline bool same_bytes(const char* a, const char* b, std::size_t size) noexcept 
 // Where the decoded values of one slot go: numeric and bool columns are resized to the
 // input's row count and written by output row index; strings are appended row by row.
 struct slot_sink {
+    data_type type = data_type::string;  // copied from the plan: one cache line per value
     column* target = nullptr;
     double* f64 = nullptr;
     std::int64_t* i64 = nullptr;
     std::uint8_t* flag = nullptr;
 };
 
+// The first `bytes` (0..8) bytes of a word loaded with memcpy.
+constexpr std::uint64_t prefix_mask(std::size_t bytes) noexcept {
+    if (bytes >= 8) {
+        return ~std::uint64_t{0};
+    }
+    if (bytes == 0) {
+        return 0;
+    }
+    return std::endian::native == std::endian::little ? (std::uint64_t{1} << (bytes * 8)) - 1
+                                                      : ~std::uint64_t{0} << (64 - bytes * 8);
+}
+
+std::uint64_t load_word(const char* p) noexcept {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
 // Remembers, per key position in an object, which key was there in the previous record:
 // records of one stream mostly share their key order, so one compare usually finds the slot.
+// Keys of up to 16 bytes are compared as two masked words, without a loop.
 struct key_hint {
-    const char* name = nullptr;
+    std::uint64_t word0 = 0;  // the name's first 16 bytes, zero-padded
+    std::uint64_t word1 = 0;
+    std::uint64_t mask0 = 0;  // which of them belong to the name
+    std::uint64_t mask1 = 0;
+    const char* name = nullptr;  // padded name, for names longer than 16 bytes
     std::uint32_t size = std::numeric_limits<std::uint32_t>::max();  // max = no hint
-    int slot = -1;                                                     // -1 = ignored key
+    int slot = -1;                                                   // -1 = ignored key
+
+    // Reads up to 16 bytes (or `size` rounded up to 8) at `raw`, and raw[size]: the caller
+    // guarantees they are readable (a key inside a document with SIMDJSON_PADDING).
+    bool matches(const char* raw) const noexcept {
+        if (size <= 16) {
+            const std::uint64_t diff =
+                    ((load_word(raw) ^ word0) & mask0) | ((load_word(raw + 8) ^ word1) & mask1);
+            return diff == 0 && raw[size] == '"';
+        }
+        return size < simdjson::SIMDJSON_PADDING && raw[size] == '"' && same_bytes(raw, name, size);
+    }
 };
 
 // Decodes the rows of one batch. Lives for one `process` call on one thread.
@@ -409,9 +514,11 @@ public:
         // 3.0 has no document::at_end(): current_location() is OUT_OF_BOUNDS at the end.)
         if (const auto where = doc.current_location(); where.error() == simdjson::SUCCESS) {
             reason_.clear();
-            fmt::format_to(std::back_inserter(reason_), "invalid JSON: trailing content at byte {} after the object: {}",
+            fmt::format_to(std::back_inserter(reason_),
+                           "invalid JSON: trailing content at byte {} after the object: {}",
                            where.value_unsafe() - buffer_,
-                           quoted_excerpt(json.substr(static_cast<std::size_t>(where.value_unsafe() - buffer_))));
+                           quoted_excerpt(json.substr(
+                                   static_cast<std::size_t>(where.value_unsafe() - buffer_))));
             return false;
         }
         return commit(out_row);
@@ -431,7 +538,8 @@ private:
                 if (((nulled_[w] >> bit) & 1U) != 0) {
                     fmt::format_to(std::back_inserter(reason_), "field '{}' is null", name);
                 } else {
-                    fmt::format_to(std::back_inserter(reason_), "missing required field '{}'", name);
+                    fmt::format_to(
+                            std::back_inserter(reason_), "missing required field '{}'", name);
                 }
                 return false;
             }
@@ -444,7 +552,8 @@ private:
             }
         }
         for (std::size_t w = 0; w < plan_.words; ++w) {
-            for (auto absent = plan_.numeric_mask[w] & ~present_[w]; absent != 0; absent &= absent - 1) {
+            for (auto absent = plan_.numeric_mask[w] & ~present_[w]; absent != 0;
+                 absent &= absent - 1) {
                 const auto slot = w * 64 + static_cast<std::size_t>(std::countr_zero(absent));
                 sinks_[slot].target->set_null(out_row);
             }
@@ -454,23 +563,21 @@ private:
 
     int match_key(ondemand::field& field, std::uint32_t ordinal, ondemand::document& doc) {
         const char* raw = field.key().raw();
-        if (ordinal < hints_.size()) {
-            const auto& hint = hints_[ordinal];
-            // Reading raw[hint.size] stays inside the document or its zeroed padding: raw
-            // points into the document and hint names are shorter than the padding.
-            if (hint.size < simdjson::SIMDJSON_PADDING && raw[hint.size] == '"' &&
-                same_bytes(raw, hint.name, hint.size)) {
-                return hint.slot;
-            }
+        // The reads of matches() stay inside the document or its zeroed padding: raw points
+        // into the document and hinted names are shorter than the padding.
+        if (ordinal < hints_.size() && hints_[ordinal].matches(raw)) {
+            return hints_[ordinal].slot;
         }
         // Stage 1 validated the strings, so the key's closing quote is inside the document.
         const char* end = buffer_ + json_.size();
-        const auto* quote = static_cast<const char*>(std::memchr(raw, '"', static_cast<std::size_t>(end - raw)));
+        const auto* quote = static_cast<const char*>(
+                std::memchr(raw, '"', static_cast<std::size_t>(end - raw)));
         const std::string_view key(raw, static_cast<std::size_t>(quote - raw));
         if (key.find('\\') != std::string_view::npos) {
             // An escaped key (rare): compare its unescaped form, and do not cache it.
             std::string_view unescaped;
-            if (const auto error = field.unescaped_key().get(unescaped); error != simdjson::SUCCESS) {
+            if (const auto error = field.unescaped_key().get(unescaped);
+                error != simdjson::SUCCESS) {
                 fail_at(error, doc, {});
                 return key_failed;
             }
@@ -491,7 +598,7 @@ private:
         } else if (ignored_names_.size() < max_ignored_names) {
             // Padded like the slot names; a deque keeps earlier names where they are.
             auto& stored = ignored_names_.emplace_back(key);
-            stored.append(8, '\0');
+            stored.append(16, '\0');
             name = stored.data();
         } else {
             return;
@@ -499,16 +606,25 @@ private:
         if (ordinal >= hints_.size()) {
             hints_.resize(ordinal + 1);
         }
-        hints_[ordinal] = {name, static_cast<std::uint32_t>(key.size()), slot};
+        auto& hint = hints_[ordinal];
+        hint.word0 = load_word(name);
+        hint.word1 = load_word(name + 8);
+        hint.mask0 = prefix_mask(key.size());
+        hint.mask1 = key.size() > 8 ? prefix_mask(key.size() - 8) : 0;
+        hint.name = name;
+        hint.size = static_cast<std::uint32_t>(key.size());
+        hint.slot = slot;
     }
 
     // The fast path is one typed get per value; only when it fails is the value's JSON type
     // looked at, to tell a null from a type error from a malformed or out-of-range value.
     // (A failed scalar get leaves the on-demand iterator where it was.)
-    bool read_value(ondemand::value& value, std::size_t slot, std::size_t out_row, ondemand::document& doc) {
-        const auto& spec = plan_.slots[slot];
+    bool read_value(ondemand::value& value,
+                    std::size_t slot,
+                    std::size_t out_row,
+                    ondemand::document& doc) {
         const auto& sink = sinks_[slot];
-        switch (spec.type) {
+        switch (sink.type) {
             case data_type::float64:
                 if (value.get_double().get(sink.f64[out_row]) != simdjson::SUCCESS) {
                     return read_failed(value, slot, doc);
@@ -547,7 +663,9 @@ private:
 
     // The slow path of read_value: null, the other accepted spellings (a whole number written
     // as a double, an ISO-8601 timestamp), or a precise reason for the rejection.
-    SLUICE_JSON_COLD bool read_failed(ondemand::value& value, std::size_t slot, ondemand::document& doc) {
+    SLUICE_JSON_COLD bool read_failed(ondemand::value& value,
+                                      std::size_t slot,
+                                      ondemand::document& doc) {
         const auto& spec = plan_.slots[slot];
         auto kind_result = value.type();
         if (kind_result.error() != simdjson::SUCCESS) {
@@ -581,16 +699,19 @@ private:
                 }
                 if (spec.type == data_type::timestamp_ms && kind == ondemand::json_type::string) {
                     std::string_view text;
-                    if (const auto error = value.get_string().get(text); error != simdjson::SUCCESS) {
+                    if (const auto error = value.get_string().get(text);
+                        error != simdjson::SUCCESS) {
                         return fail_at(error, doc, spec.name);
                     }
                     const auto ms = parse_iso8601_ms(text);
                     if (!ms) {
                         reason_.clear();
                         fmt::format_to(std::back_inserter(reason_),
-                                       "field '{}': expected timestamp_ms (integer ms since the epoch or an "
+                                       "field '{}': expected timestamp_ms (integer ms since the "
+                                       "epoch or an "
                                        "ISO-8601 string), found string \"{}\"",
-                                       spec.name, quoted_excerpt(text));
+                                       spec.name,
+                                       quoted_excerpt(text));
                         return false;
                     }
                     sinks_[slot].i64[current_row_] = *ms;
@@ -607,7 +728,9 @@ private:
                 if (kind == ondemand::json_type::string) {
                     // It is a string, so the get failed on its content (a bad escape).
                     const auto error = value.get_string().error();
-                    return fail_at(error != simdjson::SUCCESS ? error : simdjson::STRING_ERROR, doc, spec.name);
+                    return fail_at(error != simdjson::SUCCESS ? error : simdjson::STRING_ERROR,
+                                   doc,
+                                   spec.name);
                 }
                 break;
         }
@@ -617,7 +740,9 @@ private:
     // int64 and timestamp_ms written as a number that get_int64 refused: accepted if it is a
     // whole number that a double holds exactly (`7.0`, `1e3`: producers that only have
     // doubles write these), rejected if it has a fraction or is out of range.
-    SLUICE_JSON_COLD bool read_whole_double(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::int64_t& out) {
+    SLUICE_JSON_COLD bool read_whole_double(ondemand::value& value,
+                                            const json_decode_transform::plan::slot& spec,
+                                            std::int64_t& out) {
         double number = 0;
         if (value.get_double().get(number) != simdjson::SUCCESS) {
             return fail_number(value, spec, "not a valid number or out of range");
@@ -632,27 +757,41 @@ private:
         return true;
     }
 
-    SLUICE_JSON_COLD bool fail_number(ondemand::value& value, const json_decode_transform::plan::slot& spec, std::string_view what) {
+    SLUICE_JSON_COLD bool fail_number(ondemand::value& value,
+                                      const json_decode_transform::plan::slot& spec,
+                                      std::string_view what) {
         reason_.clear();
-        fmt::format_to(std::back_inserter(reason_), "field '{}': expected {}, found {} ({})", spec.name,
-                       to_string(spec.type), quoted_excerpt(value.raw_json_token()), what);
+        fmt::format_to(std::back_inserter(reason_),
+                       "field '{}': expected {}, found {} ({})",
+                       spec.name,
+                       to_string(spec.type),
+                       quoted_excerpt(value.raw_json_token()),
+                       what);
         return false;
     }
 
-    SLUICE_JSON_COLD bool fail_type(ondemand::value& value, ondemand::json_type kind, const json_decode_transform::plan::slot& spec) {
+    SLUICE_JSON_COLD bool fail_type(ondemand::value& value,
+                                    ondemand::json_type kind,
+                                    const json_decode_transform::plan::slot& spec) {
         reason_.clear();
-        fmt::format_to(std::back_inserter(reason_), "field '{}': expected {}, found {}", spec.name,
-                       to_string(spec.type), json_type_name(kind));
+        fmt::format_to(std::back_inserter(reason_),
+                       "field '{}': expected {}, found {}",
+                       spec.name,
+                       to_string(spec.type),
+                       json_type_name(kind));
         // A container's raw token is only its opening bracket: naming the kind says enough.
         if (kind != ondemand::json_type::object && kind != ondemand::json_type::array) {
-            fmt::format_to(std::back_inserter(reason_), " {}", quoted_excerpt(value.raw_json_token()));
+            fmt::format_to(
+                    std::back_inserter(reason_), " {}", quoted_excerpt(value.raw_json_token()));
         }
         return false;
     }
 
     SLUICE_JSON_COLD bool fail_literal(ondemand::value& value, std::string_view name) {
         reason_.clear();
-        fmt::format_to(std::back_inserter(reason_), "invalid JSON: field '{}': bad literal {}", name,
+        fmt::format_to(std::back_inserter(reason_),
+                       "invalid JSON: field '{}': bad literal {}",
+                       name,
                        quoted_excerpt(value.raw_json_token()));
         return false;
     }
@@ -662,13 +801,17 @@ private:
         if (error == simdjson::EMPTY) {
             reason_ = "invalid JSON: empty record";
         } else {
-            fmt::format_to(std::back_inserter(reason_), "invalid JSON: {}: {}", error_name(error),
+            fmt::format_to(std::back_inserter(reason_),
+                           "invalid JSON: {}: {}",
+                           error_name(error),
                            simdjson::error_message(error));
         }
         return false;
     }
 
-    SLUICE_JSON_COLD bool fail_at(simdjson::error_code error, ondemand::document& doc, std::string_view field_name) {
+    SLUICE_JSON_COLD bool fail_at(simdjson::error_code error,
+                                  ondemand::document& doc,
+                                  std::string_view field_name) {
         reason_.clear();
         reason_ += "invalid JSON: ";
         if (!field_name.empty()) {
@@ -710,9 +853,13 @@ private:
         }
         reason_.clear();
         if (found.empty()) {
-            fmt::format_to(std::back_inserter(reason_), "invalid JSON: not a JSON value: {}", quoted_excerpt(text));
+            fmt::format_to(std::back_inserter(reason_),
+                           "invalid JSON: not a JSON value: {}",
+                           quoted_excerpt(text));
         } else {
-            fmt::format_to(std::back_inserter(reason_), "expected a JSON object, found {}: {}", found,
+            fmt::format_to(std::back_inserter(reason_),
+                           "expected a JSON object, found {}: {}",
+                           found,
                            quoted_excerpt(text));
         }
         return false;
@@ -725,7 +872,8 @@ private:
     std::vector<slot_sink>& sinks_;
     thread_state& state_;
     std::vector<std::uint64_t> present_;  // slot has a value in this row
-    std::vector<std::uint64_t> nulled_;   // slot was seen as JSON null in this row (if absent now: last)
+    std::vector<std::uint64_t>
+            nulled_;  // slot was seen as JSON null in this row (if absent now: last)
     std::vector<std::string_view> strings_;
     std::vector<key_hint> hints_;
     std::deque<std::string> ignored_names_;
@@ -743,7 +891,7 @@ std::unique_ptr<json_decode_transform::plan> make_plan(const json_decode_config&
     p->numeric_mask.assign(p->words, 0);
     for (const auto& f : config.schema) {
         const auto index = p->slots.size();
-        p->slots.push_back({f.name, f.name + std::string(8, '\0'), f.type, !f.nullable});
+        p->slots.push_back({f.name, f.name + std::string(16, '\0'), f.type, !f.nullable});
         const std::uint64_t bit = std::uint64_t{1} << (index & 63);
         if (!f.nullable) {
             p->required_mask[index >> 6] |= bit;
@@ -753,6 +901,11 @@ std::unique_ptr<json_decode_transform::plan> make_plan(const json_decode_config&
         } else {
             p->numeric_mask[index >> 6] |= bit;
         }
+    }
+    p->string_bytes_per_row = std::make_unique<std::atomic<std::uint32_t>[]>(p->slots.size());
+    for (std::size_t i = 0; i < p->slots.size(); ++i) {
+        p->string_bytes_per_row[i].store(16,
+                                         std::memory_order_relaxed);  // until a batch says better
     }
     if (p->slots.size() > json_decode_transform::plan::linear_limit) {
         for (std::size_t i = 0; i < p->slots.size(); ++i) {
@@ -774,18 +927,27 @@ void json_decode_transform::describe(option_spec& spec) {
             .describe("input string column holding one JSON object per row");
     spec.field("schema", option_kind::string_map)
             .require()
-            .describe("output fields in order, name: type (float64, int64, bool, string, timestamp_ms); "
-                      "other keys of the JSON objects are ignored");
+            .describe(
+                    "output fields in order, name: type (float64, int64, bool, string, "
+                    "timestamp_ms); "
+                    "other keys of the JSON objects are ignored");
     spec.field("required", option_kind::string_list)
-            .describe("schema fields a record must hold with a non-null value, else it is rejected; "
-                      "default: every schema field. Other fields may be absent or null (a missing value)");
+            .describe(
+                    "schema fields a record must hold with a non-null value, else it is rejected; "
+                    "default: every schema field. Other fields may be absent or null (a missing "
+                    "value)");
     spec.field("keep", option_kind::string_list)
             .defaults("[]")
-            .describe("input columns passed through after the decoded fields, e.g. [partition, offset]");
+            .describe(
+                    "input columns passed through after the decoded fields, e.g. [partition, "
+                    "offset]");
     spec.field("event_time", option_kind::string)
-            .describe("timestamp_ms column marked as the batch's event time; default: the first "
-                      "timestamp_ms field of schema");
-    spec.check([](const options& opts, diagnostics_collector& out) { (void)config_from_options(opts, out); });
+            .describe(
+                    "timestamp_ms column marked as the batch's event time; default: the first "
+                    "timestamp_ms field of schema");
+    spec.check([](const options& opts, diagnostics_collector& out) {
+        (void)config_from_options(opts, out);
+    });
 }
 
 json_decode_config json_decode_transform::read_config(const options& opts) {
@@ -795,7 +957,8 @@ json_decode_config json_decode_transform::read_config(const options& opts) {
     return config;
 }
 
-json_decode_transform::json_decode_transform(json_decode_config config) : config_(std::move(config)) {
+json_decode_transform::json_decode_transform(json_decode_config config)
+    : config_(std::move(config)) {
     diagnostics_collector out;
     // Built in code, so there is no YAML position or id to name: the messages name the option.
     validate_config(config_, [&](std::string_view, std::string code, std::string message) {
@@ -815,16 +978,22 @@ schema_ptr json_decode_transform::bind(const schema_ptr& input, bind_context& ct
     bool ok = true;
     const auto raw = input->index_of(config_.field);
     if (!raw || input->at(*raw).type != data_type::string) {
-        ctx.error("field", "schema-mismatch",
-                  fmt::format("expected a string column '{}'; the input has {}", config_.field, input->to_string()));
+        ctx.error("field",
+                  "schema-mismatch",
+                  fmt::format("expected a string column '{}'; the input has {}",
+                              config_.field,
+                              input->to_string()));
         ok = false;
     }
     std::vector<field> fields = config_.schema;
     for (const auto& k : config_.keep) {
         const auto index = input->index_of(k);
         if (!index) {
-            ctx.error("keep", "schema-mismatch",
-                      fmt::format("kept column '{}' is not in the input; the input has {}", k, input->to_string()));
+            ctx.error("keep",
+                      "schema-mismatch",
+                      fmt::format("kept column '{}' is not in the input; the input has {}",
+                                  k,
+                                  input->to_string()));
             ok = false;
             continue;
         }
@@ -838,9 +1007,12 @@ schema_ptr json_decode_transform::bind(const schema_ptr& input, bind_context& ct
             }
         }
         if (event_time && fields[*event_time].type != data_type::timestamp_ms) {
-            ctx.error("event_time", "schema-mismatch",
-                      fmt::format("'event_time' names the kept column '{}', which is {}; expected timestamp_ms",
-                                  config_.event_time, to_string(fields[*event_time].type)));
+            ctx.error("event_time",
+                      "schema-mismatch",
+                      fmt::format("'event_time' names the kept column '{}', which is {}; expected "
+                                  "timestamp_ms",
+                                  config_.event_time,
+                                  to_string(fields[*event_time].type)));
             ok = false;
         }
     } else {
@@ -866,8 +1038,10 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     const auto& in_schema = *input.schema();
     const auto raw_index = in_schema.index_of(config_.field);
     if (!raw_index || in_schema.at(*raw_index).type != data_type::string) {
-        throw operator_error(ctx.type(), ctx.id(),
-                             fmt::format("input batch has no string column '{}' (it has {})", config_.field,
+        throw operator_error(ctx.type(),
+                             ctx.id(),
+                             fmt::format("input batch has no string column '{}' (it has {})",
+                                         config_.field,
                                          in_schema.to_string()));
     }
     std::vector<std::size_t> keep_index;
@@ -875,8 +1049,10 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     for (const auto& k : config_.keep) {
         const auto index = in_schema.index_of(k);
         if (!index) {
-            throw operator_error(ctx.type(), ctx.id(),
-                                 fmt::format("input batch has no column '{}' to keep (it has {})", k,
+            throw operator_error(ctx.type(),
+                                 ctx.id(),
+                                 fmt::format("input batch has no column '{}' to keep (it has {})",
+                                             k,
                                              in_schema.to_string()));
         }
         keep_index.push_back(*index);
@@ -895,6 +1071,7 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     for (std::size_t i = 0; i < slots.size(); ++i) {
         auto c = std::make_shared<column>(slots[i].type);
         auto& sink = sinks[i];
+        sink.type = slots[i].type;
         sink.target = c.get();
         switch (slots[i].type) {
             case data_type::float64:
@@ -910,11 +1087,11 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
                 c->resize(rows);
                 sink.flag = c->mutable_bool().data();
                 break;
-            case data_type::string:
-                // A string value is shorter than its record; a sixth of the input per string
-                // field fits typical records without reallocating more than once.
-                c->reserve(rows, bytes.size() / 6 + 64);
+            case data_type::string: {
+                const auto per_row = plan_->string_bytes_per_row[i].load(std::memory_order_relaxed);
+                c->reserve(rows, rows * per_row + rows * per_row / 8 + 64);
                 break;
+            }
         }
         decoded.push_back(std::move(c));
     }
@@ -942,7 +1119,10 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
         if (raw.is_valid(row)) {
             ctx.reject(json, decoder.reason(), false, positions);
         } else {
-            ctx.reject(json, fmt::format("input column '{}' is null", config_.field), false, positions);
+            ctx.reject(json,
+                       fmt::format("input column '{}' is null", config_.field),
+                       false,
+                       positions);
         }
     }
 
@@ -951,6 +1131,11 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     for (std::size_t i = 0; i < slots.size(); ++i) {
         if (slots[i].type != data_type::string) {
             decoded[i]->resize(accepted);  // drop the slots of rejected rows at the end
+        } else if (accepted != 0) {
+            const auto per_row = (decoded[i]->string_bytes().size() + accepted - 1) / accepted;
+            plan_->string_bytes_per_row[i].store(
+                    static_cast<std::uint32_t>(std::min<std::size_t>(per_row, 1U << 20)),
+                    std::memory_order_relaxed);
         }
         columns.push_back(std::move(decoded[i]));
     }
@@ -958,7 +1143,8 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
         if (accepted == rows) {
             columns.push_back(input.shared_column(index));  // nothing rejected: share, never copy
         } else {
-            columns.push_back(std::make_shared<const column>(input.column_at(index).filter(selection)));
+            columns.push_back(
+                    std::make_shared<const column>(input.column_at(index).filter(selection)));
         }
     }
     batch out(output_schema_, std::move(columns));
@@ -975,7 +1161,8 @@ void register_json_operators(operator_registry& registry) {
             "decodes one JSON object per row of a string column into typed columns (simdjson)",
             &json_decode_transform::describe,
             [](const options& opts, build_context&) -> std::unique_ptr<transform> {
-                return std::make_unique<json_decode_transform>(json_decode_transform::read_config(opts));
+                return std::make_unique<json_decode_transform>(
+                        json_decode_transform::read_config(opts));
             });
 }
 

@@ -1,11 +1,10 @@
-#include <catch2/catch.hpp>
-
 #include <sluice/core/batch.hpp>
 #include <sluice/core/row_json.hpp>
 #include <sluice/operator/context.hpp>
 #include <sluice/operator/registry.hpp>
 #include <sluice/ops/json.hpp>
 
+#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,7 +32,8 @@ public:
 
     void write(const dead_letter_record& record) override {
         std::lock_guard lock(mutex_);
-        items.push_back({std::string(record.reason), std::string(record.payload), record.positions});
+        items.push_back(
+                {std::string(record.reason), std::string(record.payload), record.positions});
     }
 
     std::vector<item> items;
@@ -52,11 +52,13 @@ const option_spec& json_spec() {
 }
 
 json_decode_config config_of(const std::vector<std::pair<std::string, std::string>>& values) {
-    return json_decode_transform::read_config(options::from_values(json_spec(), "json_decode", "parsed", values));
+    return json_decode_transform::read_config(
+            options::from_values(json_spec(), "json_decode", "parsed", values));
 }
 
 /// Every diagnostic the option values produce (empty if they are valid).
-std::vector<diagnostic> config_errors(const std::vector<std::pair<std::string, std::string>>& values) {
+std::vector<diagnostic> config_errors(
+        const std::vector<std::pair<std::string, std::string>>& values) {
     try {
         (void)config_of(values);
     } catch (const config_error& e) {
@@ -79,7 +81,9 @@ batch raw_batch(const std::vector<std::optional<std::string>>& rows) {
         partition->push_int64(static_cast<std::int64_t>(i % 3));
         offset->push_int64(static_cast<std::int64_t>(100 + i));
     }
-    return batch(make_schema({{"value", data_type::string}, {"partition", data_type::int64}, {"offset", data_type::int64}}),
+    return batch(make_schema({{"value", data_type::string},
+                              {"partition", data_type::int64},
+                              {"offset", data_type::int64}}),
                  {value, partition, offset});
 }
 
@@ -88,7 +92,8 @@ struct decode_run {
     collecting_dead_letters dead;
     batch out;
 
-    decode_run(const std::vector<std::pair<std::string, std::string>>& options, const batch& input) {
+    decode_run(const std::vector<std::pair<std::string, std::string>>& options,
+               const batch& input) {
         json_decode_transform op(config_of(options));
         diagnostics_collector diagnostics;
         bind_context bind_ctx("json_decode", "parsed", nullptr, &diagnostics);
@@ -114,14 +119,18 @@ const std::pair<std::string, std::string> sensor_schema{
         "hour_of_day: int64, day_of_week: int64, status_flag: int64, location: string}"};
 
 std::string sensor_record(int i) {
-    return fmt::format(R"({{"sensor_id":"sensor-{:04d}","temperature":{},"humidity":45.2,"timestamp":{},)"
-                       R"("hour_of_day":7,"day_of_week":3,"status_flag":0,"location":"building-2/floor-3","is_anomaly":false}})",
-                       i, 20.5 + i, 1764140000000 + i);
+    return fmt::format(
+            R"({{"sensor_id":"sensor-{:04d}","temperature":{},"humidity":45.2,"timestamp":{},)"
+            R"("hour_of_day":7,"day_of_week":3,"status_flag":0,"location":"building-2/floor-3","is_anomaly":false}})",
+            i,
+            20.5 + i,
+            1764140000000 + i);
 }
 
 }  // namespace
 
-TEST_CASE("json_decode accepts good records and dead-letters each broken one with a precise reason", "[json]") {
+TEST_CASE("json_decode accepts good records and dead-letters each broken one with a precise reason",
+          "[json]") {
     const std::vector<std::pair<std::string, std::string>> broken = {
             {R"({"sensor_id":"a","timestamp":)", "invalid JSON: INCOMPLETE_ARRAY_OR_OBJECT"},
             {R"(this is not json)", "invalid JSON: not a JSON value: this is not json"},
@@ -132,25 +141,34 @@ TEST_CASE("json_decode accepts good records and dead-letters each broken one wit
             {R"([{"sensor_id":"a","timestamp":1}])", "expected a JSON object, found an array"},
             {R"("just a string")", "expected a JSON object, found a string"},
             {R"(42)", "expected a JSON object, found a number"},
-            {R"({"sensor_id":"a","timestamp":1} {"x":1})", "invalid JSON: trailing content at byte 32 after the object: {\"x\":1}"},
+            {R"({"sensor_id":"a","timestamp":1} {"x":1})",
+             "invalid JSON: trailing content at byte 32 after the object: {\"x\":1}"},
             {R"({"sensor_id":"a","timestamp":1}})", "invalid JSON: trailing content at byte 31"},
-            {R"({"sensor_id":"a","timestamp":1} garbage)", "invalid JSON: INCOMPLETE_ARRAY_OR_OBJECT"},
+            {R"({"sensor_id":"a","timestamp":1} garbage)",
+             "invalid JSON: INCOMPLETE_ARRAY_OR_OBJECT"},
             {R"({"sensor_id":"a","timestamp":1,"hour_of_day":7.5})",
              "field 'hour_of_day': expected int64, found 7.5 (not a whole number)"},
             {R"({"sensor_id":"a","timestamp":1,"hour_of_day":99999999999999999999})",
              "field 'hour_of_day': expected int64, found 99999999999999999999 (out of range)"},
             {R"({"sensor_id":"a","timestamp":1,"temperature":1e400})",
-             "field 'temperature': expected float64, found 1e400 (not a valid number or out of range)"},
+             "field 'temperature': expected float64, found 1e400 (not a valid number or out of "
+             "range)"},
             {R"({"sensor_id":"a","timestamp":"yesterday"})",
-             "field 'timestamp': expected timestamp_ms (integer ms since the epoch or an ISO-8601 string), found string \"yesterday\""},
-            {R"({"sensor_id":"a","timestamp":"2024-02-30T00:00:00Z"})", "found string \"2024-02-30T00:00:00Z\""},
-            {R"({"sensor_id":{"id":1},"timestamp":1})", "field 'sensor_id': expected string, found object"},
-            {R"({"sensor_id":"a","timestamp":true})", "field 'timestamp': expected timestamp_ms, found bool true"},
-            {R"({"sensor_id":"a\q","timestamp":1})", "invalid JSON: field 'sensor_id': STRING_ERROR"},
+             "field 'timestamp': expected timestamp_ms (integer ms since the epoch or an ISO-8601 "
+             "string), found string \"yesterday\""},
+            {R"({"sensor_id":"a","timestamp":"2024-02-30T00:00:00Z"})",
+             "found string \"2024-02-30T00:00:00Z\""},
+            {R"({"sensor_id":{"id":1},"timestamp":1})",
+             "field 'sensor_id': expected string, found object"},
+            {R"({"sensor_id":"a","timestamp":true})",
+             "field 'timestamp': expected timestamp_ms, found bool true"},
+            {R"({"sensor_id":"a\q","timestamp":1})",
+             "invalid JSON: field 'sensor_id': STRING_ERROR"},
             {"{\"sensor_id\":\"\xff\",\"timestamp\":1}", "invalid JSON: UTF8_ERROR"},
             {R"({"sensor_id":"a","timestamp":1,})", "invalid JSON: TAPE_ERROR at byte"},
             {R"({"sensor_id":"a" "timestamp":1})", "invalid JSON: TAPE_ERROR"},
-            {R"({"sensor_id":"a","timestamp":1,"status_flag":nul})", "invalid JSON: field 'status_flag': bad literal nul"},
+            {R"({"sensor_id":"a","timestamp":1,"status_flag":nul})",
+             "invalid JSON: field 'status_flag': bad literal nul"},
             {"", "invalid JSON: empty record"},
             {"   ", "invalid JSON: empty record"},
     };
@@ -182,7 +200,9 @@ TEST_CASE("json_decode accepts good records and dead-letters each broken one wit
     }
 }
 
-TEST_CASE("json_decode converts every type, ISO-8601 timestamps with offsets and fractions included", "[json]") {
+TEST_CASE(
+        "json_decode converts every type, ISO-8601 timestamps with offsets and fractions included",
+        "[json]") {
     const std::vector<std::optional<std::string>> rows = {
             R"({"f":1.5,"i":-42,"b":true,"s":"x","t":1714564800000})",
             R"({"f":-3,"i":7.0,"b":false,"s":"","t":"2024-05-01T12:00:00Z"})",
@@ -195,7 +215,8 @@ TEST_CASE("json_decode converts every type, ISO-8601 timestamps with offsets and
             R"({"f":2,"i":2,"b":true,"s":"t","t":"1969-12-31T23:59:59.999Z"})",
             R"({"f":2,"i":2,"b":true,"s":"t","t":"2024-02-29T00:00:00+0100"})",
     };
-    decode_run run({{"schema", "{f: float64, i: int64, b: bool, s: string, t: timestamp_ms}"}}, raw_batch(rows));
+    decode_run run({{"schema", "{f: float64, i: int64, b: bool, s: string, t: timestamp_ms}"}},
+                   raw_batch(rows));
     REQUIRE(run.dead.items.empty());
     REQUIRE(run.out.num_rows() == rows.size());
 
@@ -248,9 +269,10 @@ TEST_CASE("json_decode leaves optional fields that are null or absent missing", 
             R"({"id":"c"})",
             R"({"id":"d","f":2.5,"s":"y"})",
     };
-    decode_run run({{"schema", "{id: string, f: float64, i: int64, b: bool, s: string, t: timestamp_ms}"},
-                    {"required", "id"}},
-                   raw_batch(rows));
+    decode_run run(
+            {{"schema", "{id: string, f: float64, i: int64, b: bool, s: string, t: timestamp_ms}"},
+             {"required", "id"}},
+            raw_batch(rows));
     REQUIRE(run.dead.items.empty());
     REQUIRE(run.out.num_rows() == 4);
     for (const auto* name : {"f", "i", "b", "s", "t"}) {
@@ -289,7 +311,8 @@ TEST_CASE("json_decode lets the last of duplicated keys win and ignores unknown 
     CHECK(a.int64_values()[2] == 5);
 }
 
-TEST_CASE("json_decode unescapes strings and keys, unicode escapes and surrogate pairs included", "[json]") {
+TEST_CASE("json_decode unescapes strings and keys, unicode escapes and surrogate pairs included",
+          "[json]") {
     const std::vector<std::optional<std::string>> rows = {
             R"({"s":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t","t":1})",
             "{\"s\":\"h\xc3\xa9llo \xe2\x82\xac\",\"t\":2}",
@@ -318,25 +341,32 @@ TEST_CASE("json_decode passes kept columns through, filtered to the accepted row
         CHECK(run.out.shared_column(2) == input.shared_column(1));
     }
     SECTION("filtered when rows are rejected") {
-        const auto input = raw_batch({R"({"a":1})", R"({"a":"x"})", R"({"a":3})", "{", R"({"a":5})"});
+        const auto input =
+                raw_batch({R"({"a":1})", R"({"a":"x"})", R"({"a":3})", "{", R"({"a":5})"});
         decode_run run({{"schema", "{a: int64}"}, {"keep", "[offset, value]"}}, input);
         REQUIRE(run.out.num_rows() == 3);
         const auto offsets = run.col("offset").int64_values();
-        CHECK(std::vector<std::int64_t>(offsets.begin(), offsets.end()) == std::vector<std::int64_t>{100, 102, 104});
+        CHECK(std::vector<std::int64_t>(offsets.begin(), offsets.end()) ==
+              std::vector<std::int64_t>{100, 102, 104});
         CHECK(run.col("value").string_at(1) == R"({"a":3})");
         const auto a = run.col("a").int64_values();
         CHECK(std::vector<std::int64_t>(a.begin(), a.end()) == std::vector<std::int64_t>{1, 3, 5});
     }
 }
 
-TEST_CASE("json_decode decodes each record alone even when other bytes follow it in memory", "[json]") {
+TEST_CASE("json_decode decodes each record alone even when other bytes follow it in memory",
+          "[json]") {
     // The column stores records back to back, so every record is followed by the next one's
     // bytes; a truncated record must not borrow them.
     const std::vector<std::optional<std::string>> rows = {
-            R"({"a":1)", R"(})",                  // split object
-            R"({"x":{"b":1})", R"(}})",           // unbalanced, followed by closing braces
-            R"({"a":2,)", R"("a":3})",            // dangling comma, followed by a member
-            R"({"a":12)", R"(34})",               // number cut short, followed by digits
+            R"({"a":1)",
+            R"(})",  // split object
+            R"({"x":{"b":1})",
+            R"(}})",  // unbalanced, followed by closing braces
+            R"({"a":2,)",
+            R"("a":3})",  // dangling comma, followed by a member
+            R"({"a":12)",
+            R"(34})",  // number cut short, followed by digits
             R"({"a":4})",
             R"({"a":5} )",
     };
@@ -353,8 +383,9 @@ TEST_CASE("json_decode output inherits the input's lineage", "[json]") {
     auto input = raw_batch({R"({"a":1,"ts":5})", "not json", R"({"a":3,"ts":7})"});
     input.set_origin({3, 17});
     input.set_watermark_ms(1234);
-    auto ack = std::make_shared<ack_token>(std::vector<source_position>{{2, 100, 102}},
-                                           [&](const std::vector<source_position>& p, bool) { released = p; });
+    auto ack = std::make_shared<ack_token>(
+            std::vector<source_position>{{2, 100, 102}},
+            [&](const std::vector<source_position>& p, bool) { released = p; });
     input.add_ack(ack);
     auto flight = std::make_shared<flight_slot>([] {});
     input.set_flight(flight);
@@ -379,18 +410,25 @@ TEST_CASE("json_decode marks the configured event-time column, a kept one includ
     auto value = std::make_shared<column>(data_type::string);
     value->push_string(R"({"a":1,"t1":1,"t2":2})");
     ts->push_int64(99);
-    const batch input(make_schema({{"value", data_type::string}, {"ingest", data_type::timestamp_ms}}), {value, ts});
+    const batch input(
+            make_schema({{"value", data_type::string}, {"ingest", data_type::timestamp_ms}}),
+            {value, ts});
 
     SECTION("default: the first timestamp_ms field") {
         decode_run run({{"schema", "{a: int64, t1: timestamp_ms, t2: timestamp_ms}"}}, input);
         CHECK(run.out.event_time_column() == std::optional<std::size_t>(1));
     }
     SECTION("a later schema field") {
-        decode_run run({{"schema", "{a: int64, t1: timestamp_ms, t2: timestamp_ms}"}, {"event_time", "t2"}}, input);
+        decode_run run({{"schema", "{a: int64, t1: timestamp_ms, t2: timestamp_ms}"},
+                        {"event_time", "t2"}},
+                       input);
         CHECK(run.out.event_time_column() == std::optional<std::size_t>(2));
     }
     SECTION("a kept column") {
-        decode_run run({{"schema", "{a: int64, t1: timestamp_ms}"}, {"keep", "ingest"}, {"event_time", "ingest"}}, input);
+        decode_run run({{"schema", "{a: int64, t1: timestamp_ms}"},
+                        {"keep", "ingest"},
+                        {"event_time", "ingest"}},
+                       input);
         CHECK(run.out.event_time_column() == std::optional<std::size_t>(2));
     }
     SECTION("none without a timestamp_ms field") {
@@ -401,11 +439,13 @@ TEST_CASE("json_decode marks the configured event-time column, a kept one includ
 
 TEST_CASE("json_decode reports bad option values with the right diagnostic codes", "[json]") {
     SECTION("an unknown type in the schema, with a suggestion") {
-        const auto errors = config_errors({{"schema", "{sensor_id: string, temperature: floot, n: integer}"}});
+        const auto errors =
+                config_errors({{"schema", "{sensor_id: string, temperature: floot, n: integer}"}});
         REQUIRE(errors.size() == 2);
-        const auto temperature = std::find_if(errors.begin(), errors.end(), [](const diagnostic& d) {
-            return d.message.find("'temperature'") != std::string::npos;
-        });
+        const auto temperature =
+                std::find_if(errors.begin(), errors.end(), [](const diagnostic& d) {
+                    return d.message.find("'temperature'") != std::string::npos;
+                });
         const auto n = std::find_if(errors.begin(), errors.end(), [](const diagnostic& d) {
             return d.message.find("'n'") != std::string::npos;
         });
@@ -413,24 +453,28 @@ TEST_CASE("json_decode reports bad option values with the right diagnostic codes
         REQUIRE(n != errors.end());
         CHECK(temperature->code == "bad-type");
         CHECK(temperature->message ==
-              "json_decode 'parsed': schema field 'temperature': expected one of float64, int64, bool, string, "
+              "json_decode 'parsed': schema field 'temperature': expected one of float64, int64, "
+              "bool, string, "
               "timestamp_ms; found 'floot'; did you mean 'float64'?");
         CHECK(n->code == "bad-type");
         CHECK(n->message ==
-              "json_decode 'parsed': schema field 'n': expected one of float64, int64, bool, string, "
+              "json_decode 'parsed': schema field 'n': expected one of float64, int64, bool, "
+              "string, "
               "timestamp_ms; found 'integer'");
     }
     SECTION("a required field that is not in the schema") {
         const auto errors = config_errors({{"schema", "{a: int64}"}, {"required", "[a, b]"}});
         REQUIRE(errors.size() == 1);
         CHECK(errors[0].code == "cross-field");
-        CHECK_THAT(errors[0].message, Catch::Contains("'required' names 'b', which is not in 'schema' (fields: a)"));
+        CHECK_THAT(errors[0].message,
+                   Catch::Contains("'required' names 'b', which is not in 'schema' (fields: a)"));
     }
     SECTION("an event-time field of another type") {
         const auto errors = config_errors({{"schema", "{a: int64}"}, {"event_time", "a"}});
         REQUIRE(errors.size() == 1);
         CHECK(errors[0].code == "cross-field");
-        CHECK_THAT(errors[0].message, Catch::Contains("which is int64 in 'schema'; expected a timestamp_ms field"));
+        CHECK_THAT(errors[0].message,
+                   Catch::Contains("which is int64 in 'schema'; expected a timestamp_ms field"));
     }
     SECTION("an event-time column that is neither decoded nor kept") {
         const auto errors = config_errors({{"schema", "{a: int64}"}, {"event_time", "ts"}});
@@ -458,9 +502,13 @@ TEST_CASE("json_decode reports bad option values with the right diagnostic codes
     }
 }
 
-TEST_CASE("json_decode bind reports a missing or non-string input column and missing kept columns", "[json]") {
-    json_decode_transform op(config_of({{"schema", "{a: int64}"}, {"keep", "[partition, offset]"}}));
-    const auto input = make_schema({{"payload", data_type::string}, {"value", data_type::int64}, {"offset", data_type::int64}});
+TEST_CASE("json_decode bind reports a missing or non-string input column and missing kept columns",
+          "[json]") {
+    json_decode_transform op(
+            config_of({{"schema", "{a: int64}"}, {"keep", "[partition, offset]"}}));
+    const auto input = make_schema({{"payload", data_type::string},
+                                    {"value", data_type::int64},
+                                    {"offset", data_type::int64}});
     diagnostics_collector diagnostics;
     bind_context ctx("json_decode", "parsed", nullptr, &diagnostics);
     CHECK(op.bind(input, ctx) == nullptr);
@@ -470,9 +518,11 @@ TEST_CASE("json_decode bind reports a missing or non-string input column and mis
           "json_decode 'parsed': expected a string column 'value'; the input has "
           "{payload: string, value: int64, offset: int64}");
     CHECK(diagnostics.items()[1].code == "schema-mismatch");
-    CHECK_THAT(diagnostics.items()[1].message, Catch::Contains("kept column 'partition' is not in the input"));
+    CHECK_THAT(diagnostics.items()[1].message,
+               Catch::Contains("kept column 'partition' is not in the input"));
 
-    json_decode_transform other(config_of({{"schema", "{a: int64}"}, {"field", "payload"}, {"keep", "offset"}}));
+    json_decode_transform other(
+            config_of({{"schema", "{a: int64}"}, {"field", "payload"}, {"keep", "offset"}}));
     diagnostics_collector fine;
     bind_context ok_ctx("json_decode", "parsed", nullptr, &fine);
     const auto out = other.bind(input, ok_ctx);
@@ -498,7 +548,8 @@ TEST_CASE("json_decode registers with a spec that documents every option", "[jso
     CHECK(descriptor->spec.find("field")->default_value == "value");
 
     build_context build;
-    const auto opts = options::from_values(descriptor->spec, "json_decode", "parsed", {{"schema", "{a: int64}"}});
+    const auto opts = options::from_values(
+            descriptor->spec, "json_decode", "parsed", {{"schema", "{a: int64}"}});
     auto op = descriptor->make_transform(opts, build);
     REQUIRE(op != nullptr);
     CHECK(op->traits().calls == concurrency::parallel);
@@ -541,7 +592,8 @@ TEST_CASE("json_decode looks up keys of a wide schema", "[json]") {
         REQUIRE(required.dead.items.size() == 1);
         CHECK(required.dead.items[0].reason == "missing required field 'field_65'");
 
-        decode_run optional({{"schema", schema}, {"required", "[field_0]"}}, raw_batch({full, partial, full}));
+        decode_run optional({{"schema", schema}, {"required", "[field_0]"}},
+                            raw_batch({full, partial, full}));
         REQUIRE(optional.dead.items.empty());
         const auto& c = optional.col("field_65");
         CHECK(c.is_valid(0));
@@ -551,7 +603,8 @@ TEST_CASE("json_decode looks up keys of a wide schema", "[json]") {
     }
 }
 
-TEST_CASE("json_decode gives the same output when one instance runs on several threads at once", "[json]") {
+TEST_CASE("json_decode gives the same output when one instance runs on several threads at once",
+          "[json]") {
     std::vector<batch> inputs;
     for (int b = 0; b < 8; ++b) {
         std::vector<std::optional<std::string>> rows;
@@ -597,7 +650,8 @@ TEST_CASE("json_decode gives the same output when one instance runs on several t
             REQUIRE(out.num_rows() == want.num_rows());
             for (std::size_t r = 0; r < out.num_rows(); ++r) {
                 REQUIRE(out.column_at(0).string_at(r) == want.column_at(0).string_at(r));
-                REQUIRE(out.column_at(1).float64_values()[r] == want.column_at(1).float64_values()[r]);
+                REQUIRE(out.column_at(1).float64_values()[r] ==
+                        want.column_at(1).float64_values()[r]);
                 REQUIRE(out.column_at(3).int64_values()[r] == want.column_at(3).int64_values()[r]);
                 REQUIRE(out.column_at(7).string_at(r) == want.column_at(7).string_at(r));
                 REQUIRE(out.column_at(8).int64_values()[r] == want.column_at(8).int64_values()[r]);
@@ -632,12 +686,14 @@ void append_escaped(std::string& out, const std::string& text, std::mt19937_64& 
             out += fmt::format("\\u{:04x}", c);
         } else if (c == 0xC3 && rng() % 2 == 0) {
             // A two-byte character (U+00C0..U+00FF here) written as a \u escape.
-            const unsigned cp = ((c & 0x1FU) << 6) | (static_cast<unsigned char>(text[k + 1]) & 0x3FU);
+            const unsigned cp =
+                    ((c & 0x1FU) << 6) | (static_cast<unsigned char>(text[k + 1]) & 0x3FU);
             out += fmt::format("\\u{:04X}", cp);
             ++k;
         } else if (c == 0xF0 && rng() % 2 == 0) {
             // A four-byte character written as a surrogate pair.
-            const unsigned cp = ((c & 0x07U) << 18) | ((static_cast<unsigned char>(text[k + 1]) & 0x3FU) << 12) |
+            const unsigned cp = ((c & 0x07U) << 18) |
+                                ((static_cast<unsigned char>(text[k + 1]) & 0x3FU) << 12) |
                                 ((static_cast<unsigned char>(text[k + 2]) & 0x3FU) << 6) |
                                 (static_cast<unsigned char>(text[k + 3]) & 0x3FU);
             const unsigned v = cp - 0x10000;
@@ -674,8 +730,13 @@ std::string iso_text(std::int64_t& ms, std::mt19937_64& rng) {
     unsigned m = 0;
     unsigned d = 0;
     civil_from_days(day, y, m, d);
-    std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", y, m, d, in_day / 3600000,
-                                  in_day / 60000 % 60, in_day / 1000 % 60);
+    std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}",
+                                  y,
+                                  m,
+                                  d,
+                                  in_day / 3600000,
+                                  in_day / 60000 % 60,
+                                  in_day / 1000 % 60);
     switch (rng() % 3) {
         case 0:
             ms -= in_day % 1000;
@@ -703,7 +764,10 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
     INFO("seed " << seed << " (rerun with --rng-seed " << seed << ")");
     std::mt19937_64 rng(seed);
 
-    const std::vector<data_type> types = {data_type::float64, data_type::int64, data_type::boolean, data_type::string,
+    const std::vector<data_type> types = {data_type::float64,
+                                          data_type::int64,
+                                          data_type::boolean,
+                                          data_type::string,
                                           data_type::timestamp_ms};
     const std::size_t field_count = 1 + rng() % 24;
     std::vector<field> fields;
@@ -712,7 +776,8 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
         const auto type = types[rng() % types.size()];
         const bool required = rng() % 3 == 0;
         fields.push_back({fmt::format("f{}_{}", k, std::string(rng() % 6, 'x')), type, !required});
-        schema_text += fmt::format("{}{}: {}", k == 0 ? "" : ", ", fields.back().name, to_string(type));
+        schema_text +=
+                fmt::format("{}{}: {}", k == 0 ? "" : ", ", fields.back().name, to_string(type));
     }
     schema_text += "}";
     std::string required_text = "[";
@@ -724,8 +789,21 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
     required_text += "]";
     INFO("schema " << schema_text << " required " << required_text);
 
-    const std::vector<std::string> pieces = {"a", "Z", " ", "\"", "\\", "/", "\n", "\x01", "\xc3\xa9", "\xc3\xbf",
-                                             "\xe2\x82\xac", "\xf0\x9f\x98\x80", "sensor-", "{}", "[,]"};
+    const std::vector<std::string> pieces = {"a",
+                                             "Z",
+                                             " ",
+                                             "\"",
+                                             "\\",
+                                             "/",
+                                             "\n",
+                                             "\x01",
+                                             "\xc3\xa9",
+                                             "\xc3\xbf",
+                                             "\xe2\x82\xac",
+                                             "\xf0\x9f\x98\x80",
+                                             "sensor-",
+                                             "{}",
+                                             "[,]"};
     const std::size_t rows = 1 + rng() % 3000;
     std::vector<std::vector<random_value>> expected(rows, std::vector<random_value>(field_count));
     std::vector<std::optional<std::string>> records;
@@ -799,7 +877,8 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
         records.emplace_back(std::move(json));
     }
 
-    decode_run run({{"schema", schema_text}, {"required", required_text}, {"keep", "offset"}}, raw_batch(records));
+    decode_run run({{"schema", schema_text}, {"required", required_text}, {"keep", "offset"}},
+                   raw_batch(records));
     for (const auto& d : run.dead.items) {
         INFO(d.payload);
         FAIL_CHECK(d.reason);

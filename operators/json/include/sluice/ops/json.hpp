@@ -19,11 +19,11 @@ class operator_registry;
 
 /// Options of the `json_decode` transform (what its YAML mapping holds, already validated).
 struct json_decode_config {
-    std::string field = "value";      ///< input string column holding one JSON object per row
+    std::string field = "value";        ///< input string column holding one JSON object per row
     std::vector<sluice::field> schema;  ///< output fields in order; `nullable == false` = required
-    std::vector<std::string> keep;    ///< input columns passed through after the decoded ones
-    std::string event_time;           ///< timestamp_ms output column to mark as event time;
-                                      ///< "" = the first timestamp_ms field of `schema`, if any
+    std::vector<std::string> keep;      ///< input columns passed through after the decoded ones
+    std::string event_time;             ///< timestamp_ms output column to mark as event time;
+                                        ///< "" = the first timestamp_ms field of `schema`, if any
 };
 
 /// Decodes one JSON object per row of a string column into typed columns (simdjson on-demand).
@@ -64,7 +64,8 @@ public:
 
     const json_decode_config& config() const noexcept { return config_; }
 
-    /// Parallel, no order needed: the transform keeps no state between batches.
+    /// Parallel, no order needed: the transform keeps no state between batches (beyond a
+    /// relaxed hint of string sizes for reserving columns).
     operator_traits traits() const override;
     /// Requires `field` to be a string column and every `keep` column to exist
     /// (`schema-mismatch` otherwise). Output: the schema fields in order, then kept columns.
