@@ -78,16 +78,16 @@ dmatrix::~dmatrix() {
 std::size_t tree_arrays::depth() const {
     // Iterative: a corrupt tree must not overflow the stack; cycles are rejected at parse.
     std::size_t deepest = 0;
-    std::vector<std::pair<std::int32_t, std::size_t>> todo{{0, 0}};
-    while (!todo.empty()) {
-        const auto [node, d] = todo.back();
-        todo.pop_back();
+    std::vector<std::pair<std::int32_t, std::size_t>> nodes_to_visit{{0, 0}};
+    while (!nodes_to_visit.empty()) {
+        const auto [node, d] = nodes_to_visit.back();
+        nodes_to_visit.pop_back();
         if (left[node] < 0) {
             deepest = std::max(deepest, d);
             continue;
         }
-        todo.emplace_back(left[node], d + 1);
-        todo.emplace_back(right[node], d + 1);
+        nodes_to_visit.emplace_back(left[node], d + 1);
+        nodes_to_visit.emplace_back(right[node], d + 1);
     }
     return deepest;
 }
@@ -235,10 +235,10 @@ tree_arrays parse_tree(const dom::element& tree, std::size_t num_features, std::
     t.value.assign(n, 0.0F);
     // Every node must be reachable once from the root: no cycles, children in range.
     std::vector<std::uint8_t> seen(n, 0);
-    std::vector<std::int32_t> todo{0};
-    while (!todo.empty()) {
-        const auto node = todo.back();
-        todo.pop_back();
+    std::vector<std::int32_t> nodes_to_visit{0};
+    while (!nodes_to_visit.empty()) {
+        const auto node = nodes_to_visit.back();
+        nodes_to_visit.pop_back();
         if (seen[node] != 0) {
             throw std::invalid_argument(fmt::format("tree {} is not a tree (node {} reached twice)", index, node));
         }
@@ -259,8 +259,8 @@ tree_arrays parse_tree(const dom::element& tree, std::size_t num_features, std::
         if (!split_type.empty() && split_type[node] != 0) {
             throw std::domain_error("categorical splits");
         }
-        todo.push_back(l);
-        todo.push_back(r);
+        nodes_to_visit.push_back(l);
+        nodes_to_visit.push_back(r);
     }
     return t;
 }
