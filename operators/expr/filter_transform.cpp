@@ -143,7 +143,7 @@ batch filter_transform::process(const batch& input, operator_context& ctx) {
         columns.push_back(std::make_shared<const column>(gather(*c, rows)));
     }
     batch out(input.schema(), std::move(columns));
-    out.inherit_lineage(input);
+    out.inherit_lineage(input, selection);
     return out;
 }
 

@@ -186,6 +186,7 @@ public:
         const std::int64_t max_time = simulator_.max_event_time_ms();
         data.set_watermark_ms(max_time == no_watermark ? no_watermark
                                                        : max_time - config_.simulation.max_delay_ms);
+        data.set_created_ns(creation_times(produced, n));
         out.data = std::move(data);
         out.positions.assign(1, source_position{0, static_cast<std::int64_t>(produced),
                                                 static_cast<std::int64_t>(produced + n - 1)});
@@ -193,6 +194,24 @@ public:
     }
 
 private:
+    /// Wall-clock creation time of records first..first+n-1 (ns since the epoch). With a rate,
+    /// a record is created when it is due, as a real sensor would send it, so the time it waits
+    /// for its batch to fill counts in the end-to-end latency; as fast as possible, it is now.
+    column_ptr creation_times(std::uint64_t first, std::size_t n) const {
+        auto created = std::make_shared<column>(data_type::int64);
+        created->resize(n);
+        auto& values = created->mutable_int64();
+        const auto steady_now = steady::now();
+        const std::int64_t wall_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count();
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto due = config_.rate > 0 ? std::min(due_at(first + i), steady_now) : steady_now;
+            values[i] = wall_now - std::chrono::duration_cast<std::chrono::nanoseconds>(steady_now - due).count();
+        }
+        return created;
+    }
+
     steady::time_point due_at(std::uint64_t record) const {
         // Capped at ~30 years so a tiny rate cannot overflow the clock arithmetic.
         const double ns = std::min(static_cast<double>(record) * 1e9 / config_.rate, 1e18);

@@ -1148,7 +1148,7 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
         }
     }
     batch out(output_schema_, std::move(columns));
-    out.inherit_lineage(input);
+    out.inherit_lineage(input, selection);
     if (event_time_index_) {
         out.set_event_time_column(event_time_index_);
     }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace sluice::cli {
 
 std::string human_count(double value) {
@@ -32,7 +35,24 @@ std::string human_duration_ns(std::uint64_t ns) {
     return fmt::format("{}ns", ns);
 }
 
+std::string latency_or_dash(const latency_histogram& h, double q) {
+    return h.count() == 0 ? std::string("-") : human_duration_ns(h.quantile(q));
+}
+
 }  // namespace
+
+std::array<std::uint64_t, latency_histogram::bucket_count> sink_latency_counts(const pipeline& p) {
+    std::array<std::uint64_t, latency_histogram::bucket_count> counts{};
+    for (const auto* m : p.metrics()) {
+        if (m->role != "sink") {
+            continue;
+        }
+        for (int b = 0; b < latency_histogram::bucket_count; ++b) {
+            counts[static_cast<std::size_t>(b)] += m->event_latency.count_in_bucket(b);
+        }
+    }
+    return counts;
+}
 
 progress_reporter::progress_reporter(const pipeline& p)
     : pipeline_(p)
@@ -73,9 +93,21 @@ std::string progress_reporter::line() {
     last_time_ = now;
     last_read_ = read;
     last_written_ = written;
-    return fmt::format("[{:>5.0f}s] read {} ({}/s) | written {} ({}/s) | rejected {} | in flight {}", since_start,
-                       human_count(static_cast<double>(read)), human_count(read_rate),
-                       human_count(static_cast<double>(written)), human_count(write_rate), rejected, in_flight);
+    auto text = fmt::format("[{:>5.0f}s] read {} ({}/s) | written {} ({}/s) | rejected {} | in flight {}", since_start,
+                            human_count(static_cast<double>(read)), human_count(read_rate),
+                            human_count(static_cast<double>(written)), human_count(write_rate), rejected, in_flight);
+    const auto counts = sink_latency_counts(pipeline_);
+    std::array<std::uint64_t, latency_histogram::bucket_count> interval_counts{};
+    for (std::size_t b = 0; b < counts.size(); ++b) {
+        interval_counts[b] = counts[b] - last_latency_counts_[b];
+    }
+    last_latency_counts_ = counts;
+    if (std::any_of(interval_counts.begin(), interval_counts.end(), [](std::uint64_t c) { return c != 0; })) {
+        fmt::format_to(std::back_inserter(text), " | e2e p50 {} p99 {}",
+                       human_duration_ns(latency_histogram::quantile_of(interval_counts, 0.5)),
+                       human_duration_ns(latency_histogram::quantile_of(interval_counts, 0.99)));
+    }
+    return text;
 }
 
 std::string progress_reporter::summary(const run_summary& totals) const {
@@ -86,14 +118,23 @@ std::string progress_reporter::summary(const run_summary& totals) const {
                    pipeline_.name(), totals.stopped_by_request ? "stopped" : "finished", seconds, totals.records_read,
                    human_count(seconds > 0 ? static_cast<double>(totals.records_read) / seconds : 0),
                    totals.records_written, totals.records_rejected);
-    fmt::format_to(std::back_inserter(out), "  {:<20} {:<14} {:>12} {:>12} {:>9} {:>10} {:>10}\n", "operator", "type",
-                   "records in", "records out", "rejected", "p50/batch", "p99/batch");
+    const auto all_sinks = sink_latency_counts(pipeline_);
+    if (std::any_of(all_sinks.begin(), all_sinks.end(), [](std::uint64_t c) { return c != 0; })) {
+        fmt::format_to(std::back_inserter(out), "end-to-end latency (record created -> sink accepted): p50 {}, p99 {}, p99.9 {}\n",
+                       human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.5)),
+                       human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.99)),
+                       human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.999)));
+    }
+    constexpr auto row = "  {:<20} {:<14} {:>12} {:>12} {:>9} {:>10} {:>10} {:>9} {:>9} {:>9}\n";
+    fmt::format_to(std::back_inserter(out), row, "operator", "type", "records in", "records out", "rejected",
+                   "p50/batch", "p99/batch", "e2e p50", "e2e p99", "e2e p99.9");
     for (const auto* m : pipeline_.metrics()) {
         const bool is_source = m->role == "source";
-        fmt::format_to(std::back_inserter(out), "  {:<20} {:<14} {:>12} {:>12} {:>9} {:>10} {:>10}\n", m->id, m->type,
+        fmt::format_to(std::back_inserter(out), row, m->id, m->type,
                        is_source ? std::string("-") : fmt::format("{}", m->records_in.load()), m->records_out.load(),
                        m->rejected.load(), human_duration_ns(m->batch_latency.quantile(0.5)),
-                       human_duration_ns(m->batch_latency.quantile(0.99)));
+                       human_duration_ns(m->batch_latency.quantile(0.99)), latency_or_dash(m->event_latency, 0.5),
+                       latency_or_dash(m->event_latency, 0.99), latency_or_dash(m->event_latency, 0.999));
     }
     return out;
 }

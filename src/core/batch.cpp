@@ -27,7 +27,21 @@ const column* batch::find_column(std::string_view name) const noexcept {
     return index ? columns_[*index].get() : nullptr;
 }
 
+void batch::set_created_ns(column_ptr created) {
+    SLUICE_ASSERT(created == nullptr || (created->type() == data_type::int64 && created->size() == num_rows_));
+    created_ns_ = std::move(created);
+}
+
+void batch::inherit_lineage(const batch& input, std::span<const std::uint8_t> selection) {
+    inherit_lineage(input);
+    if (input.created_ns_ && selection.size() == input.num_rows_) {
+        auto kept = std::make_shared<const column>(input.created_ns_->filter(selection));
+        created_ns_ = kept->size() == num_rows_ ? std::move(kept) : nullptr;
+    }
+}
+
 void batch::inherit_lineage(const batch& input) {
+    created_ns_ = input.num_rows_ == num_rows_ ? input.created_ns_ : nullptr;
     origin_ = input.origin_;
     watermark_ms_ = input.watermark_ms_;
     acks_ = input.acks_;
@@ -55,7 +69,7 @@ batch batch::filter_rows(std::span<const std::uint8_t> selection) const {
         kept.push_back(std::make_shared<const column>(c->filter(selection)));
     }
     batch out(schema_, std::move(kept));
-    out.inherit_lineage(*this);
+    out.inherit_lineage(*this, selection);
     return out;
 }
 

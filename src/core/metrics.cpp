@@ -1,5 +1,6 @@
 #include <sluice/core/metrics.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -29,6 +30,24 @@ std::uint64_t upper_bound_of(int bucket) noexcept {
 
 }  // namespace
 
+std::uint64_t latency_histogram::bucket_upper_bound(int bucket) noexcept {
+    return upper_bound_of(bucket);
+}
+
+void latency_histogram::record_since(std::span<const std::int64_t> since_ns, std::int64_t now_ns) noexcept {
+    std::array<std::uint32_t, bucket_count> local{};
+    for (const auto t : since_ns) {
+        const auto elapsed = now_ns > t ? static_cast<std::uint64_t>(now_ns - t) : 0;
+        ++local[static_cast<std::size_t>(std::min(bucket_of(elapsed), bucket_count - 1))];
+    }
+    for (std::size_t b = 0; b < local.size(); ++b) {
+        if (local[b] != 0) {
+            buckets_[b].fetch_add(local[b], std::memory_order_relaxed);
+        }
+    }
+    count_.fetch_add(since_ns.size(), std::memory_order_relaxed);
+}
+
 void latency_histogram::record(std::uint64_t nanoseconds) noexcept {
     int bucket = bucket_of(nanoseconds);
     if (bucket >= bucket_count) {
@@ -39,22 +58,65 @@ void latency_histogram::record(std::uint64_t nanoseconds) noexcept {
 }
 
 std::uint64_t latency_histogram::quantile(double q) const noexcept {
+    std::array<std::uint64_t, bucket_count> counts{};
+    for (std::size_t b = 0; b < counts.size(); ++b) {
+        counts[b] = buckets_[b].load(std::memory_order_relaxed);
+    }
+    return quantile_of(counts, q);
+}
+
+std::uint64_t latency_histogram::quantile_of(std::span<const std::uint64_t> counts, double q) noexcept {
     std::uint64_t total = 0;
-    for (const auto& b : buckets_) {
-        total += b.load(std::memory_order_relaxed);
+    for (const auto c : counts) {
+        total += c;
     }
     if (total == 0) {
         return 0;
     }
     const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
     std::uint64_t seen = 0;
-    for (int i = 0; i < bucket_count; ++i) {
-        seen += buckets_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        seen += counts[i];
         if (seen >= rank && seen > 0) {
-            return upper_bound_of(i);
+            return upper_bound_of(static_cast<int>(i));
         }
     }
-    return upper_bound_of(bucket_count - 1);
+    return upper_bound_of(static_cast<int>(counts.size()) - 1);
+}
+
+void metric_set::add(std::string_view name, std::int64_t delta) {
+    const std::lock_guard lock(mutex_);
+    auto it = values_.find(name);
+    if (it == values_.end()) {
+        it = values_.emplace(std::string(name), std::pair{kind::counter, std::int64_t{0}}).first;
+    }
+    it->second.second += delta;
+}
+
+void metric_set::set(std::string_view name, std::int64_t value) {
+    const std::lock_guard lock(mutex_);
+    auto it = values_.find(name);
+    if (it == values_.end()) {
+        values_.emplace(std::string(name), std::pair{kind::gauge, value});
+    } else {
+        it->second = {kind::gauge, value};
+    }
+}
+
+std::int64_t metric_set::value(std::string_view name) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = values_.find(name);
+    return it == values_.end() ? 0 : it->second.second;
+}
+
+std::vector<metric_set::sample> metric_set::snapshot() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<sample> out;
+    out.reserve(values_.size());
+    for (const auto& [name, entry] : values_) {
+        out.push_back({name, entry.first, entry.second});
+    }
+    return out;
 }
 
 }  // namespace sluice

@@ -46,6 +46,19 @@ std::uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
 }
 
+/// End-to-end latency: from each record's creation (wall clock, possibly another
+/// machine's: a Kafka producer's) until the sink accepted it, i.e. consume() returned.
+void record_event_latency(const batch& accepted, operator_metrics& metrics) {
+    const auto& created = accepted.created_ns();
+    if (!created || created->size() == 0) {
+        return;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    metrics.event_latency.record_since(created->int64_values(), now);
+}
+
 }  // namespace
 
 struct pipeline::impl {
@@ -326,6 +339,7 @@ void pipeline::impl::run_sink(node_state& n, const batch_ptr& input) {
             n.sink_op->consume(*in, *n.context);
             n.metrics->records_out.fetch_add(in->num_rows(), std::memory_order_relaxed);
             n.metrics->batch_latency.record(elapsed_ns(started));
+            record_event_latency(*in, *n.metrics);
         } catch (...) {
             record_error(std::current_exception());
             abandon(*in);

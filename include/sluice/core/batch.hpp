@@ -58,6 +58,14 @@ public:
     std::int64_t watermark_ms() const noexcept { return watermark_ms_; }
     void set_watermark_ms(std::int64_t watermark) noexcept { watermark_ms_ = watermark; }
 
+    /// When each record was created, in ns since the Unix epoch (an int64 column, one value
+    /// per row), or null if the source did not say. It is lineage, not data: it is not in the
+    /// schema and no sink writes it; sinks measure end-to-end latency from it. A Kafka
+    /// record's creation time is its message timestamp; the simulator's is when it made it.
+    const column_ptr& created_ns() const noexcept { return created_ns_; }
+    /// Precondition: null, or an int64 column with num_rows() values (asserted).
+    void set_created_ns(column_ptr created);
+
     const batch_origin& origin() const noexcept { return origin_; }
     void set_origin(batch_origin origin) noexcept { origin_ = origin; }
 
@@ -71,7 +79,13 @@ public:
     /// Copies origin, watermark, event-time column (by name, if present in this batch's
     /// schema), acknowledgements and in-flight slot from `input`: what a transform does for
     /// the one output batch it makes from one input batch.
+    ///
+    /// Creation times are inherited when both batches have the same number of rows (a
+    /// transform that keeps its rows); a transform that drops rows uses the overload below.
     void inherit_lineage(const batch& input);
+    /// As above, for an output holding the input's rows whose `selection` byte is non-zero,
+    /// in order: creation times are filtered the same way.
+    void inherit_lineage(const batch& input, std::span<const std::uint8_t> selection);
 
     /// The source positions covered by this batch's acknowledgements.
     std::vector<source_position> source_positions() const;
@@ -88,6 +102,7 @@ private:
     std::size_t num_rows_ = 0;
     std::optional<std::size_t> event_time_column_;
     std::int64_t watermark_ms_ = no_watermark;
+    column_ptr created_ns_;
     batch_origin origin_;
     std::vector<ack_ref> acks_;
     flight_ref flight_;

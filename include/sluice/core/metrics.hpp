@@ -3,7 +3,13 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -15,14 +21,55 @@ public:
     static constexpr int bucket_count = 64 * buckets_per_octave;
 
     void record(std::uint64_t nanoseconds) noexcept;
+    /// Records `now_ns - t` for every t in `since_ns` (all in ns on one clock; a negative
+    /// difference, from clock skew between machines, counts as 0). Counts locally first, so a
+    /// whole batch costs one atomic add per bucket it touches, not one per record.
+    void record_since(std::span<const std::int64_t> since_ns, std::int64_t now_ns) noexcept;
     std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
     /// The q-quantile (0 <= q <= 1) in nanoseconds: the upper bound of the bucket holding it;
     /// 0 if nothing was recorded.
     std::uint64_t quantile(double q) const noexcept;
 
+    /// For exporters (Prometheus): the number of values in bucket `bucket` and the largest
+    /// value the bucket holds, in ns. Buckets are in increasing order.
+    std::uint64_t count_in_bucket(int bucket) const noexcept {
+        return buckets_[static_cast<std::size_t>(bucket)].load(std::memory_order_relaxed);
+    }
+    static std::uint64_t bucket_upper_bound(int bucket) noexcept;
+    /// The q-quantile of bucket counts laid out like this histogram's (e.g. the difference
+    /// of two snapshots, for the percentiles of one interval); 0 if the counts are all 0.
+    static std::uint64_t quantile_of(std::span<const std::uint64_t> counts, double q) noexcept;
+
 private:
     std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
     std::atomic<std::uint64_t> count_{0};
+};
+
+/// Named numbers an operator publishes beyond the common counters (Kafka consumer lag,
+/// Elasticsearch bulk results, ...): counters only grow, gauges are set. Names are
+/// snake_case and become part of the Prometheus metric name. Thread-safe (a mutex: meant to
+/// be updated per batch, not per record).
+class metric_set {
+public:
+    enum class kind { counter, gauge };
+    struct sample {
+        std::string name;
+        metric_set::kind kind;
+        std::int64_t value;
+    };
+
+    /// Adds `delta` to counter `name` (created at 0 on first use).
+    void add(std::string_view name, std::int64_t delta);
+    /// Sets gauge `name` to `value`.
+    void set(std::string_view name, std::int64_t value);
+    /// The current value of `name`, or 0 if it was never published.
+    std::int64_t value(std::string_view name) const;
+    /// Every published number, sorted by name.
+    std::vector<sample> snapshot() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::pair<kind, std::int64_t>, std::less<>> values_;
 };
 
 /// Counters of one operator instance, read by the progress line, the summary and /metrics.
@@ -37,6 +84,9 @@ struct operator_metrics {
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> rejected{0};  ///< records sent to the dead-letter sink
     latency_histogram batch_latency;          ///< time spent in the operator per batch
+    /// Sinks: per record, from its creation (batch::created_ns) until this sink accepted it.
+    latency_histogram event_latency;
+    metric_set extra;  ///< operator-specific numbers (see metric_set)
 };
 
 }  // namespace sluice
