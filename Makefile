@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 SLUICE := build/release/sluice
 
 .PHONY: all deps build dev quickstart test unit-test integration-test sanitize asan tsan \
-        install package-test bench lint format services-start services-stop clean
+        install package-test bench lint format services-start services-stop clean demo
 
 all: build
 
@@ -52,6 +52,11 @@ tsan: deps
 
 install: build
 	@cmake --install build/release --prefix $(or $(PREFIX),/usr/local)
+
+# The whole platform: Kafka + Elasticsearch, a simulated fleet producing to Kafka, the
+# sensor_analytics pipeline and its dashboard. Ctrl-C stops it all (scripts/demo).
+demo: build
+	@scripts/demo
 
 bench: build
 	@scripts/run-benchmarks
