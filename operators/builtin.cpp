@@ -9,6 +9,15 @@
 #if SLUICE_OP_WINDOW
 #    include <sluice/ops/window.hpp>
 #endif
+#if SLUICE_OP_ZIP
+#    include <sluice/ops/zip.hpp>
+#endif
+#if SLUICE_OP_ROLLING
+#    include <sluice/ops/rolling.hpp>
+#endif
+#if SLUICE_OP_WATERMARK
+#    include <sluice/ops/watermark.hpp>
+#endif
 #if SLUICE_OP_XGBOOST
 #    include <sluice/ops/xgboost.hpp>
 #endif
@@ -36,6 +45,15 @@ void register_builtin_operators() {
         register_expr_operators(registry);
 #if SLUICE_OP_WINDOW
         register_window_operators(registry);
+#endif
+#if SLUICE_OP_ZIP
+        register_zip_operators(registry);
+#endif
+#if SLUICE_OP_ROLLING
+        register_rolling_operators(registry);
+#endif
+#if SLUICE_OP_WATERMARK
+        register_watermark_operators(registry);
 #endif
 #if SLUICE_OP_XGBOOST
         register_xgboost_operators(registry);

@@ -1,3 +1,4 @@
+#include "graph/join_buffer.hpp"
 #include "graph/reorder_buffer.hpp"
 #include "graph/topology.hpp"
 
@@ -13,7 +14,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <map>
 #include <mutex>
+#include <span>
 #include <thread>
 
 namespace sluice {
@@ -59,6 +62,22 @@ void record_event_latency(const batch& accepted, operator_metrics& metrics) {
     metrics.event_latency.record_since(created->int64_values(), now);
 }
 
+/// Completes a join's output lineage: the operator inherited it from the first input; the
+/// other inputs' acknowledgements are added (each once) and the watermark is the lowest.
+void merge_join_lineage(batch& out, std::span<const batch_ptr> inputs) {
+    for (const auto& in : inputs.subspan(1)) {
+        for (const auto& ack : in->acks()) {
+            if (std::find(out.acks().begin(), out.acks().end(), ack) == out.acks().end()) {
+                out.add_ack(ack);
+            }
+        }
+        out.set_watermark_ms(std::min(out.watermark_ms(), in->watermark_ms()));
+    }
+}
+
+// Per source node index: how many distinct paths lead from that source to a node.
+using source_paths = std::map<std::size_t, std::size_t>;
+
 }  // namespace
 
 struct pipeline::impl {
@@ -73,6 +92,10 @@ struct pipeline::impl {
         schema_ptr output_schema;
         operator_traits traits;
         detail::reorder_buffer reorder;
+        // Joins only: the transform seen as a join, and its inputs' batches waiting for the
+        // rest of their set.
+        join_transform* join = nullptr;
+        detail::join_buffer gather;
 
         // Per source: in-flight accounting.
         std::atomic<std::size_t> in_flight{0};
@@ -139,7 +162,11 @@ struct pipeline::impl {
     run_summary run();
     void build_graph(flow::graph& g);
     int poll_source(node_state& n, flow::graph& g, tbb::flow_control& control);
+    void bind_join(node_state& n, std::size_t index, const std::vector<source_paths>& paths, bind_context& ctx);
     void run_transform(node_state& n, const batch_ptr& input, node_state::transform_node::output_ports_type& ports);
+    void transform_batch(node_state& n,
+                         std::span<const batch_ptr> inputs,
+                         node_state::transform_node::output_ports_type& ports);
     void run_sink(node_state& n, const batch_ptr& input);
     void finish_all(flow::graph& g);
 };
@@ -156,12 +183,27 @@ void pipeline::impl::prepare() {
     topo = detail::resolve_topology(declared, problems);
     problems.throw_if_any();
 
+    std::vector<source_paths> paths(nodes.size());
     for (const auto index : topo.order) {
         auto& n = *nodes[index];
+        const auto& upstream = topo.nodes[index].upstream;
         bind_context ctx(n.declaration.type, n.declaration.id, n.declaration.locate, &problems);
         if (n.role == operator_role::source) {
+            paths[index][index] = 1;
             n.output_schema = n.source_op->output_schema();
             continue;
+        }
+        n.join = n.role == operator_role::transform ? dynamic_cast<join_transform*>(n.transform_op.get()) : nullptr;
+        if (n.join) {
+            // A join emits one batch per set of its inputs' batches: the paths of one input.
+            paths[index] = paths[upstream.front()];
+            bind_join(n, index, paths, ctx);
+            continue;
+        }
+        for (const auto up : upstream) {
+            for (const auto& [source_index, count] : paths[up]) {
+                paths[index][source_index] += count;
+            }
         }
         // Fan-in merges batches of one schema: every input must produce the same fields.
         schema_ptr input;
@@ -201,6 +243,58 @@ void pipeline::impl::prepare() {
                                                    config.max_batches_in_flight)}});
     }
     prepared = true;
+}
+
+void pipeline::impl::bind_join(node_state& n,
+                               std::size_t index,
+                               const std::vector<source_paths>& paths,
+                               bind_context& ctx) {
+    n.traits = n.transform_op->traits();
+    if (n.traits.needs_ordered_input) {
+        throw std::logic_error(fmt::format("{} '{}': a join_transform cannot ask for ordered input",
+                                           n.declaration.type, n.declaration.id));
+    }
+    const auto& upstream = topo.nodes[index].upstream;
+    auto describe_paths = [&](const source_paths& from) {
+        std::string text;
+        for (const auto& [source_index, count] : from) {
+            text += fmt::format("{}{}{}", text.empty() ? "" : ", ", nodes[source_index]->declaration.id,
+                                count == 1 ? "" : fmt::format(" ({} paths)", count));
+        }
+        return text;
+    };
+    bool one_path_each = true;
+    for (const auto up : upstream) {
+        one_path_each = one_path_each && paths[up] == paths[upstream.front()] &&
+                        std::all_of(paths[up].begin(), paths[up].end(), [](const auto& p) { return p.second == 1; });
+    }
+    std::vector<join_input> inputs;
+    for (std::size_t k = 0; k < upstream.size(); ++k) {
+        if (std::find(upstream.begin(), upstream.begin() + static_cast<std::ptrdiff_t>(k), upstream[k]) !=
+            upstream.begin() + static_cast<std::ptrdiff_t>(k)) {
+            ctx.error(fmt::format("inputs.{}", k), "invalid-input",
+                      fmt::format("lists input '{}' twice", nodes[upstream[k]]->declaration.id));
+        }
+        inputs.push_back({nodes[upstream[k]]->declaration.id, nodes[upstream[k]]->output_schema});
+    }
+    if (!one_path_each && !ctx.failed()) {
+        std::string found;
+        for (const auto up : upstream) {
+            found += fmt::format("{}'{}' reads from {}", found.empty() ? "" : "; ", nodes[up]->declaration.id,
+                                 describe_paths(paths[up]));
+        }
+        ctx.error("inputs", "invalid-input",
+                  fmt::format("joins the batches its inputs make from one source batch, so every input must read "
+                              "from the same sources, each by one path; found: {}",
+                              found));
+    }
+    const bool inputs_bound =
+            std::all_of(inputs.begin(), inputs.end(), [](const join_input& in) { return in.schema != nullptr; });
+    if (ctx.failed() || !inputs_bound) {
+        return;  // an unbound input has reported its own problem
+    }
+    n.output_schema = n.join->bind_inputs(inputs, ctx);
+    n.gather.set_inputs(inputs.size());
 }
 
 int pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_control& control) {
@@ -283,6 +377,24 @@ int pipeline::impl::poll_source(node_state& n, flow::graph& g, tbb::flow_control
 void pipeline::impl::run_transform(node_state& n,
                                    const batch_ptr& input,
                                    node_state::transform_node::output_ports_type& ports) {
+    if (n.join) {
+        // The node index is the producer id; its position among the join's upstream nodes is
+        // the input's index (the wiring checks rule out duplicates).
+        const auto& upstream = topo.nodes[n.stream].upstream;
+        const auto position = static_cast<std::size_t>(
+                std::find(upstream.begin(), upstream.end(), input->origin().producer) - upstream.begin());
+        std::vector<batch_ptr> set;
+        try {
+            set = n.gather.push(position, input);
+        } catch (...) {
+            record_error(std::current_exception());
+            abandon(*input);
+        }
+        if (!set.empty()) {
+            transform_batch(n, set, ports);
+        }
+        return;
+    }
     std::vector<batch_ptr> ready;
     if (n.traits.needs_ordered_input) {
         ready = n.reorder.push(input);
@@ -290,34 +402,56 @@ void pipeline::impl::run_transform(node_state& n,
         ready.push_back(input);
     }
     for (const auto& in : ready) {
-        if (!failed.load()) {
-            const auto started = std::chrono::steady_clock::now();
-            n.metrics->batches_in.fetch_add(1, std::memory_order_relaxed);
-            n.metrics->records_in.fetch_add(in->num_rows(), std::memory_order_relaxed);
-            try {
-                const auto rejected_before = n.metrics->rejected.load(std::memory_order_relaxed);
-                auto out = std::make_shared<batch>(n.transform_op->process(*in, *n.context));
-                if (dead_letter && n.metrics->rejected.load(std::memory_order_relaxed) != rejected_before) {
-                    // Rejected records must be durable before the batch can be acknowledged.
-                    dead_letter->flush();
-                }
-                n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
-                n.metrics->batch_latency.record(elapsed_ns(started));
-                out->set_origin({in->origin().stream, in->origin().sequence, n.stream});
-                std::get<0>(ports).try_put(std::move(out));
-                continue;
-            } catch (...) {
-                record_error(std::current_exception());
-            }
-        }
-        // The pipeline is failing: nothing of this batch may be acknowledged, but downstream
-        // still gets an (empty) batch in its place so that no reorder buffer waits forever.
-        abandon(*in);
-        auto placeholder = std::make_shared<batch>(n.output_schema, empty_columns(*n.output_schema));
-        placeholder->inherit_lineage(*in);
-        placeholder->set_origin({in->origin().stream, in->origin().sequence, n.stream});
-        std::get<0>(ports).try_put(std::move(placeholder));
+        transform_batch(n, {&in, 1}, ports);
     }
+}
+
+void pipeline::impl::transform_batch(node_state& n,
+                                     std::span<const batch_ptr> inputs,
+                                     node_state::transform_node::output_ports_type& ports) {
+    // One input, or (for a join) one batch per input, all of the same origin.
+    const batch& in = *inputs.front();
+    if (!failed.load()) {
+        const auto started = std::chrono::steady_clock::now();
+        n.metrics->batches_in.fetch_add(1, std::memory_order_relaxed);
+        n.metrics->records_in.fetch_add(in.num_rows(), std::memory_order_relaxed);
+        try {
+            const auto rejected_before = n.metrics->rejected.load(std::memory_order_relaxed);
+            batch result;
+            if (n.join) {
+                std::vector<const batch*> parts;
+                for (const auto& part : inputs) {
+                    parts.push_back(part.get());
+                }
+                result = n.join->process_inputs(parts, *n.context);
+                merge_join_lineage(result, inputs);
+            } else {
+                result = n.transform_op->process(in, *n.context);
+            }
+            auto out = std::make_shared<batch>(std::move(result));
+            if (dead_letter && n.metrics->rejected.load(std::memory_order_relaxed) != rejected_before) {
+                // Rejected records must be durable before the batch can be acknowledged.
+                dead_letter->flush();
+            }
+            n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
+            n.metrics->batch_latency.record(elapsed_ns(started));
+            out->set_origin({in.origin().stream, in.origin().sequence, n.stream});
+            std::get<0>(ports).try_put(std::move(out));
+            return;
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    }
+    // The pipeline is failing: nothing of this batch may be acknowledged, but downstream
+    // still gets an (empty) batch in its place so that no reorder buffer waits forever.
+    for (const auto& part : inputs) {
+        abandon(*part);
+    }
+    auto placeholder = std::make_shared<batch>(n.output_schema, empty_columns(*n.output_schema));
+    placeholder->inherit_lineage(in);
+    merge_join_lineage(*placeholder, inputs);
+    placeholder->set_origin({in.origin().stream, in.origin().sequence, n.stream});
+    std::get<0>(ports).try_put(std::move(placeholder));
 }
 
 void pipeline::impl::run_sink(node_state& n, const batch_ptr& input) {
@@ -406,6 +540,22 @@ void pipeline::impl::finish_all(flow::graph& g) {
     for (const auto index : topo.order) {
         auto& n = *nodes[index];
         try {
+            if (n.join) {
+                // Everything drained, so an incomplete set can only hold batches that some
+                // inputs made and the others never will (e.g. a window's end-of-stream output
+                // on one branch): they cannot be joined, and are not acknowledged.
+                const auto leftover = n.gather.take_pending();
+                for (const auto& b : leftover) {
+                    abandon(*b);
+                }
+                if (!leftover.empty() && !failed.load()) {
+                    throw operator_error(n.declaration.type, n.declaration.id,
+                                         fmt::format("{} batches arrived from only some of its inputs (e.g. the "
+                                                     "end-of-stream output of a window on one branch); every input "
+                                                     "must deliver one batch per source batch",
+                                                     leftover.size()));
+                }
+            }
             if (n.role == operator_role::transform && drain_state) {
                 auto flushed = n.transform_op->finish(*n.context);
                 if (flushed) {

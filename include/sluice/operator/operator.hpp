@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,54 @@ public:
     virtual std::optional<batch> finish(operator_context& ctx) {
         (void)ctx;
         return std::nullopt;
+    }
+};
+
+/// One input of a join_transform, as it binds: the id it reads from (as written in
+/// `inputs`) and that node's output schema.
+struct join_input {
+    std::string_view id;
+    schema_ptr schema;
+};
+
+/// A transform that joins the branches of a fan-out back into one batch (e.g. `zip`).
+///
+/// Unlike a plain transform with several inputs (which receives every input's batches one by
+/// one, all of one schema), a join's inputs may have different schemas, and the runtime hands
+/// it the batches its inputs made from the same source batch *together*: it buffers each
+/// arriving batch by origin (stream, sequence) until every input has delivered that batch,
+/// then calls `process_inputs` once with one batch per input, in the order of `inputs`. So a
+/// join, too, emits exactly one batch per source batch. The buffer holds batches that occupy
+/// flight slots, so it is bounded by the runtime's `max_batches_in_flight` per source.
+///
+/// The runtime checks when the pipeline is prepared that this can work: every input reads
+/// (through any number of transforms) from the same sources, each by exactly one path, and
+/// no input is listed twice. An input that delivers a batch the others never deliver (an
+/// end-of-stream flush of a window on one branch only) fails the run at the end of stream.
+///
+/// Lineage: the operator builds its output's lineage from the first input
+/// (`inherit_lineage`); the runtime then adds the other inputs' acknowledgements and lowers
+/// the watermark to the smallest of the inputs' watermarks.
+///
+/// A join may be serial or parallel but cannot ask for ordered input (restore the order after
+/// it instead).
+class join_transform : public transform {
+public:
+    /// Checks the inputs' schemas (in the order of `inputs`) and returns the output schema
+    /// (nullptr after ctx.error()). Errors about one input are best reported at key
+    /// "inputs.<index>".
+    virtual schema_ptr bind_inputs(std::span<const join_input> inputs, bind_context& ctx) = 0;
+    /// One batch per input, all made from the same source batch, in the order of `inputs`.
+    virtual batch process_inputs(std::span<const batch* const> inputs, operator_context& ctx) = 0;
+
+    /// A join with one input (e.g. built in code): binds that input alone.
+    schema_ptr bind(const schema_ptr& input, bind_context& ctx) final {
+        const join_input only{"", input};
+        return bind_inputs({&only, 1}, ctx);
+    }
+    batch process(const batch& input, operator_context& ctx) final {
+        const batch* only = &input;
+        return process_inputs({&only, 1}, ctx);
     }
 };
 

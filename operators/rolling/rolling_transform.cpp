@@ -1,0 +1,423 @@
+// The `rolling` transform: each reading against its key's recent history.
+
+#include <sluice/core/duration.hpp>
+#include <sluice/core/error.hpp>
+#include <sluice/operator/options.hpp>
+#include <sluice/operator/registry.hpp>
+#include <sluice/ops/rolling.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <list>
+#include <optional>
+#include <unordered_map>
+
+namespace sluice {
+
+namespace {
+
+constexpr std::size_t max_history = 100000;
+
+// One key's history of one column: a ring of the last values and their running sums. The sums
+// are of (value - shift), with shift a value of the history, so they stay small and the
+// variance does not cancel catastrophically; they are recomputed from the ring every `size`
+// additions, so the rounding of many add/remove steps never accumulates.
+struct history {
+    std::uint32_t start = 0;
+    std::uint32_t count = 0;
+    std::uint32_t since_exact = 0;
+    std::uint32_t repeats = 0;  // how many of the newest values are equal to the newest
+    double shift = 0.0;
+    double sum = 0.0;
+    double sumsq = 0.0;
+};
+
+struct key_entry {
+    std::string key;                // encoded key value (see encode_key)
+    std::int64_t newest_ms = std::numeric_limits<std::int64_t>::min();  // newest event time of its records
+    std::vector<history> columns;   // one per configured column
+    std::vector<double> rings;      // columns * size values
+};
+
+std::string list_names(const schema& s) {
+    std::vector<std::string_view> names;
+    for (const auto& f : s.fields()) {
+        names.push_back(f.name);
+    }
+    return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace
+
+struct rolling_transform::impl {
+    rolling_config config;
+    schema_ptr input_schema;
+    schema_ptr output_schema;
+    std::optional<std::size_t> key_column;
+    std::vector<std::size_t> value_columns;
+    std::optional<std::size_t> time_column;  // resolved `time`; else the batch's event time
+
+    std::list<key_entry> entries;  // least recently seen first
+    std::unordered_map<std::string_view, std::list<key_entry>::iterator> index;  // views entries' keys
+    std::string key_buffer;
+    std::int64_t clock_ms = std::numeric_limits<std::int64_t>::min();  // newest event time seen
+    std::uint64_t evicted_capacity = 0;
+    std::uint64_t evicted_ttl = 0;
+
+    void encode_key(const batch& input, std::size_t row) {
+        key_buffer.clear();
+        if (!key_column) {
+            return;  // one global group
+        }
+        const column& values = input.column_at(*key_column);
+        if (!values.is_valid(row)) {
+            key_buffer += '\0';  // a missing key is a group of its own
+            return;
+        }
+        key_buffer += '\1';
+        if (values.type() == data_type::string) {
+            key_buffer.append(values.string_at(row));
+        } else {
+            const std::int64_t v = values.int64_values()[row];
+            key_buffer.append(reinterpret_cast<const char*>(&v), sizeof v);
+        }
+    }
+
+    void forget_front() {
+        index.erase(std::string_view(entries.front().key));
+        entries.pop_front();
+    }
+
+    // The entry of the key in key_buffer, now the most recently seen.
+    key_entry& touch() {
+        if (const auto found = index.find(std::string_view(key_buffer)); found != index.end()) {
+            entries.splice(entries.end(), entries, found->second);
+            return *found->second;
+        }
+        if (index.size() >= config.max_keys) {
+            forget_front();
+            ++evicted_capacity;
+        }
+        auto& entry = entries.emplace_back();
+        entry.key = key_buffer;
+        entry.columns.resize(value_columns.size());
+        entry.rings.resize(value_columns.size() * config.size);
+        index.emplace(std::string_view(entry.key), std::prev(entries.end()));
+        return entry;
+    }
+
+    void add(history& h, double* ring, double x) const {
+        const auto size = static_cast<std::uint32_t>(config.size);
+        if (h.count == size) {
+            const double d = ring[h.start] - h.shift;
+            h.sum -= d;
+            h.sumsq -= d * d;
+            h.start = (h.start + 1) % size;
+            --h.count;
+        }
+        if (h.count == 0) {
+            h = history{h.start, 0, 0, 0, x, 0.0, 0.0};
+        }
+        const bool repeated = h.count > 0 && ring[(h.start + h.count - 1) % size] == x;
+        h.repeats = repeated ? std::min(h.repeats + 1, size) : 1;
+        ring[(h.start + h.count) % size] = x;
+        ++h.count;
+        const double d = x - h.shift;
+        h.sum += d;
+        h.sumsq += d * d;
+        if (++h.since_exact >= size) {
+            h.shift = ring[h.start];
+            h.sum = 0.0;
+            h.sumsq = 0.0;
+            for (std::uint32_t i = 0; i < h.count; ++i) {
+                const double e = ring[(h.start + i) % size] - h.shift;
+                h.sum += e;
+                h.sumsq += e * e;
+            }
+            h.since_exact = 0;
+        }
+    }
+
+    void forget_silent_keys() {
+        if (config.key_ttl.count() == 0 || clock_ms == std::numeric_limits<std::int64_t>::min()) {
+            return;
+        }
+        const std::int64_t oldest_kept = clock_ms - config.key_ttl.count();
+        while (!entries.empty() && entries.front().newest_ms < oldest_kept) {
+            forget_front();
+            ++evicted_ttl;
+        }
+    }
+};
+
+std::vector<std::string> check_rolling_config(const rolling_config& config) {
+    std::vector<std::string> problems;
+    if (config.columns.empty()) {
+        problems.emplace_back("'columns' must name at least one column");
+    }
+    if (config.size < 2 || config.size > max_history) {
+        problems.push_back(fmt::format("'size' must be 2..{}, got {}", max_history, config.size));
+    }
+    if (!(config.min_stddev >= 0.0) || !std::isfinite(config.min_stddev)) {
+        problems.push_back(fmt::format("'min_stddev' must be a finite number >= 0, got {}", config.min_stddev));
+    }
+    if (config.max_keys < 1) {
+        problems.emplace_back("'max_keys' must be at least 1, got 0");
+    }
+    if (config.key_ttl.count() < 0) {
+        problems.emplace_back("'key_ttl' must not be negative");
+    }
+    std::vector<std::string> sorted = config.columns;
+    std::sort(sorted.begin(), sorted.end());
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
+        problems.push_back(fmt::format("'columns' lists '{}' twice", *twice));
+    }
+    return problems;
+}
+
+void rolling_transform::describe(option_spec& spec) {
+    spec.field("key", option_kind::string)
+            .describe("grouping column (string or int64); absent = one global group");
+    spec.field("columns", option_kind::string_list)
+            .require()
+            .describe("numeric columns to describe; each adds <c>_recent_mean, <c>_recent_stddev, <c>_zscore");
+    spec.field("size", option_kind::integer)
+            .defaults("60")
+            .at_least(2)
+            .at_most(static_cast<double>(max_history))
+            .describe("history per key and column: the last N values before the current record");
+    spec.field("min_stddev", option_kind::number)
+            .defaults("0")
+            .at_least(0)
+            .describe("floor of the z-score's denominator (e.g. the sensor's resolution), so a flat history "
+                      "does not divide by ~0");
+    spec.field("max_keys", option_kind::integer)
+            .defaults("100000")
+            .at_least(1)
+            .describe("keys held at most (8 bytes x size x columns each); the least recently seen is forgotten");
+    spec.field("key_ttl", option_kind::duration)
+            .defaults("0s")
+            .describe("forget a key whose newest event time is this far behind the newest seen; 0 = never");
+    spec.field("time", option_kind::string)
+            .describe("event-time column (timestamp_ms or int64 ms) for key_ttl; default: the batch's event time");
+    spec.check([](const options& opts, diagnostics_collector& out) {
+        const auto columns = opts.get_string_list("columns");
+        std::vector<std::string> sorted = columns;
+        std::sort(sorted.begin(), sorted.end());
+        if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
+            out.add(opts.error("columns", "cross-field", fmt::format("'columns' lists '{}' twice", *twice)));
+        }
+        if (columns.empty()) {
+            out.add(opts.error("columns", "bad-value", "'columns' must name at least one column"));
+        }
+    });
+}
+
+rolling_config rolling_transform::config_from(const options& opts) {
+    rolling_config config;
+    if (opts.is_set("key")) {
+        config.key = opts.get_string("key");
+    }
+    config.columns = opts.get_string_list("columns");
+    config.size = static_cast<std::size_t>(opts.get_int("size"));
+    config.min_stddev = opts.get_number("min_stddev");
+    config.max_keys = static_cast<std::size_t>(opts.get_int("max_keys"));
+    config.key_ttl = std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("key_ttl"));
+    if (opts.is_set("time")) {
+        config.time_column = opts.get_string("time");
+    }
+    return config;
+}
+
+rolling_transform::rolling_transform(rolling_config config) : impl_(std::make_unique<impl>()) {
+    const auto problems = check_rolling_config(config);
+    if (!problems.empty()) {
+        std::vector<diagnostic> diagnostics;
+        for (const auto& p : problems) {
+            diagnostics.push_back(diagnostic{{}, "bad-value", fmt::format("rolling: {}", p)});
+        }
+        throw config_error(std::move(diagnostics));
+    }
+    impl_->config = std::move(config);
+}
+
+rolling_transform::~rolling_transform() = default;
+
+schema_ptr rolling_transform::bind(const schema_ptr& input, bind_context& ctx) {
+    auto& s = *impl_;
+    const auto& c = s.config;
+    s.key_column.reset();
+    s.value_columns.clear();
+    s.time_column.reset();
+    if (!c.key.empty()) {
+        const auto found = input->index_of(c.key);
+        if (!found) {
+            ctx.error("key", "unknown-column",
+                      fmt::format("key: unknown column '{}' (columns: {})", c.key, list_names(*input)));
+        } else if (const auto type = input->at(*found).type; type != data_type::string && type != data_type::int64) {
+            ctx.error("key", "wrong-type",
+                      fmt::format("key column '{}' must be string or int64, found {}", c.key, to_string(type)));
+        } else {
+            s.key_column = found;
+        }
+    }
+    std::vector<field> fields = input->fields();
+    for (std::size_t i = 0; i < c.columns.size(); ++i) {
+        const auto& name = c.columns[i];
+        const auto found = input->index_of(name);
+        if (!found) {
+            ctx.error(fmt::format("columns.{}", i), "unknown-column",
+                      fmt::format("columns: unknown column '{}' (columns: {})", name, list_names(*input)));
+            continue;
+        }
+        if (const auto type = input->at(*found).type; type != data_type::float64 && type != data_type::int64) {
+            ctx.error(fmt::format("columns.{}", i), "wrong-type",
+                      fmt::format("column '{}' must be float64 or int64, found {}", name, to_string(type)));
+            continue;
+        }
+        s.value_columns.push_back(*found);
+        for (const char* suffix : {"_recent_mean", "_recent_stddev", "_zscore"}) {
+            const std::string out_name = name + suffix;
+            if (input->index_of(out_name)) {
+                ctx.error(fmt::format("columns.{}", i), "duplicate-column",
+                          fmt::format("output column '{}' is already in the input", out_name));
+            }
+            fields.push_back({out_name, data_type::float64, true});
+        }
+    }
+    if (!c.time_column.empty()) {
+        const auto found = input->index_of(c.time_column);
+        if (!found) {
+            ctx.error("time", "unknown-column",
+                      fmt::format("time: unknown column '{}' (columns: {})", c.time_column, list_names(*input)));
+        } else if (const auto type = input->at(*found).type;
+                   type != data_type::timestamp_ms && type != data_type::int64) {
+            ctx.error("time", "wrong-type",
+                      fmt::format("time column '{}' must be timestamp_ms or int64, found {}", c.time_column,
+                                  to_string(type)));
+        } else {
+            s.time_column = found;
+        }
+    }
+    if (ctx.failed()) {
+        return nullptr;
+    }
+    s.input_schema = input;
+    s.output_schema = make_schema(std::move(fields));
+    return s.output_schema;
+}
+
+batch rolling_transform::process(const batch& input, operator_context& ctx) {
+    auto& s = *impl_;
+    if (!s.output_schema) {
+        throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
+    }
+    if (input.schema() != s.input_schema && !(input.schema() && *input.schema() == *s.input_schema)) {
+        throw operator_error(ctx.type(), ctx.id(),
+                             fmt::format("received a batch of schema {}, but was bound to {}",
+                                         input.schema() ? input.schema()->to_string() : "{}",
+                                         s.input_schema->to_string()));
+    }
+    const std::size_t rows = input.num_rows();
+    const std::size_t width = s.value_columns.size();
+    std::vector<std::shared_ptr<column>> outputs;  // mean, stddev, zscore per value column
+    for (std::size_t i = 0; i < 3 * width; ++i) {
+        auto out = std::make_shared<column>(data_type::float64);
+        out->resize(rows);
+        outputs.push_back(std::move(out));
+    }
+    const auto time_index = s.time_column ? s.time_column : input.event_time_column();
+    const column* times = time_index ? &input.column_at(*time_index) : nullptr;
+    const double floor = s.config.min_stddev;
+
+    for (std::size_t row = 0; row < rows; ++row) {
+        s.encode_key(input, row);
+        key_entry& entry = s.touch();
+        // A record without an event time counts as arriving at the newest time seen so far.
+        std::int64_t t = s.clock_ms;
+        if (times && times->is_valid(row)) {
+            t = times->int64_values()[row];
+            s.clock_ms = std::max(s.clock_ms, t);
+        }
+        entry.newest_ms = std::max(entry.newest_ms, t);
+        for (std::size_t j = 0; j < width; ++j) {
+            history& h = entry.columns[j];
+            auto& mean_out = *outputs[3 * j];
+            auto& stddev_out = *outputs[3 * j + 1];
+            auto& z_out = *outputs[3 * j + 2];
+            const column& values = input.column_at(s.value_columns[j]);
+            const bool present = values.is_valid(row);
+            const double x = !present ? 0.0
+                             : values.type() == data_type::float64
+                                     ? values.float64_values()[row]
+                                     : static_cast<double>(values.int64_values()[row]);
+            const auto n = static_cast<double>(h.count);
+            if (h.count == 0) {
+                mean_out.set_null(row);
+            } else {
+                mean_out.mutable_float64()[row] = h.shift + h.sum / n;
+            }
+            if (h.count < 2) {
+                stddev_out.set_null(row);
+                z_out.set_null(row);
+            } else {
+                double mean = h.shift + h.sum / n;
+                double variance = (h.sumsq - h.sum * h.sum / n) / (n - 1.0);
+                if (h.repeats >= h.count) {
+                    // A flat history (a stuck sensor): exactly its value and no spread, where the
+                    // running sums could leave a rounding residue that a z-score would blow up.
+                    mean = entry.rings[j * s.config.size + (h.start + h.count - 1) % s.config.size];
+                    variance = 0.0;
+                    mean_out.mutable_float64()[row] = mean;
+                }
+                const double stddev = std::sqrt(std::max(0.0, variance));
+                stddev_out.mutable_float64()[row] = stddev;
+                const double denominator = std::max(stddev, floor);
+                if (present && denominator > 0.0) {
+                    z_out.mutable_float64()[row] = (x - mean) / denominator;
+                } else {
+                    z_out.set_null(row);
+                }
+            }
+            if (present) {
+                s.add(h, entry.rings.data() + j * s.config.size, x);
+            }
+        }
+    }
+    s.forget_silent_keys();
+
+    std::vector<column_ptr> columns = input.columns();
+    for (auto& out : outputs) {
+        columns.push_back(std::move(out));
+    }
+    batch out(s.output_schema, std::move(columns));
+    out.inherit_lineage(input);
+    return out;
+}
+
+std::size_t rolling_transform::keys() const noexcept {
+    return impl_->index.size();
+}
+
+std::uint64_t rolling_transform::evicted_for_capacity() const noexcept {
+    return impl_->evicted_capacity;
+}
+
+std::uint64_t rolling_transform::evicted_for_ttl() const noexcept {
+    return impl_->evicted_ttl;
+}
+
+void register_rolling_operators(operator_registry& registry) {
+    registry.add_transform(std::string(rolling_transform::type_name),
+                           "per-key recent mean, standard deviation and z-score of numeric columns",
+                           rolling_transform::describe,
+                           [](const options& opts, build_context&) -> std::unique_ptr<transform> {
+                               return std::make_unique<rolling_transform>(rolling_transform::config_from(opts));
+                           });
+}
+
+}  // namespace sluice
