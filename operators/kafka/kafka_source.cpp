@@ -39,6 +39,8 @@ std::int64_t wall_now_ms() {
 
 constexpr std::int32_t partitions_per_topic = 1 << 16;
 
+constexpr auto lag_interval = std::chrono::seconds(1);
+
 }  // namespace
 
 const schema_ptr& kafka_source::kafka_schema() {
@@ -67,6 +69,14 @@ kafka_source::~kafka_source() {
 }
 
 void kafka_source::start(operator_context& ctx) {
+    char reset[32] = {0};
+    std::size_t reset_size = sizeof(reset);
+    if (rd_kafka_conf_get(conf_.get(), "auto.offset.reset", reset, &reset_size) == RD_KAFKA_CONF_OK) {
+        const std::string_view r(reset);
+        reset_start_ = r == "smallest" || r == "earliest" || r == "beginning" ? lag_start::earliest
+                       : r == "largest" || r == "latest" || r == "end"         ? lag_start::latest
+                                                                                : lag_start::unknown;
+    }
     route_logs(conf_.get(), &context_);
     rd_kafka_conf_set_rebalance_cb(conf_.get(), rebalance_trampoline);
     rd_kafka_conf_set_offset_commit_cb(conf_.get(), commit_trampoline);
@@ -93,6 +103,7 @@ void kafka_source::start(operator_context& ctx) {
         throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot subscribe: {}", rd_kafka_err2str(err)));
     }
     next_commit_ = steady::now() + config_.commit_interval;
+    lag_thread_ = std::thread([this, rk, metrics = &ctx.metrics()] { report_lag(rk, metrics); });
     log(log_level::info, fmt::format("{}: joined group '{}' on {}", context_.who, config_.group_id,
                                      config_.topic_regex.empty() ? fmt::format("{}", fmt::join(config_.topics, ", "))
                                                                  : "^" + config_.topic_regex));
@@ -122,13 +133,17 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
                 continue;
             }
             const std::int32_t id = position_id(p.topic, p.partition);
+            lag_start start = lag_start::committed;
             if (seen_.insert(id).second && config_.start != start_mode::committed) {
-                p.offset = config_.start == start_mode::earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+                const bool earliest = config_.start == start_mode::earliest;
+                p.offset = earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+                start = earliest ? lag_start::earliest : lag_start::latest;
             }
             assigned_.insert(id);
             watermarks_.assign(id, now);
             std::lock_guard lock(mutex_);
             trackers_[id] = kafka_offset_tracker{};
+            lag_positions_[id] = lag_position{p.topic, p.partition, -1, start};
         }
         rd_kafka_error_t* error = nullptr;
         rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -173,6 +188,7 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
         std::lock_guard lock(mutex_);
         for (const auto id : ids) {
             trackers_.erase(id);
+            lag_positions_.erase(id);
         }
     }
     for (const auto id : ids) {
@@ -456,16 +472,88 @@ batch kafka_source::make_batch(operator_context& ctx, std::vector<source_positio
             if (auto it = trackers_.find(p.partition); it != trackers_.end()) {
                 it->second.issue(p.first, p.last);
             }
+            if (auto it = lag_positions_.find(p.partition); it != lag_positions_.end()) {
+                it->second.next_offset = p.last + 1;
+            }
         }
     }
     ctx.metrics().bytes_in.fetch_add(key_bytes + value_bytes, std::memory_order_relaxed);
 
     batch data(kafka_schema(), {keys, values, times, partition_col, offsets});
     data.set_event_time_column(2);
+    // A record was created when its message was: the producer's CreateTime, or the broker's
+    // LogAppendTime on a topic configured so (librdkafka reports whichever the topic keeps).
+    data.set_created_ns(kafka_creation_times(time_values));
     const std::int64_t watermark = watermarks_.current(now);
     last_watermark_ = std::max(last_watermark_, watermark);
     data.set_watermark_ms(watermark);
     return data;
+}
+
+void kafka_source::report_lag(rd_kafka_t* rk, operator_metrics* metrics) {
+    std::vector<std::pair<std::int32_t, lag_position>> partitions;
+    std::unique_lock lock(mutex_);
+    while (!lag_wake_.wait_for(lock, lag_interval, [this] { return lag_stop_; })) {
+        partitions.assign(lag_positions_.begin(), lag_positions_.end());
+        lock.unlock();
+        // The high watermarks librdkafka cached from its last fetch responses: no broker round
+        // trip, so the reporter never waits on the broker and adds no load to it.
+        kafka_lag lag;
+        list_ptr ask(rd_kafka_topic_partition_list_new(1));
+        for (const auto& [id, p] : partitions) {
+            std::int64_t low = RD_KAFKA_OFFSET_INVALID;
+            std::int64_t high = RD_KAFKA_OFFSET_INVALID;
+            if (rd_kafka_get_watermark_offsets(rk, p.topic.c_str(), p.partition, &low, &high) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+                continue;
+            }
+            // Before its first record is handed out, a partition is read from where it starts.
+            std::int64_t next = p.next_offset;
+            if (next < 0 && p.start == lag_start::earliest) {
+                next = low;
+            } else if (next < 0 && p.start == lag_start::latest) {
+                next = high;
+            } else if (next < 0 && p.start == lag_start::committed) {
+                rd_kafka_topic_partition_list_add(ask.get(), p.topic.c_str(), p.partition);
+            }
+            lag.add(high, next);
+        }
+        metrics->extra.set("consumer_lag", lag.total);
+        metrics->extra.set("consumer_lag_max", lag.max);
+        // The group's committed offsets, once per assignment of a partition that has not had
+        // a record yet (a broker round trip, so on this thread and bounded): counted from the
+        // next report on.
+        if (ask->cnt > 0 && rd_kafka_committed(rk, ask.get(), 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lock.lock();
+            for (int i = 0; i < ask->cnt; ++i) {
+                const auto& answer = ask->elems[i];
+                for (auto& [id, p] : lag_positions_) {
+                    if (p.partition != answer.partition || p.topic != answer.topic || p.next_offset >= 0 ||
+                        answer.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        continue;
+                    }
+                    if (answer.offset >= 0) {
+                        p.next_offset = answer.offset;
+                    } else {
+                        p.start = reset_start_;  // no committed offset: auto.offset.reset applies
+                    }
+                }
+            }
+            lock.unlock();
+        }
+        lock.lock();
+    }
+}
+
+void kafka_source::stop_lag_reporter() {
+    {
+        std::lock_guard lock(mutex_);
+        lag_stop_ = true;
+    }
+    lag_wake_.notify_all();
+    if (lag_thread_.joinable()) {
+        lag_thread_.join();
+    }
 }
 
 void kafka_source::acknowledge(const std::vector<source_position>& positions) {
@@ -504,6 +592,7 @@ void kafka_source::shut_down() {
     if (!rk_) {
         return;
     }
+    stop_lag_reporter();
     commit({}, true, true);
     if (const auto stale = stale_acks_.load(); stale != 0) {
         log(log_level::info, fmt::format("{}: ignored {} acknowledgement(s) of partitions revoked before they came",

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +78,11 @@ private:
     void destroy_collected();
     void shut_down();
     batch make_batch(operator_context& ctx, std::vector<source_position>& positions);
+    /// The lag reporter's thread: publishes the consumer lag about once a second until
+    /// stop_lag_reporter(). Its own thread, because poll() does not run while the runtime
+    /// holds the source back, which is when the lag matters.
+    void report_lag(rd_kafka_t* rk, operator_metrics* metrics);
+    void stop_lag_reporter();
 
     kafka_source_config config_;
     conf_ptr conf_;  // until start() hands it to rd_kafka_new
@@ -99,10 +105,23 @@ private:
     std::chrono::steady_clock::time_point next_commit_;
     std::chrono::steady_clock::time_point next_error_log_;
 
-    // Shared with acknowledging threads.
+    // Shared with acknowledging threads and the lag reporter.
     std::mutex mutex_;
     std::condition_variable acked_;
     std::unordered_map<std::int32_t, kafka_offset_tracker> trackers_;
+    // Where reading a partition starts: its lag before the first record is handed out.
+    enum class lag_start : std::uint8_t { earliest, latest, committed, unknown };
+    struct lag_position {
+        std::string topic;
+        std::int32_t partition = 0;
+        std::int64_t next_offset = -1;  // one past the last record handed out; -1 = none yet
+        lag_start start = lag_start::unknown;  // while next_offset is -1
+    };
+    std::unordered_map<std::int32_t, lag_position> lag_positions_;  // assigned partitions
+    lag_start reset_start_ = lag_start::earliest;  // auto.offset.reset: no committed offset
+    bool lag_stop_ = false;
+    std::condition_variable lag_wake_;
+    std::thread lag_thread_;
     std::atomic<bool> recommit_all_{false};
     std::atomic<std::uint64_t> stale_acks_{0};
 };

@@ -124,4 +124,30 @@ std::int64_t kafka_watermarks::current(clock::time_point now) {
     return emitted_;
 }
 
+// ---------------------------------------------------------------------------------------------
+// kafka_lag
+// ---------------------------------------------------------------------------------------------
+
+void kafka_lag::add(std::int64_t high_watermark, std::int64_t next_offset) noexcept {
+    if (high_watermark < 0 || next_offset < 0) {
+        return;
+    }
+    const std::int64_t behind = std::max<std::int64_t>(0, high_watermark - next_offset);
+    total += behind;
+    max = std::max(max, behind);
+    ++partitions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// creation times
+// ---------------------------------------------------------------------------------------------
+
+column_ptr kafka_creation_times(std::span<const std::int64_t> timestamps_ms) {
+    auto created = std::make_shared<column>(data_type::int64);
+    created->resize(timestamps_ms.size());
+    std::transform(timestamps_ms.begin(), timestamps_ms.end(), created->mutable_int64().begin(),
+                   [](std::int64_t ms) { return ms * 1'000'000; });
+    return created;
+}
+
 }  // namespace sluice

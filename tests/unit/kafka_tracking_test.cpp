@@ -125,6 +125,53 @@ TEST_CASE("without an idle timeout a silent partition holds the watermark", "[ka
     CHECK(w.current(t0 + 1h) == no_watermark);
 }
 
+TEST_CASE("a kafka record's creation time is its message timestamp in nanoseconds", "[kafka]") {
+    const std::vector<std::int64_t> timestamps_ms{1'764'150'000'123, 0, 1'764'150'000'124};
+    const auto created = kafka_creation_times(timestamps_ms);
+    REQUIRE(created->type() == data_type::int64);
+    REQUIRE(created->size() == 3);
+    CHECK(created->null_count() == 0);
+    const auto ns = created->int64_values();
+    CHECK(ns[0] == 1'764'150'000'123'000'000);
+    CHECK(ns[1] == 0);
+    CHECK(ns[2] == 1'764'150'000'124'000'000);
+
+    // It is lineage the batch carries beside its columns, one value per row.
+    auto values = std::make_shared<column>(data_type::timestamp_ms);
+    for (const auto t : timestamps_ms) {
+        values->push_int64(t);
+    }
+    batch b(make_schema({{"timestamp", data_type::timestamp_ms, false}}), {values});
+    b.set_created_ns(created);
+    REQUIRE(b.created_ns() != nullptr);
+    CHECK(b.created_ns()->int64_values()[2] == ns[2]);
+    CHECK(kafka_creation_times({})->size() == 0);
+}
+
+TEST_CASE("consumer lag sums the partitions whose watermark and position are known", "[kafka]") {
+    kafka_lag lag;
+    CHECK(lag.total == 0);
+    lag.add(1000, 400);  // 600 behind
+    lag.add(50, 50);     // caught up
+    lag.add(700, 690);   // 10 behind
+    CHECK(lag.total == 610);
+    CHECK(lag.max == 600);
+    CHECK(lag.partitions == 3);
+
+    // Unknown values (librdkafka's -1001 before a fetch answered, no record read yet) leave
+    // the partition out rather than counting it as caught up or as wholly behind.
+    lag.add(-1001, 10);
+    lag.add(500, -1001);
+    CHECK(lag.partitions == 3);
+    CHECK(lag.total == 610);
+
+    // A watermark cached from a fetch older than the last record read is not negative lag.
+    lag.add(100, 120);
+    CHECK(lag.total == 610);
+    CHECK(lag.max == 600);
+    CHECK(lag.partitions == 4);
+}
+
 namespace {
 
 const operator_descriptor& kafka_descriptor(operator_role role) {

@@ -147,6 +147,8 @@ struct message {
     std::int64_t offset = 0;
     std::string key;
     std::string value;
+    std::int64_t timestamp_ms = -1;  ///< the message timestamp
+    rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
 };
 
 /// Reads every partition of `topic` from the beginning until `expected` messages arrived (or
@@ -184,9 +186,11 @@ inline std::vector<message> read_topic(const std::string& topic,
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.push_back({m->partition, m->offset,
-                           m->key != nullptr ? std::string(static_cast<const char*>(m->key), m->key_len) : "",
-                           std::string(static_cast<const char*>(m->payload), m->len)});
+            message read{m->partition, m->offset,
+                         m->key != nullptr ? std::string(static_cast<const char*>(m->key), m->key_len) : "",
+                         std::string(static_cast<const char*>(m->payload), m->len)};
+            read.timestamp_ms = rd_kafka_message_timestamp(m, &read.timestamp_type);
+            out.push_back(std::move(read));
         }
         rd_kafka_message_destroy(m);
     }
@@ -288,12 +292,21 @@ sinks:
                        fmt::arg("max_records", max_records));
 }
 
-/// `sluice run FILE --quiet` as a child process, its stderr in FILE.log.
+/// `sluice run FILE --quiet` (or any other `sluice` command line) as a child process, its
+/// stderr and stdout in FILE.log (resp. `log`).
 class sluice_process {
 public:
-    explicit sluice_process(const fs::path& yaml_file) : log_(yaml_file.string() + ".log") {
+    explicit sluice_process(const fs::path& yaml_file)
+        : sluice_process({"run", yaml_file.string(), "--quiet"}, yaml_file.string() + ".log") {}
+
+    sluice_process(const std::vector<std::string>& arguments, std::string log) : log_(std::move(log)) {
         const std::string binary = std::string(SLUICE_BINARY_DIR) + "/sluice";
         REQUIRE(fs::exists(binary));
+        std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+        for (const auto& a : arguments) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
         pid_ = ::fork();
         REQUIRE(pid_ >= 0);
         if (pid_ == 0) {
@@ -302,7 +315,7 @@ public:
                 ::dup2(fd, STDERR_FILENO);
                 ::dup2(fd, STDOUT_FILENO);
             }
-            ::execl(binary.c_str(), binary.c_str(), "run", yaml_file.c_str(), "--quiet", static_cast<char*>(nullptr));
+            ::execv(binary.c_str(), argv.data());
             ::_exit(127);
         }
     }

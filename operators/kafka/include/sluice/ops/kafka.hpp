@@ -1,11 +1,14 @@
 #pragma once
 
+#include <sluice/core/column.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -101,6 +104,26 @@ private:
     std::chrono::nanoseconds idle_timeout_;
     std::int64_t emitted_;
 };
+
+/// Consumer lag of a source over its assigned partitions: per partition the high watermark
+/// (the offset the next produced message gets) minus the next offset the source will hand out.
+/// The kafka source publishes `total` and `max` as the gauges `consumer_lag` and
+/// `consumer_lag_max` (see operators/kafka/README.md).
+struct kafka_lag {
+    std::int64_t total = 0;          ///< records behind, summed over the partitions counted
+    std::int64_t max = 0;            ///< the largest lag of one partition
+    std::size_t partitions = 0;      ///< partitions counted
+
+    /// Counts one partition. A negative high watermark or next offset means "not known yet"
+    /// (no fetch answered, no record read): the partition is not counted. A high watermark
+    /// behind the next offset (cached from an older fetch) counts as no lag.
+    void add(std::int64_t high_watermark, std::int64_t next_offset) noexcept;
+};
+
+/// The creation times (batch::created_ns: int64 ns since the epoch) of records whose Kafka
+/// message timestamps, in ms since the epoch, are `timestamps_ms`: the lineage column the
+/// kafka source stamps so that sinks measure end-to-end latency from the message timestamp.
+column_ptr kafka_creation_times(std::span<const std::int64_t> timestamps_ms);
 
 /// Settings of a `kafka_producer`.
 struct kafka_producer_config {
