@@ -19,12 +19,19 @@ dev: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
-# Runs the bundled no-server pipeline: simulator -> decode -> filter/map -> local files.
+# Runs the bundled no-server pipeline: simulator -> decode -> three models side by side -> zip
+# -> recent history and severity -> windows and alerts -> local files (10 s by default).
 quickstart: build
 	@$(SLUICE) run pipelines/quickstart.yaml
 	@echo
-	@echo "Outputs are in out/quickstart/ (hot readings, enriched readings) and"
-	@echo "dead-letter/quickstart.ndjson (rejected records, if any)."
+	@echo "Outputs are in out/quickstart/:"
+	@echo "  readings.ndjson     every reading with the three models' predictions, its sensor's recent"
+	@echo "                      mean and z-score, severity and alert flag"
+	@echo "  stats.ndjson        per-sensor 1-minute hopping windows (mean/min/max/p95, readings, anomalies)"
+	@echo "  alerts.ndjson       the readings the anomaly model flagged"
+	@echo "  dead-letter.ndjson  rejected records with the reason (empty if none)"
+	@echo "Longer: QUICKSTART_DURATION=60s make quickstart. The full stack (Kafka, Elasticsearch,"
+	@echo "pipelines/sensor_analytics.yaml): make demo"
 
 # Every test: unit, pipeline and CLI tests, the installed-package test, and the
 # integration tests against the real Kafka broker and search node (started here, stopped

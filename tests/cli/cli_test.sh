@@ -7,6 +7,7 @@ source_dir=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+ln -s "$source_dir/models" models   # the bundled pipelines name their models relative to the working dir
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -39,7 +40,7 @@ version_and_help)
     ;;
 validate_ok)
     out=$("$sluice" validate "$source_dir/pipelines/quickstart.yaml")
-    echo "$out" | grep -q "quickstart.yaml: ok: pipeline 'quickstart' with 1 source, 3 transforms, 2 sinks" \
+    echo "$out" | grep -q "quickstart.yaml: ok: pipeline 'quickstart' with 1 source, 11 transforms, 3 sinks" \
         || fail "unexpected summary: $out"
     ;;
 validate_invalid)
@@ -101,7 +102,7 @@ YAML
 graph_dot)
     "$sluice" graph "$source_dir/pipelines/quickstart.yaml" > g.dot
     grep -q '^digraph "quickstart"' g.dot || fail "not DOT"
-    grep -q '"parsed" -> "enriched";' g.dot || fail "edge missing"
+    grep -q '"anomaly" -> "scored";' g.dot || fail "edge missing"
     ;;
 explain_and_operators)
     "$sluice" operators | grep -qE '^transform +json_decode' || fail "operators lists json_decode"
