@@ -334,6 +334,7 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
     const column* times = time_index ? &input.column_at(*time_index) : nullptr;
     const double floor = s.config.min_stddev;
 
+    const auto evicted_before = s.evicted_capacity + s.evicted_ttl;
     for (std::size_t row = 0; row < rows; ++row) {
         s.encode_key(input, row);
         key_entry& entry = s.touch();
@@ -389,6 +390,10 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
         }
     }
     s.forget_silent_keys();
+    // Once per batch (metric_set takes a mutex): keys held, and keys forgotten in this batch.
+    ctx.metrics().extra.set("keys", static_cast<std::int64_t>(s.index.size()));
+    ctx.metrics().extra.add("keys_evicted",
+                            static_cast<std::int64_t>(s.evicted_capacity + s.evicted_ttl - evicted_before));
 
     std::vector<column_ptr> columns = input.columns();
     for (auto& out : outputs) {

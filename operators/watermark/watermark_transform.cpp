@@ -13,6 +13,15 @@
 
 namespace sluice {
 
+namespace {
+
+// The watermark of a batch before anything is complete (no record yet, or a partition still
+// awaited). Not `no_watermark`: a window reads that as "this batch carries none" and derives
+// one from the records' event times itself, which is exactly what must not happen here.
+constexpr std::int64_t earliest_watermark = no_watermark + 1;
+
+}  // namespace
+
 void watermark_transform::describe(option_spec& spec) {
     spec.field("column", option_kind::string)
             .describe("event-time column (timestamp_ms or int64 ms); default: the batch's event-time column");
@@ -21,6 +30,31 @@ void watermark_transform::describe(option_spec& spec) {
             .describe("watermark = largest event time seen - this");
     spec.field("partition_column", option_kind::string)
             .describe("int64 column (e.g. Kafka's partition): one watermark per value, the smallest counts");
+    spec.field("partitions", option_kind::integer)
+            .defaults("0")
+            .at_least(0)
+            .describe("with partition_column: partitions 0..N-1 are expected; the watermark waits for each "
+                      "(0 = only those seen)");
+    spec.field("idle_timeout", option_kind::duration)
+            .defaults("0s")
+            .describe("with partition_column: a partition without records this long (wall clock) stops "
+                      "holding the watermark back; 0 = never");
+    spec.check([](const options& opts, diagnostics_collector& out) {
+        const bool partitioned = opts.is_set("partition_column");
+        for (const char* key : {"partitions", "idle_timeout"}) {
+            if (opts.is_set(key) && !partitioned) {
+                out.add(opts.error(key, "cross-field", fmt::format("'{}' needs 'partition_column'", key)));
+            }
+        }
+    });
+}
+
+std::int64_t watermark_transform::now() const {
+    if (config_.clock) {
+        return config_.clock();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
 }
 
 watermark_config watermark_transform::config_from(const options& opts) {
@@ -33,6 +67,8 @@ watermark_config watermark_transform::config_from(const options& opts) {
     if (opts.is_set("partition_column")) {
         config.partition_column = opts.get_string("partition_column");
     }
+    config.partitions = opts.get_int("partitions");
+    config.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("idle_timeout"));
     return config;
 }
 
@@ -84,8 +120,16 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
         throw operator_error(ctx.type(), ctx.id(),
                              "the input batch has no event-time column; set 'column' to the event-time column");
     }
-    auto [found, inserted] = streams_.try_emplace(input.origin().stream, stream_state{{}, no_watermark});
+    const std::int64_t wall = now();
+    auto [found, inserted] = streams_.try_emplace(input.origin().stream);
     stream_state& state = found->second;
+    if (inserted) {
+        // Expected partitions count as seen (without an event time) at the first batch, so
+        // idle_timeout also applies to one that never delivers.
+        for (std::int64_t p = 0; p < config_.partitions; ++p) {
+            state.partitions[p] = partition_state{no_watermark, wall};
+        }
+    }
     const column& times = input.column_at(*time_index);
     const auto values = times.int64_values();
     const column* partitions = partition_index_ ? &input.column_at(*partition_index_) : nullptr;
@@ -95,24 +139,35 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
         }
         const std::int64_t partition =
                 partitions && partitions->is_valid(row) ? partitions->int64_values()[row] : std::int64_t{-1};
-        auto [slot, fresh] = state.newest.try_emplace(partition, values[row]);
-        if (!fresh) {
-            slot->second = std::max(slot->second, values[row]);
-        }
+        auto& p = state.partitions[partition];
+        p.newest = std::max(p.newest, values[row]);
+        p.last_seen = wall;
     }
-    if (!state.newest.empty()) {
-        std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
-        for (const auto& [partition, newest] : state.newest) {
-            oldest = std::min(oldest, newest);
+    // The smallest newest event time over the partitions still active; a partition with none
+    // yet holds everything back. All idle: the largest.
+    bool any_active = false;
+    bool waiting = false;
+    std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+    std::int64_t largest = no_watermark;
+    for (const auto& [partition, p] : state.partitions) {
+        largest = std::max(largest, p.newest);
+        if (config_.idle_timeout.count() > 0 && wall - p.last_seen >= config_.idle_timeout.count()) {
+            continue;
         }
+        any_active = true;
+        waiting = waiting || p.newest == no_watermark;
+        oldest = std::min(oldest, p.newest);
+    }
+    const std::int64_t basis = !any_active ? largest : waiting ? no_watermark : oldest;
+    if (basis != no_watermark) {
         const std::int64_t delay = config_.max_out_of_orderness.count();
         // Guard the subtraction: an event time near INT64_MIN must not wrap around.
-        const std::int64_t candidate = oldest < no_watermark + delay ? no_watermark : oldest - delay;
+        const std::int64_t candidate = basis < no_watermark + delay ? no_watermark : basis - delay;
         state.watermark = std::max(state.watermark, candidate);
     }
     batch out = input;
     out.set_event_time_column(time_index);
-    out.set_watermark_ms(state.watermark);
+    out.set_watermark_ms(std::max(state.watermark, earliest_watermark));
     return out;
 }
 

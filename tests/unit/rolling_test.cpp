@@ -189,6 +189,8 @@ TEST_CASE("rolling forgets the least recently seen key beyond max_keys", "[rolli
     CHECK_FALSE(mean.is_valid(5));
     CHECK(op.keys() == 2);
     CHECK(op.evicted_for_capacity() == 2);  // b for c, then c for b
+    CHECK(ctx.metrics().extra.value("keys") == 2);
+    CHECK(ctx.metrics().extra.value("keys_evicted") == 2);
 }
 
 TEST_CASE("rolling forgets keys silent for longer than key_ttl of event time", "[rolling]") {

@@ -37,10 +37,12 @@ std::unique_ptr<watermark_transform> bound(watermark_config config) {
 
 }  // namespace
 
+// Before anything is complete, batches carry the earliest watermark (no_watermark + 1), not
+// none: a window would derive its own from the records' event times.
 TEST_CASE("watermark trails the newest event time and never goes back", "[watermark]") {
     auto op = bound({"timestamp", std::chrono::seconds(10), ""});
     operator_context ctx("watermark", "timed", nullptr, nullptr, nullptr);
-    CHECK(op->process(rows({}), ctx).watermark_ms() == no_watermark);
+    CHECK(op->process(rows({}), ctx).watermark_ms() == no_watermark + 1);
     const auto in = rows({{50'000, 0}, {-1, 0}, {30'000, 0}});
     const auto out = op->process(in, ctx);
     CHECK(out.watermark_ms() == 40'000);
@@ -60,6 +62,27 @@ TEST_CASE("watermark per partition follows the slowest partition", "[watermark]"
     CHECK(op->process(rows({{200'000, 0}}), ctx).watermark_ms() == 9'000);
     CHECK(op->process(rows({{150'000, 1}}), ctx).watermark_ms() == 149'000);
     CHECK(op->process(rows({{160'000, 2}}), ctx).watermark_ms() == 149'000);  // a new partition, ahead
+}
+
+TEST_CASE("watermark waits for every expected partition unless it stays idle", "[watermark]") {
+    std::int64_t clock = 0;
+    watermark_config config{"timestamp", std::chrono::seconds(1), "partition", 3, std::chrono::seconds(30)};
+    config.clock = [&clock] { return clock; };
+    auto op = bound(config);
+    operator_context ctx("watermark", "timed", nullptr, nullptr, nullptr);
+    // A backlog: partition 0 is read far ahead of 1 and 2, which have delivered nothing yet.
+    CHECK(op->process(rows({{100'000, 0}, {140'000, 0}}), ctx).watermark_ms() == no_watermark + 1);
+    clock = 10'000;
+    CHECK(op->process(rows({{20'000, 1}}), ctx).watermark_ms() == no_watermark + 1);
+    CHECK(op->process(rows({{30'000, 2}}), ctx).watermark_ms() == 19'000);
+    // Partition 1 goes quiet: after 30 s of wall time it no longer holds the others back.
+    clock = 39'000;
+    CHECK(op->process(rows({{150'000, 0}, {40'000, 2}}), ctx).watermark_ms() == 19'000);
+    clock = 40'000;
+    CHECK(op->process(rows({{45'000, 2}}), ctx).watermark_ms() == 44'000);
+    // Every partition idle: the largest counts.
+    clock = 100'000;
+    CHECK(op->process(rows({}), ctx).watermark_ms() == 149'000);
 }
 
 TEST_CASE("watermark reports unknown and mistyped columns", "[watermark]") {

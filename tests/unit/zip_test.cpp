@@ -69,6 +69,10 @@ TEST_CASE("zip appends each further input's new columns after the first input's"
     const auto temperature = floats({20.5, 31.0});
     batch first(a, {ids, temperature, floats({1, 2})});
     first.set_watermark_ms(1234);
+    auto created = std::make_shared<column>(data_type::int64);
+    created->push_int64(111);
+    created->push_int64(222);
+    first.set_created_ns(created);
     first.set_origin({3, 7, 9});
     // The second branch shares the decoded columns, as a transform that keeps them does.
     batch second(b, {ids, temperature, floats({0.1, 0.9}), floats({0, 1})});
@@ -83,6 +87,7 @@ TEST_CASE("zip appends each further input's new columns after the first input's"
     CHECK(joined.find_column("anomaly_label")->float64_values()[0] == 0);
     CHECK(joined.watermark_ms() == 1234);
     CHECK(joined.origin().sequence == 7);
+    CHECK(joined.created_ns() == created);  // creation times travel with the rows
 }
 
 TEST_CASE("zip refuses two inputs adding the same column and a column whose type changed", "[zip]") {

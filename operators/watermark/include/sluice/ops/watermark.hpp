@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,14 @@ struct watermark_config {
     std::string column;  ///< event time (timestamp_ms or int64 ms); empty = the batch's event-time column
     std::chrono::milliseconds max_out_of_orderness{0};  ///< how far behind the newest a record may be, >= 0
     std::string partition_column;  ///< int64 column: one watermark per value, the minimum counts; empty = none
+    /// With partition_column: partitions 0..N-1 are expected, and the watermark waits until each
+    /// has delivered a record (or is idle); 0 = only the partitions seen so far count.
+    std::int64_t partitions = 0;
+    /// With partition_column: a partition without records for this long (wall clock) is left out
+    /// of the minimum; 0 = never.
+    std::chrono::milliseconds idle_timeout{0};
+    /// Wall clock in ms for idle_timeout; empty = std::chrono::steady_clock. Tests inject one.
+    std::function<std::int64_t()> clock;
 };
 
 /// Replaces each batch's watermark with one derived from its records' event times:
@@ -48,6 +57,14 @@ struct watermark_config {
 /// Why: a source's own watermark follows its clock, e.g. Kafka message timestamps (when the
 /// producer sent the record), which can be far from the event time inside the record (a
 /// replayed or simulated history): windows on that event time need this one instead.
+///
+/// With `partitions`, a partition that has not delivered a record yet holds the watermark
+/// back (while a backlog is read, one partition's batches can arrive long before another's);
+/// with `idle_timeout`, a partition silent that long (wall clock; for one never seen: since
+/// the first batch) is left out, and if all are, the largest counts.
+///
+/// Until a watermark is known, batches carry `no_watermark + 1` (nothing is complete), not
+/// `no_watermark`, which a window would read as "none: derive one from the event times".
 ///
 /// A stream whose data stops keeps its watermark where it was (there is no processing-time
 /// advance), so its last windows are emitted at end of stream; a partition that stops getting
@@ -70,10 +87,15 @@ public:
     batch process(const batch& input, operator_context& ctx) override;
 
 private:
-    struct stream_state {
-        std::map<std::int64_t, std::int64_t> newest;  // partition -> largest event time
-        std::int64_t watermark;
+    struct partition_state {
+        std::int64_t newest = no_watermark;  // largest event time (no_watermark: none yet)
+        std::int64_t last_seen = 0;          // wall clock (ms) of its last record
     };
+    struct stream_state {
+        std::map<std::int64_t, partition_state> partitions;
+        std::int64_t watermark = no_watermark;
+    };
+    std::int64_t now() const;
     watermark_config config_;
     schema_ptr schema_;
     std::optional<std::size_t> time_index_;
