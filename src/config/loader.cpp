@@ -32,6 +32,7 @@ struct loader {
     const load_options& how;
     diagnostics_collector problems;
     std::vector<std::string> all_ids;
+    pipeline_settings settings;
 
     source_location at(const YAML::Node& node) const { return location_of(node, file, {file, 0, 0}); }
 
@@ -238,6 +239,46 @@ struct loader {
         }
     }
 
+    // `dashboard: {listen: HOST:PORT}`: the engine's HTTP server, which the CLI starts.
+    void load_dashboard(const YAML::Node& root) {
+        const YAML::Node node = lookup(root, "dashboard");
+        if (!node.IsDefined()) {
+            return;
+        }
+        if (!node.IsNull() && !node.IsMap()) {
+            problems.add(at(node), "wrong-type",
+                         fmt::format("'dashboard' expects a mapping such as {{listen: 127.0.0.1:8080}}, found {}",
+                                     node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : "a list"));
+            return;
+        }
+        listen_address address;
+        if (node.IsMap()) {
+            for (const auto& item : node) {
+                const auto& key = item.first.Scalar();
+                if (key != "listen") {
+                    const auto guess = closest_name(key, {"listen"});
+                    problems.add(at(item.first), "unknown-field",
+                                 fmt::format("dashboard has no field '{}'{} (fields: listen)", key,
+                                             guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
+                    continue;
+                }
+                std::string why;
+                const auto parsed = item.second.IsScalar() ? parse_listen_address(item.second.Scalar(), &why)
+                                                           : std::nullopt;
+                if (!parsed) {
+                    problems.add(at(item.second), "invalid-value",
+                                 fmt::format("dashboard 'listen' expects HOST:PORT such as 127.0.0.1:8080, found {}{}",
+                                             item.second.IsScalar() ? fmt::format("'{}'", item.second.Scalar())
+                                                                    : "a collection",
+                                             why.empty() ? "" : fmt::format(" ({})", why)));
+                    continue;
+                }
+                address = *parsed;
+            }
+        }
+        settings.dashboard = address;
+    }
+
     std::unique_ptr<pipeline> load(YAML::Node root) {
         for (const auto& [path, value] : how.overrides) {
             apply_override(root, path, value);
@@ -251,7 +292,8 @@ struct loader {
         // Operators built from unexpanded "${...}" text would only add confusing errors.
         problems.throw_if_any();
 
-        static const std::vector<std::string> top_level{"name", "dead_letter", "sources", "transforms", "sinks", "runtime"};
+        static const std::vector<std::string> top_level{"name", "dead_letter", "sources", "transforms", "sinks", "runtime",
+                                                        "dashboard"};
         for (const auto& item : root) {
             const auto& key = item.first.Scalar();
             if (std::find(top_level.begin(), top_level.end(), key) == top_level.end()) {
@@ -303,6 +345,8 @@ struct loader {
             problems.add(at(root), "missing-field", "the pipeline requires 'sinks' (at least one sink)");
         }
 
+        load_dashboard(root);
+
         auto p = std::make_unique<pipeline>(name, runtime);
         build_context build{name};
         load_section(root, "sources", operator_role::source, *p, build);
@@ -330,19 +374,80 @@ YAML::Node parse_yaml(std::string_view text, const std::string& file) {
 
 std::unique_ptr<pipeline> load_pipeline_from_string(std::string_view yaml,
                                                     const std::string& display_name,
-                                                    const load_options& how) {
-    loader l{display_name, how, {}, {}};
-    return l.load(parse_yaml(yaml, display_name));
+                                                    const load_options& how,
+                                                    pipeline_settings& settings) {
+    loader l{display_name, how, {}, {}, {}};
+    auto p = l.load(parse_yaml(yaml, display_name));
+    settings = std::move(l.settings);
+    return p;
 }
 
-std::unique_ptr<pipeline> load_pipeline(const std::string& path, const load_options& how) {
+std::unique_ptr<pipeline> load_pipeline_from_string(std::string_view yaml,
+                                                    const std::string& display_name,
+                                                    const load_options& how) {
+    pipeline_settings ignored;
+    return load_pipeline_from_string(yaml, display_name, how, ignored);
+}
+
+std::unique_ptr<pipeline> load_pipeline(const std::string& path, const load_options& how, pipeline_settings& settings) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw config_error({diagnostic{{path, 0, 0}, "io-error", fmt::format("cannot read '{}'", path)}});
     }
     std::stringstream text;
     text << in.rdbuf();
-    return load_pipeline_from_string(text.str(), path, how);
+    return load_pipeline_from_string(text.str(), path, how, settings);
+}
+
+std::unique_ptr<pipeline> load_pipeline(const std::string& path, const load_options& how) {
+    pipeline_settings ignored;
+    return load_pipeline(path, how, ignored);
+}
+
+std::optional<listen_address> parse_listen_address(std::string_view text, std::string* why) {
+    const auto fail = [why](std::string reason) -> std::optional<listen_address> {
+        if (why != nullptr) {
+            *why = std::move(reason);
+        }
+        return std::nullopt;
+    };
+    listen_address address;
+    std::string_view port_text = text;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return fail("an IPv6 address is written [::1]:PORT");
+        }
+        address.host = std::string(text.substr(1, close - 1));
+        port_text = text.substr(close + 2);
+    } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+        if (text.substr(0, colon).find(':') != std::string_view::npos) {
+            return fail("an IPv6 address is written [::1]:PORT");
+        }
+        if (colon != 0) {
+            address.host = std::string(text.substr(0, colon));
+        }
+        port_text = text.substr(colon + 1);
+    }
+    for (const char c : address.host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                        c == '-' || c == ':';
+        if (!ok) {
+            return fail(fmt::format("'{}' is not a host name or IP address", address.host));
+        }
+    }
+    if (address.host.empty()) {
+        return fail("the host is empty");
+    }
+    if (port_text.empty() || port_text.size() > 5 ||
+        port_text.find_first_not_of("0123456789") != std::string_view::npos) {
+        return fail("the port must be a number from 0 to 65535");
+    }
+    address.port = std::stoi(std::string(port_text));
+    if (address.port > 65535) {
+        return fail(fmt::format("port {} is above 65535", address.port));
+    }
+    return address;
 }
 
 std::optional<std::pair<std::string, std::string>> parse_override(std::string_view text) {
