@@ -11,3 +11,11 @@ endif()
 if(SLUICE_BUILD_BENCH)
     find_package(benchmark CONFIG REQUIRED)
 endif()
+# The dashboard (operators/dashboard): Debian's cpp-httplib is a compiled library whose header
+# must see the CPPHTTPLIB_* macros it was built with; its pkg-config file carries them. npm
+# fetches the pages' charting library at build time.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+    pkg_check_modules(HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+endif()
+find_program(SLUICE_NPM npm)

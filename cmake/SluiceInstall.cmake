@@ -17,6 +17,10 @@ endif()
 if(TARGET sluice_op_xgboost)
     string(APPEND SLUICE_PACKAGE_DEPENDENCIES "pkg_check_modules(XGBOOST REQUIRED IMPORTED_TARGET xgboost)\n")
 endif()
+if(TARGET sluice_op_dashboard)
+    string(APPEND SLUICE_PACKAGE_DEPENDENCIES
+        "find_dependency(PkgConfig)\npkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)\n")
+endif()
 string(REPLACE "\\n" "\n" SLUICE_PACKAGE_DEPENDENCIES "${SLUICE_PACKAGE_DEPENDENCIES}")
 install(TARGETS sluice_core sluice ${operator_targets}
     EXPORT sluice-targets
