@@ -15,6 +15,7 @@ export const store = {
   buckets: [],            // [start ms, count, anomalies, t min, t mean, t max, h min, h mean, h max]
   alerts: [],             // [id, wall ms, time ms, sensor index, temperature, humidity, score, level], oldest first
   alertsVersion: 0,
+  epoch: 0,               // bumped when a (re)connected stream starts over
   histograms: null,
   totals: null,
   now: 0,                 // engine wall clock of the last fleet frame
@@ -38,6 +39,7 @@ function splitLocation(location) {
 
 function applyHello(h) {
   store.hello = h;
+  store.epoch++;
   store.dashboard = h.dashboards[0] ?? null;
   store.finished = h.finished;
   store.sensors = [];
@@ -66,6 +68,7 @@ function applyFleet(f) {
       opt.value = id;
       frag.appendChild(opt);
     }
+    if (store.sensors.length === f.new_sensors.length) list.replaceChildren();  // a new stream starts over
     list.appendChild(frag);
   }
   for (const [index, time, temperature, humidity, level, count, anomalyCount, lastAnomalyWall, lastLevel] of f.sensors) {
