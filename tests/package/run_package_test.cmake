@@ -17,5 +17,5 @@ endif()
 run_step(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples -B ${WORK_DIR}/build -G Ninja
          -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_PREFIX_PATH=${prefix})
 run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-run_step(${WORK_DIR}/build/embed_pipeline 20000)
+run_step(${WORK_DIR}/build/embed_pipeline 20000 ${SOURCE_DIR}/models)
 run_step(${WORK_DIR}/build/custom_operator)
