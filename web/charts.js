@@ -126,7 +126,9 @@ export function makeChart(el, spec) {
     series,
     axes,
     scales: {
-      x: { time: spec.time !== false },
+      // A live chart shows at least `minSpan` seconds, filling in from the right, rather than
+      // stretching its first few seconds over the whole width.
+      x: { time: spec.time !== false, range: spec.minSpan ? (u, min, max) => (max - min < spec.minSpan ? [max - spec.minSpan, max] : [min, max]) : undefined },
       y: {
         range: (u, min, max) => {
           const band = spec.band?.();

@@ -41,10 +41,10 @@ export function show(store) {
   ];
   charts = {
     temperature: makeChart(document.getElementById('fleet-temperature'), {
-      series: fleetSeries(' °C', '#f59e0b'), band: band('temperature'), fillBetween: [[3, 1, 'rgba(245, 158, 11, 0.16)']],
+      series: fleetSeries(' °C', '#f59e0b'), band: band('temperature'), minSpan: 60, fillBetween: [[3, 1, 'rgba(245, 158, 11, 0.16)']],
     }),
     humidity: makeChart(document.getElementById('fleet-humidity'), {
-      series: fleetSeries(' %', '#38bdf8'), band: band('humidity'), fillBetween: [[3, 1, 'rgba(56, 189, 248, 0.16)']],
+      series: fleetSeries(' %', '#38bdf8'), band: band('humidity'), minSpan: 60, fillBetween: [[3, 1, 'rgba(56, 189, 248, 0.16)']],
     }),
   };
   scatter = makeScatter(document.getElementById('fleet-scatter'), (id) => app.navigate('/sensor/' + encodeURIComponent(id)));

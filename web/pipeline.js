@@ -26,7 +26,7 @@ function build(store) {
   const perOp = (value) => ops.map((o, i) => ({ label: o.id, stroke: PALETTE[i % PALETTE.length], width: 1.6, value }));
   charts = {
     rates: makeChart(document.getElementById('pipeline-rates'), {
-      series: perOp((u, v) => (v == null ? '–' : formatCount(v) + '/s')), zero: true, counts: true, yFormat: (v) => formatCount(v),
+      series: perOp((u, v) => (v == null ? '–' : formatCount(v) + '/s')), zero: true, counts: true, minSpan: 60, yFormat: (v) => formatCount(v),
     }),
     latency: makeChart(document.getElementById('pipeline-latency'), {
       series: [
@@ -34,15 +34,15 @@ function build(store) {
         { label: 'p99', stroke: '#f59e0b', width: 1.8, value: ms },
         { label: 'p99.9', stroke: '#f43f5e', width: 1.8, value: ms },
       ],
-      zero: true, yFormat: formatMsTick, emptyText: 'no sink has reported a record with a creation time yet',
+      zero: true, minSpan: 60, yFormat: formatMsTick, emptyText: 'no sink has reported a record with a creation time yet',
     }),
-    batch: makeChart(document.getElementById('pipeline-batch'), { series: perOp(ms), zero: true, yFormat: formatMsTick }),
+    batch: makeChart(document.getElementById('pipeline-batch'), { series: perOp(ms), zero: true, minSpan: 60, yFormat: formatMsTick }),
     lag: makeChart(document.getElementById('pipeline-lag'), {
       series: [
         { label: 'Kafka consumer lag', stroke: '#a78bfa', width: 1.8, value: (u, v) => (v == null ? '–' : formatCount(v)) },
         { label: 'dead-lettered/s', stroke: '#f43f5e', width: 1.8, scale: 'y2', value: (u, v) => (v == null ? '–' : formatCount(v) + '/s') },
       ],
-      zero: true, counts: true, y2: true, yFormat: (v) => formatCount(v), y2Format: (v) => formatCount(v),
+      zero: true, counts: true, minSpan: 60, y2: true, yFormat: (v) => formatCount(v), y2Format: (v) => formatCount(v),
     }),
   };
 }
