@@ -6,12 +6,17 @@
 //   sluice    kafka -> blackhole, kafka -> json_decode -> blackhole;
 //   baseline  raw librdkafka mirror loop (consume + idempotent produce, acks=all, flush);
 //   sluice    kafka -> kafka sink (idempotent, acks=all; run ends after the final flush).
+//   broker    the broker's own tools on the same topic, from the broker's jars through
+//             `scripts/services kafka-tool`: ConsumerPerformance (the Java consumer, the class
+//             behind kafka-consumer-perf-test) and ProducerPerformance (the Java producer,
+//             kafka-producer-perf-test, idempotent, acks=all, lz4, the simulator's JSON as
+//             payloads): this broker's read and write ceiling on this machine.
 // Prints records/s and MB/s (median, min, max), the batch latency percentiles of the sluice
 // runs, and checks every run's output: record counts, bytes read, no rejects, and the output
 // topic's end offsets.
 //
-//   build/release/bench/kafka_bench [records] [runs]  (default 1000000 3; broker 127.0.0.1:9092,
-//                                                    or SLUICE_KAFKA_BROKERS)
+//   build/release/bench/kafka_bench [records] [runs] [--no-broker-tools]
+//       (default 1000000 3; broker 127.0.0.1:9092, or SLUICE_KAFKA_BROKERS)
 #include <sluice/sluice.hpp>
 #include <sluice/ops/generator.hpp>
 #include <sluice/ops/kafka.hpp>
@@ -21,7 +26,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -154,6 +162,120 @@ std::int64_t topic_size(const std::string& topic, int partitions) {
     return total;
 }
 
+/// Runs `scripts/services kafka-tool <arguments>` (a Java main class on the broker's classpath)
+/// and returns its stdout lines; its log goes to stderr. nullopt if it failed.
+std::optional<std::vector<std::string>> kafka_tool(const std::string& arguments) {
+    const std::string command = fmt::format("'{}/scripts/services' kafka-tool {}", SLUICE_SOURCE_DIR, arguments);
+    std::FILE* out = ::popen(command.c_str(), "r");
+    if (out == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<std::string> lines;
+    std::string line;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof(buffer), out) != nullptr) {
+        line += buffer;
+        if (!line.empty() && line.back() == '\n') {
+            line.pop_back();
+            lines.push_back(std::move(line));
+            line.clear();
+        }
+    }
+    if (::pclose(out) != 0) {
+        return std::nullopt;
+    }
+    return lines;
+}
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        const auto at = text.find(separator, start);
+        parts.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+        if (at == std::string::npos) {
+            return parts;
+        }
+        start = at + separator.size();
+    }
+}
+
+/// ConsumerPerformance (a fresh group, from the beginning) until `records` were read.
+/// `fetch_only`: its time without the group join (fetch.time.ms) instead of the whole run.
+std::pair<measurement, measurement> broker_consume(const std::string& topic, std::uint64_t records) {
+    measurement whole;
+    measurement fetch;
+    const auto lines = kafka_tool(fmt::format(
+            "org.apache.kafka.tools.ConsumerPerformance --bootstrap-server {} --topic {} --messages {} --group {} "
+            "--timeout 60000 --hide-header",
+            brokers(), topic, records, unique("bench-broker")));
+    // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
+    // rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+    const auto fields = lines && !lines->empty() ? split(lines->back(), ", ") : std::vector<std::string>{};
+    if (fields.size() < 10) {
+        whole.ok = fetch.ok = false;
+        whole.problem = fetch.problem = "ConsumerPerformance gave no result line (see its log above)";
+        whole.seconds = fetch.seconds = 1;
+        return {whole, fetch};
+    }
+    const auto mb = std::strtod(fields[2].c_str(), nullptr);
+    const auto n = std::strtoull(fields[4].c_str(), nullptr, 10);
+    const auto rate = std::strtod(fields[5].c_str(), nullptr);
+    const auto fetch_ms = std::strtod(fields[7].c_str(), nullptr);
+    for (auto* m : {&whole, &fetch}) {
+        m->records = n;
+        m->bytes = static_cast<std::uint64_t>(mb * 1024 * 1024);  // the tool's MB are MiB
+        if (n != records) {
+            m->ok = false;
+            m->problem = fmt::format("read {} of {}", n, records);
+        }
+    }
+    whole.seconds = rate > 0 ? static_cast<double>(n) / rate : 1;
+    fetch.seconds = fetch_ms > 0 ? fetch_ms / 1000 : 1;
+    return {whole, fetch};
+}
+
+/// ProducerPerformance: `records` messages, the simulator's JSON (from `payload_file`) as
+/// values, to a fresh topic, with the settings of sluice's producers.
+measurement broker_produce(int partitions, std::uint64_t records, const std::string& payload_file) {
+    measurement m;
+    const std::string topic = unique("bench-broker-produce");
+    create_kafka_topic(brokers(), topic, partitions);
+    const auto lines = kafka_tool(fmt::format(
+            "org.apache.kafka.tools.ProducerPerformance --topic {} --num-records {} --throughput -1 "
+            "--payload-file {} --producer-props bootstrap.servers={} acks=all enable.idempotence=true "
+            "compression.type=lz4 linger.ms=5 batch.size=1000000",
+            topic, records, payload_file, brokers()));
+    // "1000000 records sent, 254323.5 records/sec (48.51 MB/sec), 45.67 ms avg latency, ..."
+    const std::string* summary = nullptr;
+    if (lines) {
+        for (const auto& line : *lines) {
+            if (line.find(" records sent, ") != std::string::npos) {
+                summary = &line;
+            }
+        }
+    }
+    m.seconds = 1;
+    if (summary == nullptr) {
+        m.ok = false;
+        m.problem = "ProducerPerformance gave no summary line (see its log above)";
+        return m;
+    }
+    const auto fields = split(*summary, " ");
+    const auto sent = std::strtoull(fields[0].c_str(), nullptr, 10);
+    const auto rate = std::strtod(fields[3].c_str(), nullptr);
+    const auto mb_rate = std::strtod(fields[5].c_str() + 1, nullptr);  // "(48.51"
+    m.records = sent;
+    m.seconds = rate > 0 ? static_cast<double>(sent) / rate : 1;
+    m.bytes = static_cast<std::uint64_t>(mb_rate * 1024 * 1024 * m.seconds);
+    const auto held = topic_size(topic, partitions);
+    if (sent != records || held != static_cast<std::int64_t>(records)) {
+        m.ok = false;
+        m.problem = fmt::format("sent {}, topic holds {}, of {}", sent, held, records);
+    }
+    return m;
+}
+
 enum class shape { blackhole, decode, sink };
 
 /// One sluice run: `kafka` source (fresh group, from the beginning) into `what`.
@@ -247,7 +369,16 @@ sources:
     return m;
 }
 
-void report(const std::string& name, std::vector<measurement> runs, bool latency) {
+/// Prints one line (median [min .. max] rec/s, MB/s, latency, "% of" `ceiling`'s median if
+/// given, the check) and returns the median records/s.
+double report(const std::string& name,
+              std::vector<measurement> runs,
+              bool latency,
+              double ceiling = 0,
+              const std::string& ceiling_name = "") {
+    if (runs.empty()) {
+        return 0;
+    }
     std::vector<double> rate;
     std::vector<double> mb;
     bool ok = true;
@@ -262,8 +393,12 @@ void report(const std::string& name, std::vector<measurement> runs, bool latency
     }
     std::sort(rate.begin(), rate.end());
     std::sort(mb.begin(), mb.end());
-    std::string line = fmt::format("  {:<44} {:>10.0f} rec/s [{:>9.0f} .. {:>9.0f}]  {:>7.1f} MB/s", name,
-                                   rate[rate.size() / 2], rate.front(), rate.back(), mb[mb.size() / 2]);
+    const double median = rate[rate.size() / 2];
+    std::string line = fmt::format("  {:<52} {:>9.0f} rec/s [{:>8.0f} .. {:>8.0f}] {:>6.1f} MB/s", name, median,
+                                   rate.front(), rate.back(), mb[mb.size() / 2]);
+    if (ceiling > 0) {
+        line += fmt::format("  {:>3.0f} % of {}", 100 * median / ceiling, ceiling_name);
+    }
     if (latency) {
         std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.p50_ns < b.p50_ns; });
         line += fmt::format("  batch p50 {:.0f} us p99 {:.0f} us", runs[runs.size() / 2].p50_ns / 1e3,
@@ -272,13 +407,31 @@ void report(const std::string& name, std::vector<measurement> runs, bool latency
     line += ok ? "  check ok" : "  CHECK FAILED: " + problem;
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
+    return median;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::uint64_t records = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
-    const int runs = argc > 2 ? std::atoi(argv[2]) : 3;
+    std::vector<std::string> positional;
+    bool broker_tools = true;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--no-broker-tools") {
+            broker_tools = false;
+        } else if (!a.empty() && a[0] == '-') {
+            std::fprintf(stderr, "usage: %s [records] [runs] [--no-broker-tools]\n", argv[0]);
+            return 2;
+        } else {
+            positional.push_back(a);
+        }
+    }
+    const std::uint64_t records = positional.size() > 0 ? std::strtoull(positional[0].c_str(), nullptr, 10) : 1'000'000;
+    const int runs = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 3;
+    if (records == 0 || runs < 1) {
+        std::fprintf(stderr, "kafka_bench: records and runs must be at least 1\n");
+        return 2;
+    }
     constexpr int partitions = 6;
     register_builtin_operators();
 
@@ -291,14 +444,23 @@ int main(int argc, char** argv) {
     std::printf("kafka_bench: broker %s, topic %s (%d partitions), %llu simulator records (JSON, ~%s), %d runs each\n",
                 brokers().c_str(), topic.c_str(), partitions, static_cast<unsigned long long>(records), "190 B", runs);
     std::printf("  sluice source: batch max_records 8192, max_latency 50ms, start earliest, fresh group per run\n");
+    if (broker_tools) {
+        std::printf("  broker tools (Kafka's own, Java client, from the broker's jars via scripts/services kafka-tool):\n"
+                    "    ConsumerPerformance defaults (fetch 1 MiB/partition, max.poll.records 500), fresh group;\n"
+                    "    ProducerPerformance acks=all enable.idempotence=true compression.type=lz4 linger.ms=5\n"
+                    "    batch.size=1000000, values = 10000 simulator JSON readings, no key\n");
+    }
 
     // Pre-fill (also the raw producer's rate: idempotent, acks=all, lz4, linger 5 ms).
     std::uint64_t bytes = 0;
+    measurement prefill;
+    const std::string payload_file = fmt::format("/tmp/sluice-kafka-bench-payloads-{}.txt", ::getpid());
     {
         simulator_config config;
         config.sensors = 1000;
         sensor_simulator simulator(config);
         kafka_producer producer({brokers(), topic, {}});
+        std::ofstream payloads(payload_file);
         std::string value;
         const auto started = steady::now();
         for (std::uint64_t i = 0; i < records; ++i) {
@@ -308,38 +470,61 @@ int main(int argc, char** argv) {
             const auto key = simulator.sensor_id(reading.sensor);
             bytes += value.size() + key.size();
             producer.send(key, value);
+            if (i < 10'000) {
+                payloads << value << '\n';
+            }
         }
         if (producer.flush(120s) != 0 || producer.delivered() != records) {
             std::fprintf(stderr, "kafka_bench: pre-fill failed: %s\n", producer.first_error().c_str());
             return 1;
         }
-        const double seconds = std::chrono::duration<double>(steady::now() - started).count();
-        std::printf("  pre-fill (kafka_producer, simulator JSON made inline): %.0f rec/s, %.1f MB/s, %.1f MB in all\n",
-                    records / seconds, bytes / 1e6 / seconds, bytes / 1e6);
+        prefill.seconds = std::chrono::duration<double>(steady::now() - started).count();
+        prefill.records = records;
+        prefill.bytes = bytes;
+        std::printf("  pre-fill: %.1f MB in all\n", bytes / 1e6);
     }
 
+    std::vector<measurement> broker_whole;
+    std::vector<measurement> broker_fetch;
+    std::vector<measurement> broker_write;
     std::vector<measurement> raw;
     std::vector<measurement> blackhole;
     std::vector<measurement> decode;
     std::vector<measurement> mirror;
     std::vector<measurement> sink;
     for (int r = 0; r < runs; ++r) {
+        if (broker_tools) {
+            const auto [whole, fetch] = broker_consume(topic, records);
+            broker_whole.push_back(whole);
+            broker_fetch.push_back(fetch);
+            broker_write.push_back(broker_produce(partitions, records, payload_file));
+        }
         raw.push_back(raw_consume(topic, partitions, records, false));
         blackhole.push_back(sluice_run(topic, partitions, records, bytes, shape::blackhole));
         decode.push_back(sluice_run(topic, partitions, records, bytes, shape::decode));
         mirror.push_back(raw_consume(topic, partitions, records, true));
         sink.push_back(sluice_run(topic, partitions, records, bytes, shape::sink));
     }
-    std::printf("\n  %-44s %16s %26s %12s\n", "consume", "median", "[min .. max]", "MB/s");
-    report("baseline: raw librdkafka consume loop", raw, false);
-    report("sluice: kafka -> blackhole", blackhole, true);
-    report("sluice: kafka -> json_decode -> blackhole", decode, true);
-    std::printf("\n  %-44s\n", "consume + produce (idempotent, acks=all)");
-    report("baseline: raw librdkafka mirror loop", mirror, false);
-    report("sluice: kafka -> kafka sink (raw)", sink, true);
+    std::remove(payload_file.c_str());
+
+    std::printf("\n  %-52s %15s %21s %11s\n", "consume (same topic)", "median", "[min .. max]", "MB/s");
+    const double ceiling = report("broker: ConsumerPerformance, whole run (with join)", broker_whole, false);
+    report("broker: ConsumerPerformance, fetch time only", broker_fetch, false);
+    const double raw_rate = report("baseline: raw librdkafka consume loop (no group)", raw, false, ceiling, "broker");
+    const double source_rate = report("sluice: kafka -> blackhole", blackhole, true, ceiling, "broker");
+    report("sluice: kafka -> json_decode -> blackhole", decode, true, ceiling, "broker");
+    if (raw_rate > 0) {
+        std::printf("  (sluice: kafka -> blackhole at %.0f %% of the raw librdkafka loop)\n", 100 * source_rate / raw_rate);
+    }
+    std::printf("\n  %-52s\n", "produce (idempotent, acks=all, lz4)");
+    const double write_ceiling = report("broker: ProducerPerformance", broker_write, false);
+    report("sluice: kafka_producer pre-fill (1 run, JSON made inline)", {prefill}, false, write_ceiling, "broker");
+    std::printf("\n  %-52s\n", "consume + produce (idempotent, acks=all)");
+    report("baseline: raw librdkafka mirror loop", mirror, false, write_ceiling, "broker write");
+    report("sluice: kafka -> kafka sink (raw)", sink, true, write_ceiling, "broker write");
 
     bool ok = true;
-    for (const auto* set : {&raw, &blackhole, &decode, &mirror, &sink}) {
+    for (const auto* set : {&broker_whole, &broker_write, &raw, &blackhole, &decode, &mirror, &sink}) {
         for (const auto& m : *set) {
             ok = ok && m.ok;
         }
