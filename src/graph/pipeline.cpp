@@ -134,6 +134,18 @@ struct pipeline::impl {
 
     std::atomic<bool> failed{false};
 
+    ~impl() {
+        // Transforms and sinks may still hold acknowledgement tokens (a window's open windows
+        // after a stop) whose release calls back into their source and reads accepting_acks.
+        // Tear them down first, downstream first, while the sources and the flag still exist;
+        // members would otherwise go in declaration order, sources first.
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            if (*it && (*it)->role != operator_role::source) {
+                it->reset();
+            }
+        }
+    }
+
     void record_error(std::exception_ptr error) {
         {
             std::lock_guard lock(error_mutex);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <set>
+#include <thread>
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -454,6 +456,97 @@ TEST_CASE("stop() drains in-flight batches and loses nothing", "[pipeline]") {
     CHECK(produced >= 5000);
     CHECK(out_ptr->values == iota_values(produced));
     CHECK(static_cast<std::int64_t>(source_ptr->acknowledged.size()) == produced);
+}
+
+namespace {
+
+/// What a source saw, kept outside it so the test can read it after the pipeline is gone.
+struct source_ledger {
+    std::mutex mutex;
+    bool destroyed = false;
+    std::size_t calls_after_destruction = 0;
+    std::set<std::int64_t> not_delivered;
+};
+
+/// A source of numbered batches that writes its acknowledgement calls into a ledger.
+class ledger_source final : public source {
+public:
+    explicit ledger_source(std::shared_ptr<source_ledger> ledger) : ledger_(std::move(ledger)) {}
+    ~ledger_source() override {
+        const std::lock_guard lock(ledger_->mutex);
+        ledger_->destroyed = true;
+    }
+    schema_ptr output_schema() const override { return counter_schema(); }
+    poll_status poll(source_batch& out, operator_context& ctx) override {
+        if (ctx.stop_requested()) {
+            return poll_status::finished;
+        }
+        auto values = std::make_shared<column>(data_type::int64);
+        values->push_int64(next_);
+        out.data = batch(counter_schema(), {values});
+        out.positions = {{0, next_, next_}};
+        ++next_;
+        produced.store(next_);
+        return poll_status::produced;
+    }
+    void reject_positions(const std::vector<source_position>& positions) override {
+        const std::lock_guard lock(ledger_->mutex);
+        ledger_->calls_after_destruction += ledger_->destroyed ? 1 : 0;
+        for (const auto& p : positions) {
+            ledger_->not_delivered.insert(p.first);
+        }
+    }
+    std::atomic<std::int64_t> produced{0};
+
+private:
+    std::shared_ptr<source_ledger> ledger_;
+    std::int64_t next_ = 0;
+};
+
+/// Keeps the acknowledgements of every batch it sees, as a window keeps those of its open
+/// windows, and passes the rows on without them.
+class ack_holding_transform final : public transform {
+public:
+    operator_traits traits() const override { return {concurrency::serial, true}; }
+    schema_ptr bind(const schema_ptr& input, bind_context&) override { return input; }
+    batch process(const batch& input, operator_context&) override {
+        held_.insert(held_.end(), input.acks().begin(), input.acks().end());
+        batch out(input.schema(), input.columns());
+        out.set_origin(input.origin());
+        out.set_flight(input.flight());
+        return out;
+    }
+
+private:
+    std::vector<ack_ref> held_;
+};
+
+}  // namespace
+
+TEST_CASE("acknowledgements an operator still holds when the pipeline goes are reported undelivered to a live source",
+          "[pipeline]") {
+    auto ledger = std::make_shared<source_ledger>();
+    {
+        pipeline p("held-acks");
+        auto src = std::make_unique<ledger_source>(ledger);
+        auto* source_ptr = src.get();
+        p.add_source(decl("numbers"), std::move(src));
+        p.add_transform(decl("hold", {"numbers"}), std::make_unique<ack_holding_transform>());
+        p.add_sink(decl("out", {"hold"}), std::make_unique<collecting_sink>(true));
+        std::thread stopper([&] {
+            for (int i = 0; i < 1000 && source_ptr->produced.load() < 20; ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            p.stop();
+        });
+        const auto summary = p.run();
+        stopper.join();
+        CHECK(summary.stopped_by_request);
+    }  // the pipeline goes: the transform drops the tokens it held
+    const std::lock_guard lock(ledger->mutex);
+    CHECK(ledger->destroyed);
+    CHECK(ledger->calls_after_destruction == 0);
+    CHECK(ledger->not_delivered.size() >= 20);  // never committed: the windows never fired
 }
 
 TEST_CASE("an operator failure stops the run and acknowledges nothing it did not deliver", "[pipeline]") {
