@@ -87,7 +87,7 @@ void describe_sink(option_spec& spec) {
             .describe("create the template before the first bulk request if the node has none of "
                       "that name");
     tmpl_fields.field("name", option_kind::string)
-            .describe("template name (default: sluice-<sink id>)");
+            .describe("template name (default: sluice-<index pattern>, * spelled star: sluice-sensors-star)");
     tmpl_fields.field("mappings", option_kind::string_map)
             .describe("column -> field type (date, keyword, text, double, float, long, boolean, "
                       "geo_point, ...); other columns: timestamp_ms date, string keyword, float64 "
@@ -205,8 +205,6 @@ sink_config read_sink_config(const options& opts) {
 
     const auto tmpl = opts.child("template");
     c.index_template.create = tmpl.get_bool("create");
-    c.index_template.name = tmpl.is_set("name") ? tmpl.get_string("name")
-                                                : fmt::format("sluice-{}", opts.operator_id());
     c.index_template.mappings = tmpl.get_string_map("mappings");
     c.index_template.shards = tmpl.get_int("shards");
     c.index_template.replicas = tmpl.get_int("replicas");
@@ -215,6 +213,13 @@ sink_config read_sink_config(const options& opts) {
     if (const auto pattern = index_pattern::parse(c.body.index, error)) {
         c.index_template.pattern = pattern->wildcard();
     }
+    // The default name follows the index pattern, not the sink id: an existing template is
+    // left alone, so a name shared by two patterns would leave the second index unmapped.
+    std::string from_pattern;
+    for (const char ch : c.index_template.pattern) {
+        from_pattern += ch == '*' ? std::string("star") : std::string(1, ch);
+    }
+    c.index_template.name = tmpl.is_set("name") ? tmpl.get_string("name") : fmt::format("sluice-{}", from_pattern);
 
     const auto retry = opts.child("retry");
     c.retry.initial_backoff = retry.get_duration("initial_backoff");
