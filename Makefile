@@ -21,8 +21,11 @@ dev: deps
 
 # Runs the bundled no-server pipeline: simulator -> decode -> three models side by side -> zip
 # -> recent history and severity -> windows and alerts -> local files (10 s by default).
+# The dashboard is served on QUICKSTART_UI while it runs (QUICKSTART_UI=127.0.0.1:0 picks a
+# free port; the URL is printed).
+QUICKSTART_UI ?= 127.0.0.1:8080
 quickstart: build
-	@$(SLUICE) run pipelines/quickstart.yaml
+	@$(SLUICE) run pipelines/quickstart.yaml --ui $(QUICKSTART_UI)
 	@echo
 	@echo "Outputs are in out/quickstart/:"
 	@echo "  readings.ndjson     every reading with the three models' predictions, its sensor's recent"
@@ -30,8 +33,8 @@ quickstart: build
 	@echo "  stats.ndjson        per-sensor 1-minute hopping windows (mean/min/max/p95, readings, anomalies)"
 	@echo "  alerts.ndjson       the readings the anomaly model flagged"
 	@echo "  dead-letter.ndjson  rejected records with the reason (empty if none)"
-	@echo "Longer: QUICKSTART_DURATION=60s make quickstart. The full stack (Kafka, Elasticsearch,"
-	@echo "pipelines/sensor_analytics.yaml): make demo"
+	@echo "Longer, with time to look at the dashboard: QUICKSTART_DURATION=120s make quickstart."
+	@echo "The full stack (Kafka, Elasticsearch, pipelines/sensor_analytics.yaml): make demo"
 
 # Every test: unit, pipeline and CLI tests, the installed-package test, and the
 # integration tests against the real Kafka broker and search node (started here, stopped
@@ -66,7 +69,7 @@ demo: build
 	@scripts/demo
 
 bench: build
-	@scripts/run-benchmarks
+	@scripts/run-benchmarks && scripts/bench-platform
 
 lint: deps
 	@cmake --preset dev >/dev/null

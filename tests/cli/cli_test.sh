@@ -40,7 +40,7 @@ version_and_help)
     ;;
 validate_ok)
     out=$("$sluice" validate "$source_dir/pipelines/quickstart.yaml")
-    echo "$out" | grep -q "quickstart.yaml: ok: pipeline 'quickstart' with 1 source, 11 transforms, 3 sinks" \
+    echo "$out" | grep -q "quickstart.yaml: ok: pipeline 'quickstart' with 1 source, 11 transforms, 4 sinks" \
         || fail "unexpected summary: $out"
     ;;
 validate_invalid)
