@@ -96,6 +96,20 @@ std::string progress_reporter::line() {
     auto text = fmt::format("[{:>5.0f}s] read {} ({}/s) | written {} ({}/s) | rejected {} | in flight {}", since_start,
                             human_count(static_cast<double>(read)), human_count(read_rate),
                             human_count(static_cast<double>(written)), human_count(write_rate), rejected, in_flight);
+    // Sources that know how far behind they are (Kafka: consumer_lag) publish it as a gauge.
+    std::int64_t lag = 0;
+    bool has_lag = false;
+    for (const auto* m : pipeline_.metrics()) {
+        for (const auto& sample : m->extra.snapshot()) {
+            if (m->role == "source" && sample.name == "consumer_lag") {
+                lag += sample.value;
+                has_lag = true;
+            }
+        }
+    }
+    if (has_lag) {
+        fmt::format_to(std::back_inserter(text), " | lag {}", human_count(static_cast<double>(lag)));
+    }
     const auto counts = sink_latency_counts(pipeline_);
     std::array<std::uint64_t, latency_histogram::bucket_count> interval_counts{};
     for (std::size_t b = 0; b < counts.size(); ++b) {
