@@ -63,9 +63,11 @@ void append_histogram(family& f, const std::string& name, const std::string& lab
     for (; bucket < latency_histogram::bucket_count; ++bucket) {
         cumulative += h.count_in_bucket(bucket);
     }
-    // +Inf and _count from the same sum, so they agree even while records are being counted.
-    fmt::format_to(std::back_inserter(f.samples), "{}_bucket{{{},le=\"+Inf\"}} {}\n{}_count{{{}}} {}\n", name, labels,
-                   cumulative, name, labels, cumulative);
+    // +Inf and _count from the same sum, so they agree even while records are being counted
+    // (_sum is read separately and may run a record ahead).
+    fmt::format_to(std::back_inserter(f.samples), "{}_bucket{{{},le=\"+Inf\"}} {}\n{}_sum{{{}}} {}\n{}_count{{{}}} {}\n",
+                   name, labels, cumulative, name, labels, static_cast<double>(h.sum_ns()) / 1e9, name, labels,
+                   cumulative);
 }
 
 }  // namespace

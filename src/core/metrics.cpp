@@ -36,10 +36,13 @@ std::uint64_t latency_histogram::bucket_upper_bound(int bucket) noexcept {
 
 void latency_histogram::record_since(std::span<const std::int64_t> since_ns, std::int64_t now_ns) noexcept {
     std::array<std::uint32_t, bucket_count> local{};
+    std::uint64_t sum = 0;
     for (const auto t : since_ns) {
         const auto elapsed = now_ns > t ? static_cast<std::uint64_t>(now_ns - t) : 0;
+        sum += elapsed;
         ++local[static_cast<std::size_t>(std::min(bucket_of(elapsed), bucket_count - 1))];
     }
+    sum_ns_.fetch_add(sum, std::memory_order_relaxed);
     for (std::size_t b = 0; b < local.size(); ++b) {
         if (local[b] != 0) {
             buckets_[b].fetch_add(local[b], std::memory_order_relaxed);
@@ -55,6 +58,7 @@ void latency_histogram::record(std::uint64_t nanoseconds) noexcept {
     }
     buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
     count_.fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(nanoseconds, std::memory_order_relaxed);
 }
 
 std::uint64_t latency_histogram::quantile(double q) const noexcept {

@@ -363,6 +363,7 @@ TEST_CASE("Prometheus text has one TYPE per family, exact cumulative buckets and
     CHECK(samples["sluice_batch_latency_seconds_bucket{" + src + ",le=\"137.438953471\"}"] == "3");
     CHECK(samples["sluice_batch_latency_seconds_bucket{" + src + ",le=\"+Inf\"}"] == "3");
     CHECK(samples["sluice_batch_latency_seconds_count{" + src + "}"] == "3");
+    CHECK(std::stod(samples["sluice_batch_latency_seconds_sum{" + src + "}"]) == Approx(100.0030015));
     CHECK(samples["sluice_event_latency_seconds_bucket{" + dst + ",le=\"0.008388607\"}"] == "3");
     CHECK(samples["sluice_event_latency_seconds_count{" + dst + "}"] == "3");
     CHECK(samples.count("sluice_event_latency_seconds_count{" + src + "}") == 0);  // sinks only

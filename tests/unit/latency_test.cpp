@@ -44,6 +44,8 @@ TEST_CASE("a latency histogram fed a whole batch at once agrees with one fed rec
     one_by_one.record(0);
     batched.record_since(created, now);
     REQUIRE(batched.count() == one_by_one.count());
+    CHECK(batched.sum_ns() == one_by_one.sum_ns());
+    CHECK(batched.sum_ns() > 0);
     for (int b = 0; b < latency_histogram::bucket_count; ++b) {
         REQUIRE(batched.count_in_bucket(b) == one_by_one.count_in_bucket(b));
     }

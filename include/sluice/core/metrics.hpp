@@ -26,6 +26,8 @@ public:
     /// whole batch costs one atomic add per bucket it touches, not one per record.
     void record_since(std::span<const std::int64_t> since_ns, std::int64_t now_ns) noexcept;
     std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+    /// The sum of every recorded value in ns (for a mean, and Prometheus' `_sum`).
+    std::uint64_t sum_ns() const noexcept { return sum_ns_.load(std::memory_order_relaxed); }
     /// The q-quantile (0 <= q <= 1) in nanoseconds: the upper bound of the bucket holding it;
     /// 0 if nothing was recorded.
     std::uint64_t quantile(double q) const noexcept;
@@ -43,6 +45,7 @@ public:
 private:
     std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
     std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_ns_{0};
 };
 
 /// Named numbers an operator publishes beyond the common counters (Kafka consumer lag,
