@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -69,6 +70,7 @@ kafka_source::~kafka_source() {
 }
 
 void kafka_source::start(operator_context& ctx) {
+    resume_ = ctx.resume();
     char reset[32] = {0};
     std::size_t reset_size = sizeof(reset);
     if (rd_kafka_conf_get(conf_.get(), "auto.offset.reset", reset, &reset_size) == RD_KAFKA_CONF_OK) {
@@ -125,6 +127,7 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     const auto now = steady::now();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        list_ptr resuming(rd_kafka_topic_partition_list_new(std::max(1, partitions->cnt)));
         for (int i = 0; i < partitions->cnt; ++i) {
             auto& p = partitions->elems[i];
             if (p.partition >= partitions_per_topic) {
@@ -138,6 +141,8 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
                 const bool earliest = config_.start == start_mode::earliest;
                 p.offset = earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
                 start = earliest ? lag_start::earliest : lag_start::latest;
+            } else {
+                rd_kafka_topic_partition_list_add(resuming.get(), p.topic, p.partition);
             }
             assigned_.insert(id);
             watermarks_.assign(id, now);
@@ -145,6 +150,8 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
             trackers_[id] = kafka_offset_tracker{};
             lag_positions_[id] = lag_position{p.topic, p.partition, -1, start};
         }
+        // Before the first record of these partitions can be handed out.
+        restore_resume_state(resuming.get());
         rd_kafka_error_t* error = nullptr;
         rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (cooperative) {
@@ -210,6 +217,50 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
     }
 }
 
+void kafka_source::restore_resume_state(rd_kafka_topic_partition_list_t* partitions) {
+    if (partitions->cnt == 0 || !resume_) {
+        return;
+    }
+    // Synchronous, unlike the lag reporter's query: nothing may be read before this is known.
+    const auto timeout = std::max<std::int64_t>(
+            1000, std::chrono::duration_cast<std::chrono::milliseconds>(config_.rebalance_timeout).count());
+    const auto err = rd_kafka_committed(rk_.get(), partitions, static_cast<int>(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log(log_level::warning,
+            fmt::format("{}: cannot read the committed offsets' metadata ({}); windows emitted before the last stop "
+                        "may be emitted again from part of their records",
+                        context_.who, rd_kafka_err2str(err)));
+        return;
+    }
+    // Each commit carried the whole resume state as it was then; the largest value over the
+    // partitions is what the last run had made durable (see resume_state).
+    std::map<std::string, std::int64_t, std::less<>> restored;
+    for (int i = 0; i < partitions->cnt; ++i) {
+        const auto& p = partitions->elems[i];
+        if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR || p.metadata == nullptr || p.metadata_size == 0) {
+            continue;
+        }
+        const auto values = resume_state::decode({static_cast<const char*>(p.metadata), p.metadata_size});
+        if (!values) {
+            log(log_level::warning, fmt::format("{}: ignored commit metadata of {}[{}] written by something else",
+                                                context_.who, p.topic, p.partition));
+            continue;
+        }
+        for (const auto& [key, value] : *values) {
+            auto [it, inserted] = restored.emplace(key, value);
+            if (!inserted) {
+                it->second = std::max(it->second, value);
+            }
+        }
+    }
+    for (const auto& [key, value] : restored) {
+        resume_->restore(key, value);
+    }
+    if (!restored.empty()) {
+        log(log_level::info, fmt::format("{}: resumed {}", context_.who, resume_state::encode(restored)));
+    }
+}
+
 void kafka_source::drain(const std::vector<std::int32_t>& ids) {
     if (closing_ || ids.empty()) {
         return;
@@ -270,6 +321,19 @@ void kafka_source::commit(const std::vector<std::int32_t>& ids, bool everything,
     }
     if (list->cnt == 0) {
         return;
+    }
+    // Read after the acknowledgements that allowed these offsets: it covers their windows.
+    if (resume_) {
+        const std::string metadata = resume_state::encode(resume_->values());
+        for (int i = 0; i < list->cnt && !metadata.empty(); ++i) {
+            // librdkafka frees it with the list.
+            auto& p = list->elems[i];
+            p.metadata = std::malloc(metadata.size());
+            if (p.metadata != nullptr) {
+                std::memcpy(p.metadata, metadata.data(), metadata.size());
+                p.metadata_size = metadata.size();
+            }
+        }
     }
     const auto err = rd_kafka_commit(rk_.get(), list.get(), synchronous ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

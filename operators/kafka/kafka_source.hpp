@@ -72,6 +72,8 @@ private:
     /// Commits the committable offsets: `ids` only (empty = all); all positions reached so far
     /// when `everything`, else only those that moved. Synchronous or not.
     void commit(const std::vector<std::int32_t>& ids, bool everything, bool synchronous);
+    /// Reads the committed metadata of `partitions` and restores the resume state stored there.
+    void restore_resume_state(rd_kafka_topic_partition_list_t* partitions);
     /// Waits (bounded by rebalance_timeout) until the batches of `ids` are all acknowledged.
     void drain(const std::vector<std::int32_t>& ids);
     void drop_collected(const std::set<std::int32_t>& ids);
@@ -89,6 +91,7 @@ private:
     handle_context context_;
     handle_ptr rk_;
     bool closing_ = false;
+    std::shared_ptr<resume_state> resume_;  // the pipeline's; stored with every commit
 
     // Poll thread only.
     std::vector<std::string> topic_names_;               // index = position id >> 16

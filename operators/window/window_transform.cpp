@@ -15,9 +15,12 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <queue>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace sluice {
 
@@ -81,7 +84,118 @@ struct held_batch {
     std::vector<ack_ref> acks;
     std::size_t windows = 0;        // open windows that hold records of it
     std::uint64_t last_output = 0;  // output number it was last attached to (no duplicates)
+    std::int64_t last_end = no_watermark;  // largest end of an emitted window holding its records
 };
+
+// end - lateness, saturating at no_watermark.
+std::int64_t minus_lateness(std::int64_t end, std::int64_t lateness) noexcept {
+    return end < std::numeric_limits<std::int64_t>::min() + lateness ? no_watermark : end - lateness;
+}
+
+// Which of the window's outputs the sinks accepted, and the input acknowledgements that wait for
+// it. Shared with the release callbacks of the outputs' tokens: they run on sink threads and may
+// outlive the operator (pipeline teardown).
+//
+// Windows fire in watermark order, so once outputs 0..k are all accepted, every window ending at
+// or before output k's watermark F_k is durable downstream, and every window ending at or before
+// F_k - allowed_lateness is final too (a late record can only update a window in an output whose
+// input watermark was below end + allowed_lateness, i.e. in output k or before). That bound,
+// `closed_through`, is published in the pipeline's resume state, and an input batch's
+// acknowledgement is dropped only once it covers every window holding the batch's records:
+// "a position is acknowledged => every window containing it ends at or before closed_through".
+// A source storing the resume state with its commits thereby lets the next run suppress exactly
+// the windows whose records it may not replay in full.
+struct delivery_progress {
+    explicit delivery_progress(std::int64_t allowed_lateness) : lateness(allowed_lateness) {}
+
+    const std::int64_t lateness;
+    std::mutex mutex;
+    std::uint64_t next_accept = 0;                   // lowest output index not accepted yet
+    std::map<std::uint64_t, std::int64_t> accepted;  // accepted after a gap: index -> fired watermark
+    std::int64_t fired_accepted = no_watermark;      // E: largest F_k with outputs 0..k accepted
+    std::int64_t closed_through = no_watermark;      // E - allowed_lateness
+    bool failed = false;                             // an output was not delivered: E stays
+    std::multimap<std::int64_t, std::vector<ack_ref>> waiting;  // last window end -> acks
+    std::shared_ptr<resume_state> resume;            // set by the first process() call
+    std::string key;                                 // the operator id
+
+    // Output `index`, fired up to `fired`, was accepted by every sink (or not: `delivered`).
+    void on_output(std::uint64_t index, std::int64_t fired, bool delivered) {
+        std::vector<std::vector<ack_ref>> release;  // dropped after the lock
+        std::lock_guard lock(mutex);
+        if (!delivered) {
+            // Nothing behind a lost output may be committed: positions still waiting never are.
+            failed = true;
+            for (auto& [end, acks] : waiting) {
+                for (const auto& a : acks) {
+                    a->fail("a window output holding these records was not delivered");
+                }
+                release.push_back(std::move(acks));
+            }
+            waiting.clear();
+            return;
+        }
+        accepted.emplace(index, fired);
+        while (!accepted.empty() && accepted.begin()->first == next_accept) {
+            fired_accepted = std::max(fired_accepted, accepted.begin()->second);
+            accepted.erase(accepted.begin());
+            ++next_accept;
+        }
+        if (failed) {
+            return;
+        }
+        const std::int64_t closed = minus_lateness(fired_accepted, lateness);
+        if (closed <= closed_through) {
+            return;
+        }
+        closed_through = closed;
+        // Published before any acknowledgement it allows is dropped: a commit that follows those
+        // acknowledgements reads at least this value.
+        if (resume) {
+            resume->advance(key, closed_through);
+        }
+        const auto end = waiting.upper_bound(closed_through);
+        for (auto it = waiting.begin(); it != end; ++it) {
+            release.push_back(std::move(it->second));
+        }
+        waiting.erase(waiting.begin(), end);
+    }
+
+    // The acks of an input batch whose windows (the last ending at `last_end`) were all emitted.
+    void park(std::vector<ack_ref> acks, std::int64_t last_end) {
+        {
+            std::lock_guard lock(mutex);
+            if (!failed && last_end > closed_through) {
+                waiting.emplace(last_end, std::move(acks));
+                return;
+            }
+            if (failed) {
+                for (const auto& a : acks) {
+                    a->fail("a window output holding these records was not delivered");
+                }
+            }
+        }
+        // `acks` is dropped after the lock: the last reference calls into the source.
+    }
+
+    std::vector<ack_ref> take_all() {
+        std::lock_guard lock(mutex);
+        std::vector<ack_ref> all;
+        for (auto& [end, acks] : waiting) {
+            all.insert(all.end(), acks.begin(), acks.end());
+        }
+        waiting.clear();
+        return all;
+    }
+
+    std::size_t parked() {
+        std::lock_guard lock(mutex);
+        return waiting.size();
+    }
+};
+
+// A record's fate in assign_*.
+enum class assigned : std::uint8_t { accepted, late, suppressed };
 
 struct string_hash {
     using is_transparent = void;
@@ -189,6 +303,7 @@ struct window_transform::impl {
             config.clock = system_now_ms;
         }
         bounds.resize(assigner.max_windows());
+        progress = std::make_shared<delivery_progress>(lateness);
     }
 
     window_config config;
@@ -217,18 +332,32 @@ struct window_transform::impl {
     std::size_t open = 0;
     std::uint64_t next_batch_id = 0;
     std::uint64_t next_output = 1;
+    std::uint64_t outputs_made = 0;  // index of the next output's delivery token
+    std::shared_ptr<delivery_progress> progress;
+    std::optional<std::int64_t> resumed;  // windows ending at or before it were emitted before a restart
+    bool resume_read = false;             // resumed was read (at the first batch with records)
     std::uint64_t seq = 0;  // arrival number of the next record
     std::int64_t processing_watermark = no_watermark;
 
     // Per-batch scratch, kept to avoid allocations.
     std::vector<window_bounds> bounds;
     std::vector<std::int64_t> times;
-    std::vector<std::uint8_t> skip;  // 1: missing event time, 2: late
+    std::vector<std::uint8_t> skip;  // 1: missing event time, 2: late, 3: suppressed (resumed)
     std::vector<std::uint32_t> pair_rows;
     std::vector<aggregate_state*> pair_targets;
     std::string key_buffer;
     held_batch* current_held = nullptr;
     std::uint64_t current_batch = 0;
+
+    // The token of the next output: released when every sink accepted it.
+    ack_ref delivery_token(std::int64_t fired) {
+        const std::uint64_t index = outputs_made++;
+        return std::make_shared<ack_token>(
+                std::vector<source_position>{},
+                [progress = progress, index, fired](const std::vector<source_position>&, bool delivered) {
+                    progress->on_output(index, fired, delivered);
+                });
+    }
 
     std::int64_t watermark() const noexcept {
         return config.processing_time ? processing_watermark : tracker.current();
@@ -404,11 +533,16 @@ struct window_transform::impl {
     }
 
     // Tumbling/hopping: adds the row's windows to the pair lists; false if it is late.
-    bool assign_fixed(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
+    assigned assign_fixed(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
         const std::size_t n = assigner.assign(time, bounds.data());
         std::optional<std::uint32_t> key;
         bool accepted = false;
+        bool was_suppressed = false;
         for (std::size_t j = 0; j < n; ++j) {
+            if (resumed && bounds[j].end <= *resumed) {
+                was_suppressed = true;
+                continue;
+            }
             if (closed(bounds[j].end, lateness, watermark_before)) {
                 continue;
             }
@@ -443,12 +577,12 @@ struct window_transform::impl {
             pair_targets.push_back(&w.agg);
             accepted = true;
         }
-        return accepted;
+        return accepted ? assigned::accepted : was_suppressed ? assigned::suppressed : assigned::late;
     }
 
     // Session: merges the row into its key's sessions and adds it at once (a later row of the
     // same batch may merge the session away); false if it is late.
-    bool assign_session(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
+    assigned assign_session(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
         const std::int64_t gap = to_ms(config.gap);
         const std::int64_t new_end = time > std::numeric_limits<std::int64_t>::max() - gap
                                              ? std::numeric_limits<std::int64_t>::max()
@@ -466,8 +600,11 @@ struct window_transform::impl {
         }
         std::uint32_t target;
         if (overlapping.empty()) {
+            if (resumed && new_end <= *resumed) {
+                return assigned::suppressed;
+            }
             if (closed(new_end, lateness, watermark_before)) {
-                return false;
+                return assigned::late;
             }
             if (!key) {
                 key = make_key(input, row);
@@ -523,7 +660,7 @@ struct window_transform::impl {
         aggregate_state* state = &w.agg;
         const std::uint32_t r = static_cast<std::uint32_t>(row);
         accumulate(bindings, input, {&r, 1}, {&state, 1}, times, seq);
-        return true;
+        return assigned::accepted;
     }
 
     // Adds the acks held for window `w` to `acks` and releases what no window holds any more.
@@ -537,7 +674,9 @@ struct window_transform::impl {
                 h->second.last_output = output;
                 acks.insert(acks.end(), h->second.acks.begin(), h->second.acks.end());
             }
+            h->second.last_end = std::max(h->second.last_end, w.end);
             if (--h->second.windows == 0) {
+                progress->park(std::move(h->second.acks), h->second.last_end);
                 held.erase(h);
             }
         }
@@ -756,6 +895,16 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
     const std::int64_t now = s.config.clock();
     const std::int64_t before = s.watermark();
     const std::uint64_t output = s.next_output++;
+    if (!s.progress->resume) {
+        std::lock_guard lock(s.progress->mutex);
+        s.progress->resume = ctx.resume();
+        s.progress->key = ctx.id();
+    }
+    if (!s.resume_read && rows != 0) {
+        // Sources restore the resume state before they hand out their first record.
+        s.resume_read = true;
+        s.resumed = ctx.resume()->resumed(ctx.id());
+    }
 
     s.current_batch = s.next_batch_id++;
     s.current_held = nullptr;
@@ -788,16 +937,24 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
     s.pair_rows.clear();
     s.pair_targets.clear();
     std::size_t late = 0;
+    std::size_t suppressed = 0;
     for (std::size_t r = 0; r < rows; ++r) {
         if (s.skip[r] != 0) {
             continue;
         }
-        const bool accepted = s.config.kind == window_kind::session ? s.assign_session(input, r, s.times[r], before)
+        const assigned fate = s.config.kind == window_kind::session ? s.assign_session(input, r, s.times[r], before)
                                                                     : s.assign_fixed(input, r, s.times[r], before);
-        if (!accepted) {
+        if (fate == assigned::late) {
             s.skip[r] = 2;
             ++late;
+        } else if (fate == assigned::suppressed) {
+            // Only in windows a run before a restart emitted and saw accepted: dropped silently.
+            s.skip[r] = 3;
+            ++suppressed;
         }
+    }
+    if (suppressed != 0) {
+        ctx.metrics().extra.add("replayed_suppressed", static_cast<std::int64_t>(suppressed));
     }
     if (!s.pair_rows.empty()) {
         accumulate(s.bindings, input, s.pair_rows, s.pair_targets, s.times, s.seq);
@@ -809,7 +966,7 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
         auto cursor = s.json->prepare(input);
         std::string payload;
         for (std::size_t r = 0; r < rows; ++r) {
-            if (s.skip[r] == 0) {
+            if (s.skip[r] == 0 || s.skip[r] == 3) {
                 continue;
             }
             payload.clear();
@@ -856,6 +1013,7 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
     for (auto& a : acks) {
         out.add_ack(std::move(a));
     }
+    out.add_ack(s.delivery_token(after));
     return out;
 }
 
@@ -881,6 +1039,17 @@ std::optional<batch> window_transform::finish(operator_context& ctx) {
         }
     }
     s.held.clear();
+    // End of the stream: every window was emitted (the open ones from what they had), so the
+    // acknowledgements still waiting for the watermark go with this last output, as all others.
+    std::unordered_set<const ack_token*> attached;
+    for (const auto& a : acks) {
+        attached.insert(a.get());
+    }
+    for (auto& a : s.progress->take_all()) {
+        if (attached.insert(a.get()).second) {
+            acks.push_back(std::move(a));
+        }
+    }
     for (std::uint32_t id = 0; id < s.slots.size(); ++id) {
         if (s.slots[id].alive) {
             s.free_window(id);
@@ -893,6 +1062,7 @@ std::optional<batch> window_transform::finish(operator_context& ctx) {
     for (auto& a : acks) {
         out.add_ack(std::move(a));
     }
+    out.add_ack(s.delivery_token(s.watermark()));
     return out;
 }
 
@@ -906,6 +1076,10 @@ std::size_t window_transform::open_windows() const noexcept {
 
 std::size_t window_transform::held_batches() const noexcept {
     return impl_->held.size();
+}
+
+std::size_t window_transform::parked_batches() const noexcept {
+    return impl_->progress->parked();
 }
 
 std::size_t window_transform::state_bytes() const noexcept {

@@ -129,6 +129,8 @@ struct pipeline::impl {
 
     std::atomic<bool> stop_requested{false};
     std::atomic<bool> accepting_acks{true};
+    // Shared by every operator's context: what sources store with their commits.
+    std::shared_ptr<resume_state> resume = std::make_shared<resume_state>();
     std::mutex error_mutex;
     std::exception_ptr first_error;
 
@@ -499,7 +501,7 @@ void pipeline::impl::build_graph(flow::graph& g) {
         // The node index doubles as stream id (sources) and producer id (all nodes).
         n.stream = static_cast<std::uint32_t>(i);
         n.context = std::make_unique<operator_context>(n.declaration.type, n.declaration.id, n.metrics.get(),
-                                                       dead_letter.get(), &stop_requested);
+                                                       dead_letter.get(), &stop_requested, resume);
         switch (n.role) {
             case operator_role::source:
                 // Not a limiter_node: its pull protocol with input_node hung here now and

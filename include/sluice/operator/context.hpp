@@ -4,7 +4,12 @@
 #include <sluice/graph/acknowledgement.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +38,35 @@ public:
     virtual void finish() { flush(); }
 };
 
+/// Progress that must survive a restart, shared by every operator of a pipeline: named int64
+/// values (e.g. a window's "emitted and accepted up to" event time, under its operator id).
+/// A source that can store data with its committed positions (Kafka: commit metadata) stores
+/// `values()` with every commit and, when it resumes from those positions, hands the stored
+/// values back with `restore()`. Values only grow. Thread-safe.
+class resume_state {
+public:
+    /// Raises `key`'s current value to `value` (never lowers it).
+    void advance(std::string_view key, std::int64_t value);
+    /// A value stored by an earlier run: raises both the resumed and the current value (what
+    /// the earlier run had made durable stays durable in the next commits).
+    void restore(std::string_view key, std::int64_t value);
+    std::optional<std::int64_t> value(std::string_view key) const;
+    /// The largest value restored for `key`, or nullopt if nothing was restored.
+    std::optional<std::int64_t> resumed(std::string_view key) const;
+    std::map<std::string, std::int64_t, std::less<>> values() const;
+
+    /// Compact JSON object of `values` ({"stats":1767225630000}); "" when there is none.
+    static std::string encode(const std::map<std::string, std::int64_t, std::less<>>& values);
+    /// The inverse of encode(); nullopt if `text` is not such an object (e.g. metadata written by
+    /// another program). "" decodes to an empty map.
+    static std::optional<std::map<std::string, std::int64_t, std::less<>>> decode(std::string_view text);
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::int64_t, std::less<>> values_;
+    std::map<std::string, std::int64_t, std::less<>> resumed_;
+};
+
 /// What an operator sees of the running pipeline: its identity, its counters, the
 /// dead-letter sink and the stop request. One per operator instance; thread-safe.
 class operator_context {
@@ -41,11 +75,14 @@ public:
                      std::string id,
                      operator_metrics* metrics,
                      dead_letter_writer* dead_letter,
-                     const std::atomic<bool>* stop_flag);
+                     const std::atomic<bool>* stop_flag,
+                     std::shared_ptr<resume_state> resume = nullptr);
 
     const std::string& type() const noexcept { return type_; }
     const std::string& id() const noexcept { return id_; }
     operator_metrics& metrics() noexcept { return *metrics_; }
+    /// The pipeline's resume state (a context of its own when built without a pipeline).
+    const std::shared_ptr<resume_state>& resume() const noexcept { return resume_; }
 
     /// Sends one record to the dead-letter sink with its reason and counts it as rejected.
     void reject(std::string_view payload,
@@ -66,6 +103,7 @@ private:
     operator_metrics own_metrics_;  // used when none is given (unit tests)
     dead_letter_writer* dead_letter_;
     const std::atomic<bool>* stop_flag_;
+    std::shared_ptr<resume_state> resume_;
 };
 
 }  // namespace sluice

@@ -121,6 +121,9 @@ public:
     std::size_t open_windows() const noexcept;
     /// Input batches whose acknowledgement is held.
     std::size_t held_batches() const noexcept;
+    /// Input batches whose windows were all emitted, whose acknowledgement waits until the
+    /// outputs up to the one closing their last window are accepted (README "Delivery").
+    std::size_t parked_batches() const noexcept;
     /// Approximate heap bytes of all window state (windows, aggregates, keys, held acks).
     std::size_t state_bytes() const noexcept;
 
