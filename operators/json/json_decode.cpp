@@ -1,3 +1,4 @@
+#include <sluice/core/edit_distance.hpp>
 #include <sluice/core/row_json.hpp>
 #include <sluice/operator/registry.hpp>
 #include <sluice/ops/json.hpp>
@@ -89,24 +90,6 @@ std::string join(const std::vector<std::string>& names) {
         out += n;
     }
     return out;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min(
-                    {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
 }
 
 std::string type_suggestion(std::string_view text) {
