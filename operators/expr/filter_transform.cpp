@@ -114,13 +114,7 @@ batch filter_transform::process(const batch& input, operator_context& ctx) {
     if (!condition_) {
         throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
     }
-    if (input.schema() != schema_ && !(input.schema() && *input.schema() == *schema_)) {
-        throw operator_error(ctx.type(),
-                             ctx.id(),
-                             fmt::format("received a batch of schema {}, but was bound to {}",
-                                         input.schema() ? input.schema()->to_string() : "{}",
-                                         schema_->to_string()));
-    }
+    require_bound_schema(input.schema(), schema_, ctx);
     if (input.empty()) {
         return input;  // may still carry a newer watermark
     }

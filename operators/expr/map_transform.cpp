@@ -132,13 +132,7 @@ batch map_transform::process(const batch& input, operator_context& ctx) {
     if (!output_schema_) {
         throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
     }
-    if (input.schema() != input_schema_ && !(input.schema() && *input.schema() == *input_schema_)) {
-        throw operator_error(ctx.type(),
-                             ctx.id(),
-                             fmt::format("received a batch of schema {}, but was bound to {}",
-                                         input.schema() ? input.schema()->to_string() : "{}",
-                                         input_schema_->to_string()));
-    }
+    require_bound_schema(input.schema(), input_schema_, ctx);
     std::vector<column_ptr> working;
     working.reserve(working_width_);
     working = input.columns();

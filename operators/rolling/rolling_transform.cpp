@@ -316,12 +316,7 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
     if (!s.output_schema) {
         throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
     }
-    if (input.schema() != s.input_schema && !(input.schema() && *input.schema() == *s.input_schema)) {
-        throw operator_error(ctx.type(), ctx.id(),
-                             fmt::format("received a batch of schema {}, but was bound to {}",
-                                         input.schema() ? input.schema()->to_string() : "{}",
-                                         s.input_schema->to_string()));
-    }
+    require_bound_schema(input.schema(), s.input_schema, ctx);
     const std::size_t rows = input.num_rows();
     const std::size_t width = s.value_columns.size();
     std::vector<std::shared_ptr<column>> outputs;  // mean, stddev, zscore per value column

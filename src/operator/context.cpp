@@ -187,4 +187,13 @@ void bind_context::error(std::string_view key, std::string code, std::string mes
     }
 }
 
+void require_bound_schema(const schema_ptr& received, const schema_ptr& bound, const operator_context& ctx) {
+    if (received == bound || (received && bound && *received == *bound)) {
+        return;
+    }
+    throw operator_error(ctx.type(), ctx.id(),
+                         fmt::format("received a batch of schema {}, but was bound to {}",
+                                     received ? received->to_string() : "{}", bound ? bound->to_string() : "{}"));
+}
+
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <sluice/core/metrics.hpp>
+#include <sluice/core/schema.hpp>
 #include <sluice/graph/acknowledgement.hpp>
 
 #include <atomic>
@@ -105,5 +106,9 @@ private:
     const std::atomic<bool>* stop_flag_;
     std::shared_ptr<resume_state> resume_;
 };
+
+/// Throws operator_error naming the operator unless `received` is (or equals) the schema the
+/// operator was bound to: a transform's guard against a wiring bug in its caller.
+void require_bound_schema(const schema_ptr& received, const schema_ptr& bound, const operator_context& ctx);
 
 }  // namespace sluice
