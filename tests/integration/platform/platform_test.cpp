@@ -363,36 +363,54 @@ std::int64_t due_windows(const produced_stream& stream) {
     return due;
 }
 
+/// One test's world: fresh topics and indices, a scratch folder, and the readings produced.
+struct platform_run {
+    run_names names;
+    fs::path dir;
+    produced_stream stream;
+};
+
+platform_run prepare_run(const std::string& scratch_name, std::uint64_t seed) {
+    require_broker();
+    es_test::require_node();
+    platform_run r{run_names{}, scratch(scratch_name), {}};
+    create_topic(r.names.topic, partitions);
+    create_topic(r.names.alerts_topic, 1);
+    r.stream = produce_fleet(r.names.topic, seed);
+    return r;
+}
+
+/// Waits (bounded) until every reading is indexed and every due window emitted, then stops
+/// the pipeline cleanly.
+void run_until_caught_up(sluice_process& run, const platform_run& r) {
+    const auto indexed = wait_for_count(r.names.sensors_index, total_readings, run, 300s);
+    INFO(run.log());
+    REQUIRE(indexed == static_cast<std::int64_t>(total_readings));
+    const auto due = due_windows(r.stream);
+    CHECK(wait_for_count(r.names.stats_index, due, run, 120s) >= due);
+    stop_cleanly(run);
+}
+
 }  // namespace
 
 TEST_CASE("the sensor analytics platform turns Kafka readings into exact indices and alerts", "[platform][fullstack]") {
-    require_broker();
-    es_test::require_node();
-    const run_names names;
-    const auto dir = scratch("platform");
-    create_topic(names.topic, partitions);
-    create_topic(names.alerts_topic, 1);
-    const auto stream = produce_fleet(names.topic, 21);
+    const auto r = prepare_run("platform", 21);
+    const auto& names = r.names;
+    const auto& stream = r.stream;
+    const auto& dir = r.dir;
 
     auto run = start_pipeline(names, dir, 1);
-    const auto indexed = wait_for_count(names.sensors_index, total_readings, *run, 300s);
-    INFO(run->log());
-    REQUIRE(indexed == static_cast<std::int64_t>(total_readings));
-    CHECK(wait_for_count(names.stats_index, due_windows(stream), *run, 120s) >= due_windows(stream));
-    stop_cleanly(*run);
+    run_until_caught_up(*run, r);
 
     check_final_contents(names, stream);
     remove_scratch(dir);
 }
 
 TEST_CASE("a kill -9 and a restart of the platform leave the same final contents", "[platform][restart]") {
-    require_broker();
-    es_test::require_node();
-    const run_names names;
-    const auto dir = scratch("platform-kill");
-    create_topic(names.topic, partitions);
-    create_topic(names.alerts_topic, 1);
-    const auto stream = produce_fleet(names.topic, 22);
+    const auto r = prepare_run("platform-kill", 22);
+    const auto& names = r.names;
+    const auto& stream = r.stream;
+    const auto& dir = r.dir;
 
     {
         auto first = start_pipeline(names, dir, 1);
@@ -418,11 +436,7 @@ TEST_CASE("a kill -9 and a restart of the platform leave the same final contents
         REQUIRE(first->wait(30s) == 128 + SIGKILL);
     }
     auto second = start_pipeline(names, dir, 2);
-    const auto indexed = wait_for_count(names.sensors_index, total_readings, *second, 300s);
-    INFO(second->log());
-    REQUIRE(indexed == static_cast<std::int64_t>(total_readings));
-    CHECK(wait_for_count(names.stats_index, due_windows(stream), *second, 120s) >= due_windows(stream));
-    stop_cleanly(*second);
+    run_until_caught_up(*second, r);
 
     check_final_contents(names, stream);
     remove_scratch(dir);
