@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <string>
 
@@ -52,7 +54,17 @@ static int graph_command(const arguments& args) {
             }
             fmt::format_to(std::back_inserter(dot), "  \"{}\" [shape={}, label=\"{}\"];\n", d.id, shape, label);
             for (const auto& input : d.inputs) {
-                fmt::format_to(std::back_inserter(dot), "  \"{}\" -> \"{}\";\n", input, d.id);
+                // `<id>.<output>` reads a transform's side output: a dashed edge named after it.
+                const auto dot_at = input.rfind('.');
+                const bool side = dot_at != std::string::npos &&
+                                  std::none_of(declarations.begin(), declarations.end(),
+                                               [&](const node_declaration& other) { return other.id == input; });
+                if (side) {
+                    fmt::format_to(std::back_inserter(dot), "  \"{}\" -> \"{}\" [style=dashed, label=\"{}\"];\n",
+                                   input.substr(0, dot_at), d.id, input.substr(dot_at + 1));
+                } else {
+                    fmt::format_to(std::back_inserter(dot), "  \"{}\" -> \"{}\";\n", input, d.id);
+                }
             }
         }
         dot += "}\n";

@@ -1,6 +1,7 @@
 #include "graph/join_buffer.hpp"
 #include "graph/reorder_buffer.hpp"
 #include "graph/topology.hpp"
+#include "operator/options_impl.hpp"
 
 #include <sluice/core/log.hpp>
 #include <sluice/graph/pipeline.hpp>
@@ -96,6 +97,9 @@ struct pipeline::impl {
         // rest of their set.
         join_transform* join = nullptr;
         detail::join_buffer gather;
+        // Transforms only: the side outputs it declared after binding, and who reads each.
+        std::vector<side_output> sides;
+        std::vector<std::vector<flow::receiver<batch_ptr>*>> side_successors;
 
         // Per source: in-flight accounting.
         std::atomic<std::size_t> in_flight{0};
@@ -181,6 +185,8 @@ struct pipeline::impl {
     void transform_batch(node_state& n,
                          std::span<const batch_ptr> inputs,
                          node_state::transform_node::output_ports_type& ports);
+    schema_ptr input_schema(std::size_t index, std::size_t k, bind_context& ctx) const;
+    void send_side_outputs(node_state& n, const batch& in, std::span<batch> sides, batch_origin origin);
     void run_sink(node_state& n, const batch_ptr& input);
     void finish_all(flow::graph& g);
 };
@@ -222,10 +228,10 @@ void pipeline::impl::prepare() {
         // Fan-in merges batches of one schema: every input must produce the same fields.
         schema_ptr input;
         bool consistent = true;
-        for (const auto up : topo.nodes[index].upstream) {
-            const auto& candidate = nodes[up]->output_schema;
+        for (std::size_t k = 0; k < upstream.size(); ++k) {
+            const auto candidate = input_schema(index, k, ctx);
             if (!candidate) {
-                consistent = false;  // upstream failed to bind; already reported
+                consistent = false;  // upstream failed to bind or has no such output; reported
                 break;
             }
             if (!input) {
@@ -233,7 +239,7 @@ void pipeline::impl::prepare() {
             } else if (!(*input == *candidate)) {
                 ctx.error("inputs", "schema-mismatch",
                           fmt::format("inputs '{}' and '{}' produce different schemas: {} vs {}",
-                                      n.declaration.inputs.front(), nodes[up]->declaration.id, input->to_string(),
+                                      n.declaration.inputs.front(), n.declaration.inputs[k], input->to_string(),
                                       candidate->to_string()));
                 consistent = false;
                 break;
@@ -245,6 +251,10 @@ void pipeline::impl::prepare() {
         if (n.role == operator_role::transform) {
             n.output_schema = n.transform_op->bind(input, ctx);
             n.traits = n.transform_op->traits();
+            if (n.output_schema) {
+                n.sides = n.transform_op->side_outputs();
+                n.side_successors.resize(n.sides.size());
+            }
         } else {
             n.sink_op->bind(input, ctx);
             n.traits = n.sink_op->traits();
@@ -257,6 +267,29 @@ void pipeline::impl::prepare() {
                                                    config.max_batches_in_flight)}});
     }
     prepared = true;
+}
+
+schema_ptr pipeline::impl::input_schema(std::size_t index, std::size_t k, bind_context& ctx) const {
+    const auto& producer = *nodes[topo.nodes[index].upstream[k]];
+    const auto& port = topo.nodes[index].upstream_ports[k];
+    if (port.empty() || !producer.output_schema) {
+        return producer.output_schema;
+    }
+    std::vector<std::string> names;
+    for (const auto& side : producer.sides) {
+        if (side.name == port) {
+            return side.schema;
+        }
+        names.push_back(side.name);
+    }
+    const auto guess = closest_name(port, names);
+    ctx.error(fmt::format("inputs.{}", k), "unknown-input",
+              fmt::format("reads from '{}.{}', but {} '{}' has no side output '{}'{}", producer.declaration.id, port,
+                          producer.declaration.type, producer.declaration.id, port,
+                          names.empty()  ? std::string(" (it has none)")
+                          : guess.empty() ? fmt::format(" (its side outputs: {})", join_names(names))
+                                          : fmt::format("; did you mean '{}'?", guess)));
+    return nullptr;
 }
 
 void pipeline::impl::bind_join(node_state& n,
@@ -288,6 +321,14 @@ void pipeline::impl::bind_join(node_state& n,
             upstream.begin() + static_cast<std::ptrdiff_t>(k)) {
             ctx.error(fmt::format("inputs.{}", k), "invalid-input",
                       fmt::format("lists input '{}' twice", nodes[upstream[k]]->declaration.id));
+        }
+        if (!topo.nodes[index].upstream_ports[k].empty()) {
+            // A join matches its inputs' batches by producer; a side output shares its
+            // producer with the main output.
+            ctx.error(fmt::format("inputs.{}", k), "invalid-input",
+                      fmt::format("a join cannot read a side output ('{}.{}') directly; pass it through a transform "
+                                  "(e.g. a filter) first",
+                                  nodes[upstream[k]]->declaration.id, topo.nodes[index].upstream_ports[k]));
         }
         inputs.push_back({nodes[upstream[k]]->declaration.id, nodes[upstream[k]]->output_schema});
     }
@@ -432,6 +473,7 @@ void pipeline::impl::transform_batch(node_state& n,
         try {
             const auto rejected_before = n.metrics->rejected.load(std::memory_order_relaxed);
             batch result;
+            std::vector<batch> sides(n.sides.size());
             if (n.join) {
                 std::vector<const batch*> parts;
                 for (const auto& part : inputs) {
@@ -439,6 +481,8 @@ void pipeline::impl::transform_batch(node_state& n,
                 }
                 result = n.join->process_inputs(parts, *n.context);
                 merge_join_lineage(result, inputs);
+            } else if (!sides.empty()) {
+                result = n.transform_op->process_with_side_outputs(in, *n.context, sides);
             } else {
                 result = n.transform_op->process(in, *n.context);
             }
@@ -450,6 +494,7 @@ void pipeline::impl::transform_batch(node_state& n,
             n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
             n.metrics->batch_latency.record(elapsed_ns(started));
             out->set_origin({in.origin().stream, in.origin().sequence, n.stream});
+            send_side_outputs(n, in, sides, out->origin());
             std::get<0>(ports).try_put(std::move(out));
             return;
         } catch (...) {
@@ -465,7 +510,29 @@ void pipeline::impl::transform_batch(node_state& n,
     placeholder->inherit_lineage(in);
     merge_join_lineage(*placeholder, inputs);
     placeholder->set_origin({in.origin().stream, in.origin().sequence, n.stream});
+    std::vector<batch> no_sides(n.sides.size());
+    send_side_outputs(n, in, no_sides, placeholder->origin());
     std::get<0>(ports).try_put(std::move(placeholder));
+}
+
+void pipeline::impl::send_side_outputs(node_state& n, const batch& in, std::span<batch> sides, batch_origin origin) {
+    for (std::size_t k = 0; k < sides.size(); ++k) {
+        const auto& declared = n.sides[k];
+        if (!sides[k].schema()) {
+            // Nothing for this output this time; downstream still gets its one batch.
+            sides[k] = batch(declared.schema, empty_columns(*declared.schema));
+            sides[k].inherit_lineage(in);
+        } else if (sides[k].schema() != declared.schema && !(*sides[k].schema() == *declared.schema)) {
+            throw std::logic_error(fmt::format("{} '{}': side output '{}' got a batch of schema {}, declared {}",
+                                               n.declaration.type, n.declaration.id, declared.name,
+                                               sides[k].schema()->to_string(), declared.schema->to_string()));
+        }
+        auto side = std::make_shared<batch>(std::move(sides[k]));
+        side->set_origin(origin);
+        for (auto* receiver : n.side_successors[k]) {
+            receiver->try_put(side);
+        }
+    }
 }
 
 void pipeline::impl::run_sink(node_state& n, const batch_ptr& input) {
@@ -533,12 +600,20 @@ void pipeline::impl::build_graph(flow::graph& g) {
         }
     }
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-        auto& n = *nodes[i];
-        for (const auto down : topo.nodes[i].downstream) {
-            auto& d = *nodes[down];
+        auto& d = *nodes[i];
+        const auto& wiring = topo.nodes[i];
+        for (std::size_t k = 0; k < wiring.upstream.size(); ++k) {
+            auto& n = *nodes[wiring.upstream[k]];
             flow::receiver<batch_ptr>& receiver =
                     d.role == operator_role::transform ? static_cast<flow::receiver<batch_ptr>&>(*d.transformer)
                                                        : static_cast<flow::receiver<batch_ptr>&>(*d.consumer);
+            if (const auto& port = wiring.upstream_ports[k]; !port.empty()) {
+                // Side outputs are sent from the transform's body (send_side_outputs).
+                const auto side = std::find_if(n.sides.begin(), n.sides.end(),
+                                               [&](const side_output& s) { return s.name == port; });
+                n.side_successors[static_cast<std::size_t>(side - n.sides.begin())].push_back(&receiver);
+                continue;
+            }
             n.successors.push_back(&receiver);
             if (n.role != operator_role::source) {
                 flow::make_edge(flow::output_port<0>(*n.transformer), receiver);
@@ -576,6 +651,8 @@ void pipeline::impl::finish_all(flow::graph& g) {
                     auto out = std::make_shared<batch>(std::move(*flushed));
                     out->set_origin({flush_stream_base + n.stream, 0, n.stream});
                     n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
+                    std::vector<batch> no_sides(n.sides.size());
+                    send_side_outputs(n, *out, no_sides, out->origin());
                     for (auto* receiver : n.successors) {
                         receiver->try_put(out);
                     }
@@ -628,6 +705,7 @@ run_summary pipeline::impl::run() {
                     n->transformer.reset();
                     n->consumer.reset();
                     n->successors.clear();
+                    n->side_successors.clear();
                 }
             }
         } release{*this};

@@ -58,7 +58,22 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
         }
         for (std::size_t k = 0; k < d.inputs.size(); ++k) {
             const auto& input = d.inputs[k];
-            const auto found = index_of.find(input);
+            auto found = index_of.find(input);
+            std::string port;
+            if (const auto dot = input.rfind('.'); found == index_of.end() && dot != std::string::npos) {
+                const auto owner = index_of.find(std::string_view(input).substr(0, dot));
+                if (owner != index_of.end()) {
+                    found = owner;
+                    port = input.substr(dot + 1);
+                }
+            }
+            if (found != index_of.end() && !port.empty() && result.nodes[found->second].role != operator_role::transform) {
+                out.add(locate(d, fmt::format("inputs.{}", k)), "invalid-input",
+                        fmt::format("{} reads from '{}', but '{}' is a {}; only transforms have side outputs",
+                                    describe(d, n.role), input, found->first,
+                                    to_string(result.nodes[found->second].role)));
+                continue;
+            }
             if (found == index_of.end()) {
                 const auto guess = closest_name(input, ids);
                 out.add(locate(d, fmt::format("inputs.{}", k)), "unknown-input",
@@ -79,6 +94,7 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
                 continue;
             }
             n.upstream.push_back(found->second);
+            n.upstream_ports.push_back(std::move(port));
             result.nodes[found->second].downstream.push_back(i);
         }
     }

@@ -16,6 +16,9 @@ struct topology {
         const node_declaration* declaration = nullptr;
         operator_role role = operator_role::transform;
         std::vector<std::size_t> upstream;    // indices into nodes
+        // Per upstream entry: the side output read ("late" for `inputs: [w.late]`), or "" for
+        // the main output. Whether the upstream transform has it is checked once it is bound.
+        std::vector<std::string> upstream_ports;
         std::vector<std::size_t> downstream;  // indices into nodes
     };
     std::vector<node> nodes;
@@ -24,6 +27,8 @@ struct topology {
 
 /// Resolves inputs and orders the nodes. Reports duplicate ids, unknown or invalid inputs
 /// (with the closest id), sources with inputs, sinks or transforms without, and cycles.
+/// An input may name a transform's side output as `<id>.<output>` (ids may contain dots: an
+/// exact id wins).
 topology resolve_topology(const std::vector<std::pair<const node_declaration*, operator_role>>& declared,
                           diagnostics_collector& out);
 

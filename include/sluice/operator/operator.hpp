@@ -78,10 +78,21 @@ public:
     virtual void close(operator_context& ctx) { (void)ctx; }
 };
 
+/// A named extra output of a transform (e.g. a window's late records), read downstream as
+/// `inputs: [<id>.<name>]`.
+struct side_output {
+    std::string name;
+    schema_ptr schema;
+};
+
 /// A transform: one output batch (possibly empty) for each input batch.
 ///
 /// The one-to-one rule keeps each batch's origin and sequence intact, so order can be
 /// restored downstream of parallel stages. Rejected records go to `ctx.reject`.
+///
+/// Side outputs follow the same rule: for each input batch the runtime sends exactly one
+/// batch (possibly empty) to every side output, with the input's origin, so a side output
+/// can feed ordered operators and sinks like the main output.
 class transform {
 public:
     virtual ~transform() = default;
@@ -89,6 +100,19 @@ public:
     /// Checks the input schema and returns the output schema (nullptr after ctx.error()).
     virtual schema_ptr bind(const schema_ptr& input, bind_context& ctx) = 0;
     virtual batch process(const batch& input, operator_context& ctx) = 0;
+
+    /// The side outputs this transform declares, known after a successful bind() (they may
+    /// depend on its options). Default: none.
+    virtual std::vector<side_output> side_outputs() const { return {}; }
+    /// process() for a transform with side outputs: `sides` holds one default-constructed
+    /// batch per entry of side_outputs(), in that order. Fill those that receive records
+    /// (with the input's lineage for the rows they hold: `inherit_lineage(input, selection)`,
+    /// so their sources are acknowledged only when the side output's consumers accept them);
+    /// the runtime replaces a batch left without a schema by an empty one.
+    virtual batch process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) {
+        (void)sides;
+        return process(input, ctx);
+    }
     /// End of stream: emit what is still held (e.g. open windows), or nothing.
     virtual std::optional<batch> finish(operator_context& ctx) {
         (void)ctx;
