@@ -120,7 +120,15 @@ TEST_CASE("the shipped models retrain from their specs to the metrics in their c
     }
     SECTION("humidity_regressor: 10 boosted trees") {
         const auto spec = shipped_spec("humidity_regressor");
-        const auto r = train_model(spec, load_training_table(spec));
+        // Progress is reported once per boosting round, in order, with XGBoost's eval line.
+        std::vector<std::size_t> rounds_seen;
+        const auto r = train_model(spec, load_training_table(spec),
+                                   [&](std::size_t round, std::size_t rounds, const std::string& eval) {
+                                       rounds_seen.push_back(round);
+                                       CHECK(rounds == 10);
+                                       CHECK_THAT(eval, Catch::Contains("test-rmse"));
+                                   });
+        CHECK(rounds_seen == std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
         REQUIRE(r.regression);
         CHECK(r.info.num_trees == 10);
         CHECK(r.regression->rmse <= 8.0);

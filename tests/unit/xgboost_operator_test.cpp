@@ -4,14 +4,20 @@
 #include <sluice/ops/xgboost.hpp>
 #include <sluice/sluice.hpp>
 
+#include "xgboost_python_support.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 using namespace sluice;
@@ -334,6 +340,121 @@ TEST_CASE("missing, corrupt and wrong-kind model files fail the build naming the
         REQUIRE(std::system(command.c_str()) == 0);
         CHECK_THAT(build_error({{"model", path}, features}),
                    Catch::Contains("has objective 'rank:pairwise', which this operator does not support"));
+    }
+}
+
+TEST_CASE("models written by XGBoost's Python package predict in the operator as in Python", "[xgboost][python]") {
+    // The Python package (Debian python3-xgboost, used only here) trains a binary and a 3-class
+    // model on named features, saves each as JSON and UBJSON, and predicts rows with missing
+    // values itself; the operator must give the same outputs with nulls for the missing values.
+    const auto dir = scratch_dir() / "python_models";
+    const std::string script = R"PY(
+rng = np.random.default_rng(21)
+X = rng.normal(size=(3000, 2)) * 10
+X[rng.random(size=X.shape) < 0.1] = np.nan
+names = ["temp_c", "rh"]
+models = {
+    "binary": ((np.nan_to_num(X[:, 0]) > np.nan_to_num(X[:, 1])).astype(int), {"objective": "binary:logistic", "max_depth": 4}),
+    "multi": ((np.nan_to_num(X[:, 0]) > 2).astype(int) + (np.nan_to_num(X[:, 1]) > 4).astype(int), {"objective": "multi:softprob", "num_class": 3, "max_depth": 3}),
+}
+T = rng.normal(size=(500, 2)) * 12
+T[rng.random(size=T.shape) < 0.2] = np.nan
+train_and_save(models, X, T, names, seed=2, rounds=6)
+)PY";
+    xgboost_python::run_script(dir, script);
+
+    const auto rows = xgboost_python::read_csv(dir / "rows.csv");
+    REQUIRE(rows.size() == 500 * 2);
+    const auto input = make_schema({{"rh", data_type::float64, true}, {"temp_c", data_type::float64, true}});
+    auto temp = std::make_shared<column>(data_type::float64);
+    auto rh = std::make_shared<column>(data_type::float64);
+    std::size_t nulls = 0;
+    for (std::size_t r = 0; r < 500; ++r) {
+        std::isnan(rows[r * 2]) ? (++nulls, temp->push_null()) : temp->push_float64(rows[r * 2]);
+        std::isnan(rows[r * 2 + 1]) ? (++nulls, rh->push_null()) : rh->push_float64(rows[r * 2 + 1]);
+    }
+    REQUIRE(nulls > 50);
+    const batch readings_in(input, {rh, temp});  // columns in another order than the model's
+
+    for (const auto* name : {"binary", "multi"}) {
+        const auto expected = xgboost_python::read_csv(dir / (std::string(name) + ".expected.csv"));
+        const std::size_t per_row = std::string(name) == "binary" ? 1 : 3;
+        REQUIRE(expected.size() == 500 * per_row);
+        for (const auto* ext : {".json", ".ubj"}) {
+            const auto path = (dir / (std::string(name) + ext)).string();
+            CHECK_THAT(build_error({{"model", path}, {"features", "[temperature, rh]"}}),
+                       Catch::Contains("'temperature' is not a feature of model '" + path + "' (features: temp_c, rh)"));
+            for (const auto* backend : {"xgboost", "native"}) {
+                INFO(path << " backend " << backend);
+                auto op = make({{"model", path}, {"features", "[rh, temp_c]"}, {"backend", backend}}, "py");
+                bind_ok(*op, input);
+                operator_context ctx("xgboost", "py", nullptr, nullptr, nullptr);
+                const auto out = op->process(readings_in, ctx);
+                REQUIRE(out.num_rows() == 500);
+                std::size_t bad = 0;
+                for (std::size_t r = 0; r < 500; ++r) {
+                    if (per_row == 1) {
+                        const double p = out.find_column("py_probability")->float64_values()[r];
+                        bad += std::abs(p - expected[r]) <= 1e-5 ? 0 : 1;
+                        bad += out.find_column("py_label")->int64_values()[r] == (p >= 0.5 ? 1 : 0) ? 0 : 1;
+                        continue;
+                    }
+                    for (std::size_t k = 0; k < 3; ++k) {
+                        const double p = out.find_column("py_probability_" + std::to_string(k))->float64_values()[r];
+                        bad += std::abs(p - expected[r * 3 + k]) <= 1e-5 ? 0 : 1;
+                    }
+                    const auto* row = expected.data() + r * 3;
+                    const auto best = std::max_element(row, row + 3) - row;
+                    bad += out.find_column("py_class")->int64_values()[r] == best ? 0 : 1;
+                }
+                CHECK(bad == 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("one operator called from several threads at once gives the single-threaded outputs", "[xgboost][threads]") {
+    // The transform declares itself parallel; the graph may call process() concurrently. Both
+    // backends, a tree model and gblinear (XGBoost's DMatrix path), from 4 threads at once.
+    std::vector<reading> rows;
+    for (int i = 0; i < 300; ++i) {
+        rows.push_back({10.0 + (i % 31), i % 11 == 0 ? std::nullopt : std::optional<double>(20.0 + (i % 53)), i % 24,
+                        i % 7});
+    }
+    const batch input = readings(rows);
+    const std::vector<std::pair<std::string, std::string>> models{
+            {"status_predictor", "[temperature, humidity, hour_of_day, day_of_week]"},
+            {"anomaly_detector", "[temperature, humidity, hour_of_day]"}};
+    for (const auto& [name, features] : models) {
+        for (const auto* backend : {"xgboost", "native"}) {
+            INFO(name << " backend " << backend);
+            auto op = make({{"model", shipped(name)}, {"features", features}, {"backend", backend}});
+            bind_ok(*op, reading_schema());
+            operator_context solo("xgboost", "model", nullptr, nullptr, nullptr);
+            const auto expected = op->process(input, solo);
+            std::atomic<std::size_t> differences{0};
+            std::vector<std::thread> threads;
+            for (int t = 0; t < 4; ++t) {
+                threads.emplace_back([&] {
+                    operator_context ctx("xgboost", "model", nullptr, nullptr, nullptr);
+                    for (int i = 0; i < 25; ++i) {
+                        const auto out = op->process(input, ctx);
+                        for (std::size_t c = 5; c < out.num_columns(); ++c) {
+                            const auto& got = out.column_at(c);
+                            const auto& want = expected.column_at(c);
+                            const bool same = got.type() == data_type::float64
+                                                      ? std::ranges::equal(got.float64_values(), want.float64_values())
+                                                      : std::ranges::equal(got.int64_values(), want.int64_values());
+                            differences += same ? 0 : 1;
+                        }
+                    }
+                });
+            }
+            for (auto& t : threads) {
+                t.join();
+            }
+            CHECK(differences.load() == 0);
+        }
     }
 }
 
