@@ -15,12 +15,6 @@ ddsketch::ddsketch(double relative_accuracy, std::size_t max_bins)
           inv_log_gamma_(1.0 / std::log(gamma_)),
           max_bins_(std::max<std::size_t>(max_bins, 1)) {}
 
-std::int32_t ddsketch::index_of(double magnitude) const {
-    // Bin i holds (γ^(i-1), γ^i]; its representative 2γ^i/(γ+1) is within α of every value in it.
-    const double clamped = std::min(magnitude, std::numeric_limits<double>::max());
-    return static_cast<std::int32_t>(std::ceil(std::log(clamped) * inv_log_gamma_));
-}
-
 double ddsketch::value_of(std::int32_t index) const {
     return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0);
 }
@@ -29,25 +23,52 @@ void ddsketch::store::add(std::int32_t index,
                           std::uint64_t n,
                           std::size_t max_bins,
                           std::uint64_t& collapses) {
-    if (counts.empty()) {
-        offset = index;
-        counts.assign(1, n);
-        return;
-    }
-    const std::int64_t top = static_cast<std::int64_t>(offset) + static_cast<std::int64_t>(counts.size()) - 1;
-    if (index >= offset && index <= top) {
-        counts[static_cast<std::size_t>(index - offset)] += n;
-        return;
-    }
-    const std::int64_t new_top = std::max<std::int64_t>(top, index);
-    std::int64_t new_low = std::min<std::int64_t>(offset, index);
     const auto limit = static_cast<std::int64_t>(max_bins);
-    if (new_top - new_low + 1 > limit) {
-        new_low = new_top - limit + 1;
+    if (!counts.empty()) {
+        const std::int64_t at = static_cast<std::int64_t>(index) - offset;
+        if (at >= 0 && at < static_cast<std::int64_t>(counts.size())) {
+            counts[static_cast<std::size_t>(at)] += n;
+            return;
+        }
+    }
+    // Growing. The range may hold empty bins at its ends (room reserved by an earlier growth),
+    // so the collapse decision uses the occupied bins only: it is the same as if the range had
+    // grown one index at a time, and so are the counts and every quantile.
+    std::int64_t used_low = index;
+    std::int64_t used_top = index;
+    std::size_t first = 0;
+    std::size_t last = counts.size();
+    while (first < counts.size() && counts[first] == 0) {
+        ++first;
+    }
+    while (last > first && counts[last - 1] == 0) {
+        --last;
+    }
+    if (first < last) {
+        used_low = std::min<std::int64_t>(used_low, offset + static_cast<std::int64_t>(first));
+        used_top = std::max<std::int64_t>(used_top, offset + static_cast<std::int64_t>(last) - 1);
+    }
+    if (used_top - used_low + 1 > limit) {
+        used_low = used_top - limit + 1;
         ++collapses;
     }
+    // Reserve empty bins on the side it grew to (half the occupied span, at least 8, within
+    // max_bins): a window's values fill their range in a few growths instead of one
+    // reallocation per new extreme.
+    const std::int64_t span = used_top - used_low + 1;
+    const std::int64_t room = std::min(limit - span, std::max<std::int64_t>(8, span / 2));
+    std::int64_t new_low = used_low;
+    std::int64_t new_top = used_top;
+    if (first >= last) {
+        new_low -= room / 2;
+        new_top += room - room / 2;
+    } else if (index < offset + static_cast<std::int64_t>(first)) {
+        new_low -= room;
+    } else {
+        new_top += room;
+    }
     std::vector<std::uint64_t> grown(static_cast<std::size_t>(new_top - new_low + 1), 0);
-    for (std::size_t i = 0; i < counts.size(); ++i) {
+    for (std::size_t i = first; i < last; ++i) {
         const std::int64_t at = std::max<std::int64_t>(offset + static_cast<std::int64_t>(i), new_low);
         grown[static_cast<std::size_t>(at - new_low)] += counts[i];
     }
@@ -57,7 +78,7 @@ void ddsketch::store::add(std::int32_t index,
     offset = static_cast<std::int32_t>(new_low);
 }
 
-void ddsketch::add(double value) {
+void ddsketch::add_slow(double value) {
     if (std::isnan(value)) {
         return;
     }

@@ -6,6 +6,7 @@
 #include <sluice/ops/window.hpp>
 
 #include "closest_name.hpp"
+#include "key_table.hpp"
 
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <queue>
 #include <set>
@@ -46,11 +48,19 @@ struct key_value {
 };
 
 struct key_entry {
-    std::string encoded;                 // map key: typed bytes of every key value
+    // What a record's lookup reads comes first (one cache line): the last slot, the hash and the
+    // key bytes.
+    std::uint32_t recent = std::numeric_limits<std::uint32_t>::max();  // last slot used (fast path)
+    std::uint64_t hash = 0;              // hash_key_bytes(encoded)
+    std::string encoded;                 // index key: typed bytes of every key value
+    std::vector<std::uint32_t> windows;  // slots of this key's open windows
+    // Tumbling/hopping: the start of each of `windows` (same order), so finding a record's
+    // windows reads no slot (sessions change their starts and do not use it).
+    std::vector<std::int64_t> window_starts;
+    std::vector<std::uint32_t> panes;    // hopping with panes: this key's panes
+    std::uint32_t recent_pane = std::numeric_limits<std::uint32_t>::max();
     std::string id_prefix;               // escaped key values, each followed by '/'
     std::vector<key_value> values;
-    std::vector<std::uint32_t> windows;  // slots of this key's open windows
-    std::uint32_t recent = std::numeric_limits<std::uint32_t>::max();  // last slot used (fast path)
 };
 
 struct window_slot {
@@ -64,6 +74,17 @@ struct window_slot {
     bool emitting = false;  // already chosen for the current output
     std::uint64_t last_batch = std::numeric_limits<std::uint64_t>::max();
     std::vector<std::uint64_t> pending;  // ids of held input batches with records here
+    aggregate_state agg;
+};
+
+// Hopping windows with panes: the aggregates of the records in [start, start + pane), where pane
+// = gcd(size, slide), so every window is a whole number of panes. A record updates its one pane
+// instead of each of its size/slide windows; a window's result merges its panes when it is
+// emitted. The window slots keep the bookkeeping (fired, dirty, acknowledgements, timers).
+struct pane_slot {
+    std::int64_t start = 0;
+    std::uint32_t key = 0;
+    bool alive = false;
     aggregate_state agg;
 };
 
@@ -197,11 +218,6 @@ struct delivery_progress {
 // A record's fate in assign_*.
 enum class assigned : std::uint8_t { accepted, late, suppressed };
 
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-};
-
 // The escaped text of one key value inside a window_id: '%', '/' and '~' are percent-encoded
 // so that the id is injective; a missing value is "~".
 void append_id_part(std::string& out, const column& values, std::size_t row) {
@@ -303,6 +319,14 @@ struct window_transform::impl {
             config.clock = system_now_ms;
         }
         bounds.resize(assigner.max_windows());
+        if (config.kind == window_kind::hopping) {
+            const std::int64_t size = to_ms(config.size);
+            const std::int64_t slide = to_ms(config.slide);
+            pane_ms = std::gcd(size, slide);
+            // Panes pay off when a record is in several windows and a window has few panes
+            // (each emission merges size/pane of them).
+            use_panes = slide < size && size / pane_ms <= max_panes_per_window;
+        }
         progress = std::make_shared<delivery_progress>(lateness);
     }
 
@@ -320,12 +344,21 @@ struct window_transform::impl {
     std::optional<row_json_writer> json;
     std::size_t window_end_index = 0;
 
+    // Hopping with panes (see pane_slot).
+    static constexpr std::int64_t max_panes_per_window = 64;
+    bool use_panes = false;
+    std::int64_t pane_ms = 0;
+    std::deque<pane_slot> panes;
+    std::vector<std::uint32_t> free_panes;
+    std::size_t open_panes = 0;
+    std::vector<std::pair<std::int64_t, std::uint32_t>> pane_order;  // merge_panes scratch
+
     // Window state.
     std::deque<window_slot> slots;  // deque: slot references stay valid while it grows
     std::vector<std::uint32_t> free_slots;
     std::vector<key_entry> keys;
     std::vector<std::uint32_t> free_keys;
-    std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> key_index;
+    detail::window::key_table key_index;
     std::priority_queue<timer, std::vector<timer>, std::greater<>> timers;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> dirty;  // (slot, generation)
     std::unordered_map<std::uint64_t, held_batch> held;
@@ -346,6 +379,12 @@ struct window_transform::impl {
     std::vector<std::uint32_t> pair_rows;
     std::vector<aggregate_state*> pair_targets;
     std::string key_buffer;
+    std::string key_arena;                // tumbling/hopping: the batch's encoded keys, back to back
+    std::vector<std::uint32_t> key_ends;  // end of each live row's key in key_arena
+    std::vector<std::uint64_t> row_hashes;
+    std::vector<std::uint32_t> live_rows;  // rows with an open window
+    std::vector<std::uint32_t> row_keys;
+    std::uint64_t key_hash = 0;  // hash of key_buffer
     held_batch* current_held = nullptr;
     std::uint64_t current_batch = 0;
 
@@ -377,13 +416,18 @@ struct window_transform::impl {
 
     void encode_key(const batch& input, std::size_t row) {
         key_buffer.clear();
+        encode_key_into(key_buffer, input, row);
+    }
+
+    // Appends the typed bytes of the row's key values to `out`.
+    void encode_key_into(std::string& out, const batch& input, std::size_t row) const {
         for (const auto index : key_columns) {
             const column& values = input.column_at(index);
             if (!values.is_valid(row)) {
-                key_buffer += '\0';
+                out += '\0';
                 continue;
             }
-            key_buffer += '\1';
+            out += '\1';
             switch (values.type()) {
                 case data_type::string: {
                     const auto text = values.string_at(row);
@@ -391,37 +435,39 @@ struct window_transform::impl {
                     // short ids ("sensor-00042") fit std::string's inline buffer: one miss less.
                     if (key_columns.size() > 1) {
                         const auto length = static_cast<std::uint32_t>(text.size());
-                        key_buffer.append(reinterpret_cast<const char*>(&length), sizeof length);
+                        out.append(reinterpret_cast<const char*>(&length), sizeof length);
                     }
-                    key_buffer.append(text);
+                    out.append(text);
                     break;
                 }
                 case data_type::float64: {
                     double v = values.float64_values()[row];
                     v = v == 0.0 ? 0.0 : v;  // -0.0 and 0.0 are one key
-                    key_buffer.append(reinterpret_cast<const char*>(&v), sizeof v);
+                    out.append(reinterpret_cast<const char*>(&v), sizeof v);
                     break;
                 }
                 case data_type::int64:
                 case data_type::timestamp_ms: {
                     const std::int64_t v = values.int64_values()[row];
-                    key_buffer.append(reinterpret_cast<const char*>(&v), sizeof v);
+                    out.append(reinterpret_cast<const char*>(&v), sizeof v);
                     break;
                 }
                 case data_type::boolean:
-                    key_buffer += static_cast<char>(values.bool_values()[row]);
+                    out += static_cast<char>(values.bool_values()[row]);
                     break;
             }
         }
     }
 
     // The key of the row in key_buffer, or nullopt if it has no open window.
-    std::optional<std::uint32_t> find_key() const {
-        const auto found = key_index.find(std::string_view(key_buffer));
-        if (found == key_index.end()) {
+    std::optional<std::uint32_t> find_key() {
+        key_hash = detail::window::hash_key_bytes(key_buffer);
+        const auto found =
+                key_index.find(key_hash, [this](std::uint32_t id) { return keys[id].encoded == key_buffer; });
+        if (found == detail::window::key_table::npos) {
             return std::nullopt;
         }
-        return found->second;
+        return found;
     }
 
     std::uint32_t make_key(const batch& input, std::size_t row) {
@@ -435,9 +481,13 @@ struct window_transform::impl {
         }
         key_entry& k = keys[id];
         k.encoded = key_buffer;
+        k.hash = key_hash;
         k.id_prefix.clear();
         k.values.assign(key_columns.size(), key_value{});
         k.windows.clear();
+        k.window_starts.clear();
+        k.panes.clear();
+        k.recent_pane = std::numeric_limits<std::uint32_t>::max();
         for (std::size_t i = 0; i < key_columns.size(); ++i) {
             const column& values = input.column_at(key_columns[i]);
             append_id_part(k.id_prefix, values, row);
@@ -463,7 +513,7 @@ struct window_transform::impl {
                     break;
             }
         }
-        key_index.emplace(k.encoded, id);
+        key_index.insert(k.hash, id);
         return id;
     }
 
@@ -486,11 +536,64 @@ struct window_transform::impl {
         w.emitting = false;
         w.last_batch = std::numeric_limits<std::uint64_t>::max();
         w.pending.clear();
-        w.agg = aggregate_state(bindings);
+        w.agg = use_panes ? aggregate_state{} : aggregate_state(bindings);
         keys[key].windows.push_back(id);
+        keys[key].window_starts.push_back(start);
         timers.push({end, timer_kind::fire, id, w.generation});
         ++open;
         return id;
+    }
+
+    // The pane of `key` starting at `start`, made if it has none.
+    pane_slot& pane_for(std::uint32_t key, std::int64_t start) {
+        key_entry& k = keys[key];
+        if (k.recent_pane < panes.size()) {
+            pane_slot& p = panes[k.recent_pane];
+            if (p.alive && p.key == key && p.start == start) {
+                return p;
+            }
+        }
+        for (const auto candidate : k.panes) {
+            if (panes[candidate].start == start) {
+                k.recent_pane = candidate;
+                return panes[candidate];
+            }
+        }
+        std::uint32_t id;
+        if (!free_panes.empty()) {
+            id = free_panes.back();
+            free_panes.pop_back();
+        } else {
+            id = static_cast<std::uint32_t>(panes.size());
+            panes.emplace_back();
+        }
+        pane_slot& p = panes[id];
+        p.start = start;
+        p.key = key;
+        p.alive = true;
+        p.agg = aggregate_state(bindings);
+        k.panes.push_back(id);
+        k.recent_pane = id;
+        ++open_panes;
+        return p;
+    }
+
+    // The result of window `w` from its panes (hopping with panes), merged in start order: the
+    // same panes give the same bits whatever order the key's pane list is in (a replay after a
+    // restart must reproduce a window exactly).
+    void merge_panes(const window_slot& w, aggregate_state& into) {
+        into = aggregate_state(bindings);
+        pane_order.clear();
+        for (const auto id : keys[w.key].panes) {
+            const pane_slot& p = panes[id];
+            if (p.start >= w.start && p.start < w.end) {
+                pane_order.emplace_back(p.start, id);
+            }
+        }
+        std::sort(pane_order.begin(), pane_order.end());
+        for (const auto& [start, id] : pane_order) {
+            into.merge(panes[id].agg, bindings);
+        }
     }
 
     void free_window(std::uint32_t id) {
@@ -498,11 +601,32 @@ struct window_transform::impl {
         key_entry& k = keys[w.key];
         const auto at = std::find(k.windows.begin(), k.windows.end(), id);
         if (at != k.windows.end()) {
+            const auto index = static_cast<std::size_t>(at - k.windows.begin());
+            k.window_starts[index] = k.window_starts.back();
+            k.window_starts.pop_back();
             *at = k.windows.back();
             k.windows.pop_back();
         }
+        if (use_panes) {
+            // The panes whose last window this is: [start, start + slide). A pane only gets
+            // records while that window is open (it ends last), so it exists until it is freed.
+            const std::int64_t last_start = w.start + to_ms(config.slide);
+            for (std::size_t i = 0; i < k.panes.size();) {
+                pane_slot& p = panes[k.panes[i]];
+                if (p.start >= w.start && p.start < last_start) {
+                    p.alive = false;
+                    p.agg = aggregate_state{};
+                    free_panes.push_back(k.panes[i]);
+                    --open_panes;
+                    k.panes[i] = k.panes.back();
+                    k.panes.pop_back();
+                } else {
+                    ++i;
+                }
+            }
+        }
         if (k.windows.empty()) {
-            key_index.erase(k.encoded);
+            key_index.erase(k.hash, w.key);
             free_keys.push_back(w.key);
             k = key_entry{};
         }
@@ -532,52 +656,149 @@ struct window_transform::impl {
         }
     }
 
-    // Tumbling/hopping: adds the row's windows to the pair lists; false if it is late.
-    assigned assign_fixed(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
+    // Where a record later than the allowed lateness goes (`late: dead_letter`, the only choice
+    // yet): the one place that routes it, so another destination plugs in here.
+    void route_late(operator_context& ctx, const std::string& payload, std::int64_t time, std::int64_t watermark_before,
+                    const std::vector<source_position>& positions) const {
+        ctx.reject(payload,
+                   fmt::format("late: event time {} is behind the watermark {} by {} (allowed lateness {})", iso(time),
+                               iso(watermark_before), format_duration(std::chrono::milliseconds(watermark_before - time)),
+                               format_duration(config.allowed_lateness)),
+                   true, positions);
+    }
+
+    // Tumbling/hopping: the fate of a record at `time` before any key work: accepted if one of
+    // its windows is still open (not suppressed by a resume, not closed).
+    assigned fixed_fate(std::int64_t time, std::int64_t watermark_before) {
         const std::size_t n = assigner.assign(time, bounds.data());
-        std::optional<std::uint32_t> key;
-        bool accepted = false;
         bool was_suppressed = false;
         for (std::size_t j = 0; j < n; ++j) {
             if (resumed && bounds[j].end <= *resumed) {
                 was_suppressed = true;
                 continue;
             }
+            if (!closed(bounds[j].end, lateness, watermark_before)) {
+                return assigned::accepted;
+            }
+        }
+        return was_suppressed ? assigned::suppressed : assigned::late;
+    }
+
+    // Tumbling/hopping: assigns every row of the batch whose skip is 0 to its windows (adding the
+    // pairs to pair_rows/pair_targets) or marks it late (2) or suppressed (3).
+    //
+    // In stages over the whole batch rather than row by row, so that the memory each stage needs
+    // (index entry, key entry, window slot, cells) is prefetched a stage ahead: with many keys
+    // every one of them is a cache miss, and one row's misses no longer wait for the previous
+    // row's. Rows are still handled in order within each stage: keys and windows are created in
+    // the same order as before.
+    void assign_fixed_batch(const batch& input, std::int64_t watermark_before, std::size_t& late,
+                            std::size_t& suppressed) {
+        const std::size_t rows = input.num_rows();
+        live_rows.clear();
+        key_arena.clear();
+        key_ends.clear();
+        row_hashes.clear();
+        for (std::size_t r = 0; r < rows; ++r) {
+            if (skip[r] != 0) {
+                continue;
+            }
+            const assigned fate = fixed_fate(times[r], watermark_before);
+            if (fate == assigned::late) {
+                skip[r] = 2;
+                ++late;
+                continue;
+            }
+            if (fate == assigned::suppressed) {
+                // Only in windows a run before a restart emitted and saw accepted: dropped silently.
+                skip[r] = 3;
+                ++suppressed;
+                continue;
+            }
+            const std::size_t begin = key_arena.size();
+            encode_key_into(key_arena, input, r);
+            key_ends.push_back(static_cast<std::uint32_t>(key_arena.size()));
+            const std::uint64_t h = detail::window::hash_key_bytes(
+                    std::string_view(key_arena).substr(begin, key_arena.size() - begin));
+            row_hashes.push_back(h);
+            live_rows.push_back(static_cast<std::uint32_t>(r));
+            key_index.prefetch(h);
+        }
+        const std::size_t live = live_rows.size();
+        for (std::size_t i = 0; i < live; ++i) {
+            const std::uint32_t candidate = key_index.candidate(row_hashes[i]);
+            if (candidate != detail::window::key_table::npos && candidate < keys.size()) {
+                __builtin_prefetch(&keys[candidate]);
+            }
+        }
+        row_keys.resize(live);
+        for (std::size_t i = 0; i < live; ++i) {
+            const std::size_t begin = i == 0 ? 0 : key_ends[i - 1];
+            const std::string_view bytes = std::string_view(key_arena).substr(begin, key_ends[i] - begin);
+            std::uint32_t id = key_index.find(row_hashes[i], [&](std::uint32_t k) { return keys[k].encoded == bytes; });
+            if (id == detail::window::key_table::npos) {
+                key_buffer.assign(bytes);
+                key_hash = row_hashes[i];
+                id = make_key(input, live_rows[i]);
+            }
+            row_keys[i] = id;
+            const key_entry& k = keys[id];
+            if (use_panes) {
+                // Several windows and panes per record: their lists, then their slots.
+                __builtin_prefetch(k.window_starts.data());
+                __builtin_prefetch(k.windows.data());
+                __builtin_prefetch(k.panes.data());
+            } else if (k.recent < slots.size()) {
+                __builtin_prefetch(&slots[k.recent]);
+            }
+        }
+        for (std::size_t i = 0; i < live; ++i) {
+            assign_fixed(live_rows[i], times[live_rows[i]], watermark_before, row_keys[i]);
+        }
+    }
+
+    // Tumbling/hopping: adds the row's open windows (of key `key`) to the pair lists.
+    void assign_fixed(std::size_t row, std::int64_t time, std::int64_t watermark_before, std::uint32_t key) {
+        const std::size_t n = assigner.assign(time, bounds.data());
+        for (std::size_t j = 0; j < n; ++j) {
+            if (resumed && bounds[j].end <= *resumed) {
+                continue;
+            }
             if (closed(bounds[j].end, lateness, watermark_before)) {
                 continue;
             }
-            if (!key) {
-                encode_key(input, row);
-                key = find_key();
-                if (!key) {
-                    key = make_key(input, row);
-                }
-            }
-            key_entry& k = keys[*key];
+            key_entry& k = keys[key];
             std::uint32_t id = std::numeric_limits<std::uint32_t>::max();
-            if (k.recent != id && slots[k.recent].alive && slots[k.recent].key == *key &&
+            if (k.recent != id && slots[k.recent].alive && slots[k.recent].key == key &&
                 slots[k.recent].start == bounds[j].start && slots[k.recent].end == bounds[j].end) {
                 id = k.recent;
             } else {
-                for (const auto candidate : k.windows) {
-                    if (slots[candidate].start == bounds[j].start) {
-                        id = candidate;
+                for (std::size_t i = 0; i < k.window_starts.size(); ++i) {
+                    if (k.window_starts[i] == bounds[j].start) {
+                        id = k.windows[i];
                         break;
                     }
                 }
             }
             if (id == std::numeric_limits<std::uint32_t>::max()) {
-                id = make_window(*key, bounds[j].start, bounds[j].end);
+                id = make_window(key, bounds[j].start, bounds[j].end);
             }
-            keys[*key].recent = id;
+            keys[key].recent = id;
             window_slot& w = slots[id];
             hold(w);
             mark_dirty(id);
-            pair_rows.push_back(static_cast<std::uint32_t>(row));
-            pair_targets.push_back(&w.agg);
-            accepted = true;
+            if (!use_panes) {
+                pair_rows.push_back(static_cast<std::uint32_t>(row));
+                pair_targets.push_back(&w.agg);
+            }
         }
-        return accepted ? assigned::accepted : was_suppressed ? assigned::suppressed : assigned::late;
+        if (use_panes) {
+            // The caller checked that one of the windows is open; every window containing the
+            // pane contains the record.
+            pane_slot& p = pane_for(key, floor_div(time, pane_ms) * pane_ms);
+            pair_rows.push_back(static_cast<std::uint32_t>(row));
+            pair_targets.push_back(&p.agg);
+        }
     }
 
     // Session: merges the row into its key's sessions and adds it at once (a later row of the
@@ -705,6 +926,7 @@ struct window_transform::impl {
             cols.back()->reserve(emit.size());
         }
         std::string id;
+        aggregate_state merged;
         for (const auto slot_id : emit) {
             window_slot& w = slots[slot_id];
             const key_entry& k = keys[w.key];
@@ -733,8 +955,13 @@ struct window_transform::impl {
             }
             cols[c++]->push_int64(w.start);
             cols[c++]->push_int64(w.end);
+            const aggregate_state* result = &w.agg;
+            if (use_panes) {
+                merge_panes(w, merged);
+                result = &merged;
+            }
             for (std::size_t a = 0; a < bindings.size(); ++a) {
-                w.agg.append_result(bindings[a], a, *cols[c++]);
+                result->append_result(bindings[a], a, *cols[c++]);
             }
             id = k.id_prefix;
             id += fmt::format("{}", w.start);
@@ -933,19 +1160,22 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
     s.pair_targets.clear();
     std::size_t late = 0;
     std::size_t suppressed = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-        if (s.skip[r] != 0) {
-            continue;
-        }
-        const assigned fate = s.config.kind == window_kind::session ? s.assign_session(input, r, s.times[r], before)
-                                                                    : s.assign_fixed(input, r, s.times[r], before);
-        if (fate == assigned::late) {
-            s.skip[r] = 2;
-            ++late;
-        } else if (fate == assigned::suppressed) {
-            // Only in windows a run before a restart emitted and saw accepted: dropped silently.
-            s.skip[r] = 3;
-            ++suppressed;
+    if (s.config.kind != window_kind::session) {
+        s.assign_fixed_batch(input, before, late, suppressed);
+    } else {
+        for (std::size_t r = 0; r < rows; ++r) {
+            if (s.skip[r] != 0) {
+                continue;
+            }
+            const assigned fate = s.assign_session(input, r, s.times[r], before);
+            if (fate == assigned::late) {
+                s.skip[r] = 2;
+                ++late;
+            } else if (fate == assigned::suppressed) {
+                // Only in windows a run before a restart emitted and saw accepted: dropped silently.
+                s.skip[r] = 3;
+                ++suppressed;
+            }
         }
     }
     if (suppressed != 0) {
@@ -970,12 +1200,7 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
                 ctx.reject(payload,
                            fmt::format("missing event time in column '{}'", s.config.time_column), true, positions);
             } else {
-                ctx.reject(payload,
-                           fmt::format("late: event time {} is behind the watermark {} by {} (allowed lateness {})",
-                                       iso(s.times[r]), iso(before),
-                                       format_duration(std::chrono::milliseconds(before - s.times[r])),
-                                       format_duration(s.config.allowed_lateness)),
-                           true, positions);
+                s.route_late(ctx, payload, s.times[r], before, positions);
             }
         }
     }
@@ -1085,14 +1310,20 @@ std::size_t window_transform::state_bytes() const noexcept {
             bytes += w.agg.memory_bytes() + w.pending.capacity() * sizeof(std::uint64_t);
         }
     }
+    bytes += s.panes.size() * sizeof(pane_slot);
+    for (const auto& p : s.panes) {
+        if (p.alive) {
+            bytes += p.agg.memory_bytes();
+        }
+    }
     bytes += s.keys.capacity() * sizeof(key_entry);
     for (const auto& k : s.keys) {
-        bytes += k.windows.capacity() * sizeof(std::uint32_t) + k.values.capacity() * sizeof(key_value);
+        bytes += (k.windows.capacity() + k.panes.capacity()) * sizeof(std::uint32_t) +
+                 k.values.capacity() * sizeof(key_value);
         bytes += (k.encoded.capacity() > 15 ? k.encoded.capacity() : 0) +
                  (k.id_prefix.capacity() > 15 ? k.id_prefix.capacity() : 0);
-        // Map node: the key string again, the id, two pointers of bucket overhead.
-        bytes += k.encoded.empty() ? 0 : sizeof(std::string) + sizeof(std::uint32_t) + 2 * sizeof(void*) + k.encoded.size();
     }
+    bytes += s.key_index.memory_bytes();
     bytes += s.held.size() * (sizeof(held_batch) + 2 * sizeof(void*));
     return bytes;
 }

@@ -2,6 +2,8 @@
 // assigner and the watermark tracker.
 #include <sluice/ops/window.hpp>
 
+#include "../../operators/window/key_table.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 #include <iostream>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -198,4 +201,61 @@ TEST_CASE("watermark waits until every active stream has one", "[window]") {
     CHECK(tracker.observe(1, no_watermark, no_watermark, 1) == 1000);
     CHECK(tracker.observe(0, 2000, 2000, 2) == 1000);
     CHECK(tracker.observe(1, 1500, no_watermark, 3) == 1500);
+}
+
+TEST_CASE("ddsketch growing with reserved bins collapses only when the occupied bins exceed the limit",
+          "[window][ddsketch]") {
+    // add() reserves empty bins when a store grows; the limit applies to the occupied bins, so
+    // a bounded sketch answers the quantiles above its collapsed range exactly like an
+    // unbounded one, and one that fits its limit never collapses.
+    std::mt19937_64 rng(11);
+    std::lognormal_distribution<double> heavy(0.0, 3.0);
+    ddsketch bounded(0.01, 256);
+    ddsketch unbounded(0.01, 1 << 20);
+    ddsketch fits(0.01, 256);
+    std::vector<double> values;
+    for (int i = 0; i < 3000; ++i) {
+        const double x = heavy(rng);
+        values.push_back(x);
+        bounded.add(x);
+        unbounded.add(x);
+        // 40 * 1.02^k for k in [0, 250): 250 occupied bins at most, in an order that grows
+        // the store at both ends.
+        fits.add(40.0 * std::pow(1.02, static_cast<double>((i * 7919) % 250)));
+    }
+    CHECK(unbounded.collapses() == 0);
+    CHECK(bounded.collapses() > 0);  // 256 bins span only a factor ~170
+    CHECK(fits.collapses() == 0);
+    for (const double q : {0.995, 0.999, 1.0}) {
+        CHECK(bounded.quantile(q) == unbounded.quantile(q));
+    }
+    CHECK(bounded.memory_bytes() <= 256 * sizeof(std::uint64_t) * 2);
+    CHECK(fits.memory_bytes() <= 256 * sizeof(std::uint64_t));
+}
+
+TEST_CASE("the window key table finds every key after random inserts and erases", "[window][keys]") {
+    using sluice::detail::window::key_table;
+    std::mt19937_64 rng(5);
+    key_table table;
+    std::map<std::uint32_t, std::uint64_t> live;  // id -> hash
+    // Few distinct hashes (many collisions, long probe runs) so erase must shift entries back.
+    const auto hash_of = [](std::uint32_t id) { return static_cast<std::uint64_t>(id % 97) * 0x9E3779B97F4A7C15ULL; };
+    for (int step = 0; step < 20000; ++step) {
+        const auto id = static_cast<std::uint32_t>(rng() % 600);
+        if (live.count(id) != 0) {
+            table.erase(live[id], id);
+            live.erase(id);
+        } else {
+            table.insert(hash_of(id), id);
+            live[id] = hash_of(id);
+        }
+        if (step % 97 == 0) {
+            REQUIRE(table.size() == live.size());
+            for (std::uint32_t probe = 0; probe < 600; ++probe) {
+                const auto found = table.find(hash_of(probe), [&](std::uint32_t got) { return got == probe; });
+                REQUIRE(found == (live.count(probe) != 0 ? probe : key_table::npos));
+            }
+        }
+    }
+    CHECK(sluice::detail::window::hash_key_bytes("sensor-00001") != sluice::detail::window::hash_key_bytes("sensor-00002"));
 }

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace sluice {
@@ -30,7 +33,19 @@ public:
     explicit ddsketch(double relative_accuracy = 0.01, std::size_t max_bins = 2048);
 
     /// Adds one value. NaN is ignored; ±infinity is clamped to the largest indexable value.
-    void add(double value);
+    void add(double value) {
+        // Inline fast path: a finite positive value whose bin is already in range (most values
+        // once a window has seen a few).
+        if (value >= min_indexable && value <= std::numeric_limits<double>::max()) {
+            const std::int64_t at = static_cast<std::int64_t>(index_of(value)) - positive_.offset;
+            if (at >= 0 && at < static_cast<std::int64_t>(positive_.counts.size())) {
+                ++positive_.counts[static_cast<std::size_t>(at)];
+                ++count_;
+                return;
+            }
+        }
+        add_slow(value);
+    }
     /// Adds every value of `other`, which must have the same accuracy and bin limit (SLUICE_ASSERT:
     /// merging sketches with different mappings would void the guarantee).
     void merge(const ddsketch& other);
@@ -55,7 +70,12 @@ private:
         void add(std::int32_t index, std::uint64_t n, std::size_t max_bins, std::uint64_t& collapses);
     };
 
-    std::int32_t index_of(double magnitude) const;
+    void add_slow(double value);
+    std::int32_t index_of(double magnitude) const {
+        // Bin i holds (γ^(i-1), γ^i]; its representative 2γ^i/(γ+1) is within α of every value in it.
+        const double clamped = std::min(magnitude, std::numeric_limits<double>::max());
+        return static_cast<std::int32_t>(std::ceil(std::log(clamped) * inv_log_gamma_));
+    }
     double value_of(std::int32_t index) const;
 
     double alpha_;
