@@ -2,6 +2,10 @@
 // XGBoost's own predictor (inplace predict; a DMatrix for gblinear) vs the compiled forest,
 // at batch sizes 1, 64, 1024 and 16384; then the whole decode -> three models -> blackhole
 // pipeline with each backend (several runs: median and spread, with an output checksum).
+// Beside the shipped (depth-5, 3-4 feature) models, models trained here on random data cover
+// other depths and feature counts: a 20-tree-per-class forest and 10 boosted trees at depth 8
+// over 32 features, and 10 boosted trees of depth up to 14 (past the compiled forest's
+// perfect-tree layout, so they take its pointer walk) over 16 features.
 //
 //   build/<release dir>/xgboost_bench                       (run from the repository root)
 //   SLUICE_FOREST_KERNEL=scalar build/.../xgboost_bench     (the portable kernel, no AVX-512)
@@ -16,11 +20,14 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <random>
+#include <unistd.h>
 
 using namespace sluice;
 using namespace sluice::ml;
@@ -30,18 +37,99 @@ namespace {
 struct model_case {
     const char* name;
     std::vector<std::string> features;
+    bool synthetic = false;  // trained at start-up on random rows (synthetic_models)
 };
+
+std::string synthetic_dir() {
+    static const std::string dir = (std::filesystem::temp_directory_path() /
+                                    ("sluice_xgboost_bench_" + std::to_string(::getpid())))
+                                           .string();
+    return dir;
+}
+
+std::vector<std::string> numbered_features(std::size_t n) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < n; ++i) {
+        names.push_back(fmt::format("f{}", i));
+    }
+    return names;
+}
+
+/// `rows` random rows over `features` columns (normal, 5 % missing).
+std::vector<float> random_matrix(std::size_t rows, std::size_t features, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    std::uniform_real_distribution<float> unit(0.0F, 1.0F);
+    std::vector<float> out(rows * features);
+    for (auto& v : out) {
+        v = unit(rng) < 0.05F ? std::numeric_limits<float>::quiet_NaN() : normal(rng);
+    }
+    return out;
+}
+
+/// Trains the synthetic models: a target that mixes many features non-linearly, so trees
+/// use their full depth.
+void train_synthetic(const char* name, std::size_t features, std::size_t rounds,
+                     std::vector<std::pair<std::string, std::string>> params, bool classes) {
+    training_table t;
+    t.features = numbered_features(features);
+    constexpr std::size_t rows = 40'000;
+    t.values = random_matrix(rows, features, 17);
+    for (std::size_t r = 0; r < rows; ++r) {
+        double y = 0;
+        for (std::size_t j = 0; j < features; ++j) {
+            const float v = t.values[r * features + j];
+            y += std::isnan(v) ? 0.0 : std::sin(v * static_cast<double>(j + 1)) / static_cast<double>(j % 5 + 1);
+        }
+        t.labels.push_back(classes ? static_cast<float>(y < -0.5 ? 0 : y < 0.5 ? 1 : 2) : static_cast<float>(y));
+        t.times.push_back(static_cast<std::int64_t>(r));
+    }
+    training_spec spec;
+    spec.name = name;
+    spec.features = t.features;
+    spec.rounds = rounds;
+    spec.params = std::move(params);
+    spec.params.emplace_back("nthread", "1");
+    spec.params.emplace_back("seed", "1");
+    spec.model_path = fmt::format("{}/{}.json", synthetic_dir(), name);
+    const auto result = train_model(spec, t);
+    std::fprintf(stderr, "trained %s: %zu trees, max depth %zu, %zu features\n", name, result.info.num_trees,
+                 result.info.max_depth, features);
+}
+
+void synthetic_models() {
+    std::filesystem::create_directories(synthetic_dir());
+    train_synthetic("forest_depth8_f32", 32, 1,
+                    {{"objective", "multi:softprob"}, {"num_class", "3"}, {"num_parallel_tree", "20"},
+                     {"max_depth", "8"}, {"learning_rate", "1"}, {"subsample", "0.8"},
+                     {"colsample_bynode", "0.8"}, {"tree_method", "hist"}},
+                    true);
+    train_synthetic("boosted_depth8_f32", 32, 10,
+                    {{"objective", "reg:squarederror"}, {"max_depth", "8"}, {"tree_method", "hist"}}, false);
+    train_synthetic("boosted_depth14_f16", 16, 10,
+                    {{"objective", "reg:squarederror"}, {"max_depth", "14"}, {"min_child_weight", "0"},
+                     {"lambda", "0"}, {"tree_method", "hist"}},
+                    false);
+}
 
 const std::vector<model_case>& cases() {
     static const std::vector<model_case> all{
             {"status_predictor", {"temperature", "humidity", "hour_of_day", "day_of_week"}},
             {"anomaly_detector", {"temperature", "humidity", "hour_of_day"}},
             {"humidity_regressor", {"temperature", "hour_of_day", "day_of_week"}},
+            {"forest_depth8_f32", numbered_features(32), true},
+            {"boosted_depth8_f32", numbered_features(32), true},
+            {"boosted_depth14_f16", numbered_features(16), true},
     };
     return all;
 }
 
 std::string model_path(const char* name) {
+    for (const auto& m : cases()) {
+        if (m.synthetic && std::string_view(m.name) == name) {
+            return fmt::format("{}/{}.json", synthetic_dir(), name);
+        }
+    }
     const char* dir = std::getenv("SLUICE_MODEL_DIR");
     return fmt::format("{}/{}.json", dir != nullptr ? dir : "models", name);
 }
@@ -69,7 +157,7 @@ std::vector<float> rows_for(const std::vector<std::string>& features) {
 void predict_rows(benchmark::State& state, const model_case& m, prediction_backend backend) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto p = load_predictor(model_path(m.name), backend, 1);
-    const auto rows = rows_for(m.features);
+    const auto rows = m.synthetic ? random_matrix(16'384, m.features.size(), 99) : rows_for(m.features);
     const std::size_t f = m.features.size();
     const std::size_t total = rows.size() / f;
     std::vector<float> out(batch * outputs_per_row(p->info()));
@@ -177,6 +265,7 @@ sinks:
 }  // namespace
 
 int main(int argc, char** argv) {
+    synthetic_models();
     for (const auto& m : cases()) {
         for (const auto backend : {prediction_backend::xgboost, prediction_backend::native}) {
             benchmark::RegisterBenchmark(fmt::format("{}/{}", m.name, to_string(backend)).c_str(),
@@ -193,6 +282,7 @@ int main(int argc, char** argv) {
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    std::filesystem::remove_all(synthetic_dir());
     if (std::getenv("SLUICE_BENCH_SKIP_PIPELINE") == nullptr) {
         pipeline_runs();
     }
