@@ -15,8 +15,12 @@
 // runs, and checks every run's output: record counts, bytes read, no rejects, and the output
 // topic's end offsets.
 //
-//   build/release/bench/kafka_bench [records] [runs] [--no-broker-tools]
-//       (default 1000000 3; broker 127.0.0.1:9092, or SLUICE_KAFKA_BROKERS)
+//   build/release/bench/kafka_bench [records] [runs] [--no-broker-tools] [--consume-only]
+//       (default 1000000 3; broker 127.0.0.1:9092, or SLUICE_KAFKA_BROKERS; --consume-only
+//       leaves out the produce, mirror and sink runs)
+// Besides records/s, the consume runs report records per CPU-second of this process (the
+// broker shares the cores, so the rate alone follows the machine's load) and the broker's
+// CPU per record (from /proc, its pid from `scripts/services status kafka`).
 #include <sluice/sluice.hpp>
 #include <sluice/ops/generator.hpp>
 #include <sluice/ops/kafka.hpp>
@@ -32,6 +36,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <iterator>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -71,8 +77,76 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<std::pair<std::s
     return rk;
 }
 
+/// CPU seconds (user + system) used so far by this process, all its threads (the source's
+/// poll thread, librdkafka's, the runtime's workers).
+double own_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+/// The broker's process id from `scripts/services status kafka` ("... pid N ..."), or 0.
+long broker_pid() {
+    const std::string command = fmt::format("'{}/scripts/services' status kafka 2>/dev/null", SLUICE_SOURCE_DIR);
+    std::FILE* out = ::popen(command.c_str(), "r");
+    if (out == nullptr) {
+        return 0;
+    }
+    char buffer[512] = {0};
+    std::string text;
+    while (std::fgets(buffer, sizeof(buffer), out) != nullptr) {
+        text += buffer;
+    }
+    ::pclose(out);
+    const auto at = text.find("pid ");
+    return at == std::string::npos ? 0 : std::strtol(text.c_str() + at + 4, nullptr, 10);
+}
+
+/// CPU seconds used so far by process `pid` (utime + stime from /proc), or -1.
+double process_cpu_seconds(long pid) {
+    if (pid <= 0) {
+        return -1;
+    }
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) {
+        return -1;
+    }
+    std::vector<std::string> fields;
+    std::size_t start = close + 2;
+    while (start < text.size()) {
+        const auto end = text.find(' ', start);
+        fields.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    // Fields after the name start at "state" (field 3): utime is field 14, stime field 15.
+    if (fields.size() < 13) {
+        return -1;
+    }
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks;
+}
+
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one;
+    std::string five;
+    std::string fifteen;
+    in >> one >> five >> fifteen;
+    return fmt::format("{} {} {}", one, five, fifteen);
+}
+
+long g_broker_pid = 0;
+
 struct measurement {
     double seconds = 0;
+    double cpu_seconds = 0;         // this process, over the run (raw and sluice runs)
+    double broker_cpu_seconds = -1;  // the broker's process over the run, if known
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;
     std::uint64_t p50_ns = 0;  // batch latency of the last operator (sluice runs)
@@ -105,6 +179,8 @@ measurement raw_consume(const std::string& topic, int partitions, std::uint64_t 
     }
     measurement m;
     const auto started = steady::now();
+    const double cpu_before = own_cpu_seconds();
+    const double broker_before = process_cpu_seconds(g_broker_pid);
     rd_kafka_assign(rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     const auto deadline = started + 300s;
@@ -134,6 +210,10 @@ measurement raw_consume(const std::string& topic, int partitions, std::uint64_t 
         }
     }
     m.seconds = std::chrono::duration<double>(steady::now() - started).count();
+    m.cpu_seconds = own_cpu_seconds() - cpu_before;
+    if (broker_before >= 0) {
+        m.broker_cpu_seconds = process_cpu_seconds(g_broker_pid) - broker_before;
+    }
     if (m.records != records) {
         m.ok = false;
         m.problem = fmt::format("read {} of {}", m.records, records);
@@ -320,6 +400,8 @@ sources:
     const operator_metrics* sink_metrics = metrics.back();
     measurement m;
     const auto started = steady::now();
+    const double cpu_before = own_cpu_seconds();
+    const double broker_before = process_cpu_seconds(g_broker_pid);
     run_summary summary;
     std::exception_ptr failure;
     std::thread runner([&] {
@@ -334,10 +416,19 @@ sources:
         std::this_thread::sleep_for(1ms);
     }
     auto reached = steady::now();
+    // At the last record: the teardown (consumer close, group leave) is not the throughput's.
+    m.cpu_seconds = own_cpu_seconds() - cpu_before;
+    if (broker_before >= 0) {
+        m.broker_cpu_seconds = process_cpu_seconds(g_broker_pid) - broker_before;
+    }
     p->stop();
     runner.join();
     if (what == shape::sink) {
         reached = steady::now();  // the sink's run ends after its final flush: all delivered
+        m.cpu_seconds = own_cpu_seconds() - cpu_before;
+        if (broker_before >= 0) {
+            m.broker_cpu_seconds = process_cpu_seconds(g_broker_pid) - broker_before;
+        }
     }
     m.seconds = std::chrono::duration<double>(reached - started).count();
     m.records = sink_metrics->records_in.load();
@@ -399,6 +490,24 @@ double report(const std::string& name,
     if (ceiling > 0) {
         line += fmt::format("  {:>3.0f} % of {}", 100 * median / ceiling, ceiling_name);
     }
+    std::vector<double> per_cpu;
+    std::vector<double> broker_us;
+    for (const auto& m : runs) {
+        if (m.cpu_seconds > 0) {
+            per_cpu.push_back(static_cast<double>(m.records) / m.cpu_seconds);
+        }
+        if (m.broker_cpu_seconds >= 0 && m.records > 0) {
+            broker_us.push_back(m.broker_cpu_seconds * 1e6 / static_cast<double>(m.records));
+        }
+    }
+    if (!per_cpu.empty()) {
+        std::sort(per_cpu.begin(), per_cpu.end());
+        line += fmt::format("  {:.0f} rec/CPU-s", per_cpu[per_cpu.size() / 2]);
+    }
+    if (!broker_us.empty()) {
+        std::sort(broker_us.begin(), broker_us.end());
+        line += fmt::format(" (broker {:.2f} CPU-us/rec)", broker_us[broker_us.size() / 2]);
+    }
     if (latency) {
         std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.p50_ns < b.p50_ns; });
         line += fmt::format("  batch p50 {:.0f} us p99 {:.0f} us", runs[runs.size() / 2].p50_ns / 1e3,
@@ -415,12 +524,15 @@ double report(const std::string& name,
 int main(int argc, char** argv) {
     std::vector<std::string> positional;
     bool broker_tools = true;
+    bool consume_only = false;  // no produce, mirror or sink runs
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--no-broker-tools") {
             broker_tools = false;
+        } else if (a == "--consume-only") {
+            consume_only = true;
         } else if (!a.empty() && a[0] == '-') {
-            std::fprintf(stderr, "usage: %s [records] [runs] [--no-broker-tools]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [records] [runs] [--no-broker-tools] [--consume-only]\n", argv[0]);
             return 2;
         } else {
             positional.push_back(a);
@@ -434,6 +546,7 @@ int main(int argc, char** argv) {
     }
     constexpr int partitions = 6;
     register_builtin_operators();
+    g_broker_pid = broker_pid();
 
     const std::string topic = unique("sluice-bench");
     if (const auto error = create_kafka_topic(brokers(), topic, partitions); !error.empty()) {
@@ -444,6 +557,9 @@ int main(int argc, char** argv) {
     std::printf("kafka_bench: broker %s, topic %s (%d partitions), %llu simulator records (JSON, ~%s), %d runs each\n",
                 brokers().c_str(), topic.c_str(), partitions, static_cast<unsigned long long>(records), "190 B", runs);
     std::printf("  sluice source: batch max_records 8192, max_latency 50ms, start earliest, fresh group per run\n");
+    std::printf("  load average at start: %s (%ld cores); broker pid %ld\n", load_average().c_str(),
+                ::sysconf(_SC_NPROCESSORS_ONLN), g_broker_pid);
+    std::printf("  rec/CPU-s: records per CPU-second of this process (all its threads, librdkafka's too)\n");
     if (broker_tools) {
         std::printf("  broker tools (Kafka's own, Java client, from the broker's jars via scripts/services kafka-tool):\n"
                     "    ConsumerPerformance defaults (fetch 1 MiB/partition, max.poll.records 500), fresh group;\n"
@@ -497,14 +613,19 @@ int main(int argc, char** argv) {
             const auto [whole, fetch] = broker_consume(topic, records);
             broker_whole.push_back(whole);
             broker_fetch.push_back(fetch);
-            broker_write.push_back(broker_produce(partitions, records, payload_file));
+            if (!consume_only) {
+                broker_write.push_back(broker_produce(partitions, records, payload_file));
+            }
         }
         raw.push_back(raw_consume(topic, partitions, records, false));
         blackhole.push_back(sluice_run(topic, partitions, records, bytes, shape::blackhole));
         decode.push_back(sluice_run(topic, partitions, records, bytes, shape::decode));
-        mirror.push_back(raw_consume(topic, partitions, records, true));
-        sink.push_back(sluice_run(topic, partitions, records, bytes, shape::sink));
+        if (!consume_only) {
+            mirror.push_back(raw_consume(topic, partitions, records, true));
+            sink.push_back(sluice_run(topic, partitions, records, bytes, shape::sink));
+        }
     }
+    std::printf("  load average at end: %s\n", load_average().c_str());
     std::remove(payload_file.c_str());
 
     std::printf("\n  %-52s %15s %21s %11s\n", "consume (same topic)", "median", "[min .. max]", "MB/s");
@@ -516,12 +637,14 @@ int main(int argc, char** argv) {
     if (raw_rate > 0) {
         std::printf("  (sluice: kafka -> blackhole at %.0f %% of the raw librdkafka loop)\n", 100 * source_rate / raw_rate);
     }
-    std::printf("\n  %-52s\n", "produce (idempotent, acks=all, lz4)");
-    const double write_ceiling = report("broker: ProducerPerformance", broker_write, false);
-    report("sluice: kafka_producer pre-fill (1 run, JSON made inline)", {prefill}, false, write_ceiling, "broker");
-    std::printf("\n  %-52s\n", "consume + produce (idempotent, acks=all)");
-    report("baseline: raw librdkafka mirror loop", mirror, false, write_ceiling, "broker write");
-    report("sluice: kafka -> kafka sink (raw)", sink, true, write_ceiling, "broker write");
+    if (!consume_only) {
+        std::printf("\n  %-52s\n", "produce (idempotent, acks=all, lz4)");
+        const double write_ceiling = report("broker: ProducerPerformance", broker_write, false);
+        report("sluice: kafka_producer pre-fill (1 run, JSON made inline)", {prefill}, false, write_ceiling, "broker");
+        std::printf("\n  %-52s\n", "consume + produce (idempotent, acks=all)");
+        report("baseline: raw librdkafka mirror loop", mirror, false, write_ceiling, "broker write");
+        report("sluice: kafka -> kafka sink (raw)", sink, true, write_ceiling, "broker write");
+    }
 
     bool ok = true;
     for (const auto* set : {&broker_whole, &broker_write, &raw, &blackhole, &decode, &mirror, &sink}) {

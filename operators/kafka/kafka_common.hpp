@@ -27,6 +27,9 @@ struct handle_deleter {
 struct topic_deleter {
     void operator()(rd_kafka_topic_t* rkt) const noexcept { rd_kafka_topic_destroy(rkt); }
 };
+struct queue_deleter {
+    void operator()(rd_kafka_queue_t* queue) const noexcept { rd_kafka_queue_destroy(queue); }
+};
 struct list_deleter {
     void operator()(rd_kafka_topic_partition_list_t* list) const noexcept {
         rd_kafka_topic_partition_list_destroy(list);
@@ -35,6 +38,7 @@ struct list_deleter {
 using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
 using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 using topic_ptr = std::unique_ptr<rd_kafka_topic_t, topic_deleter>;
+using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
 using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
 
 using property_list = std::vector<std::pair<std::string, std::string>>;

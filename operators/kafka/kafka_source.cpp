@@ -90,6 +90,7 @@ void kafka_source::start(operator_context& ctx) {
     conf_.release();  // rd_kafka_new owns it now
     rk_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
+    queue_.reset(rd_kafka_queue_get_consumer(rk));
 
     list_ptr subscription(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(1, config_.topics.size()))));
     if (!config_.topic_regex.empty()) {
@@ -145,6 +146,9 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
                 rd_kafka_topic_partition_list_add(resuming.get(), p.topic, p.partition);
             }
             assigned_.insert(id);
+            if (revoked_in_call_.count(id) != 0) {
+                reassigned_in_call_.insert(id);
+            }
             watermarks_.assign(id, now);
             std::lock_guard lock(mutex_);
             trackers_[id] = kafka_offset_tracker{};
@@ -181,6 +185,9 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
     const std::set<std::int32_t> revoked(ids.begin(), ids.end());
     // Records read but not handed out yet: the next owner reads them from the commit.
     drop_collected(revoked);
+    // Those in the array of the rd_kafka_consume_batch_queue() call running now are dropped
+    // when it returns (see settle_fetched).
+    revoked_in_call_.insert(revoked.begin(), revoked.end());
     if (rd_kafka_assignment_lost(rk)) {
         // Another member may own these partitions already: committing now could move its
         // position backwards. Whatever is in flight will be read again by the new owner.
@@ -368,6 +375,86 @@ void kafka_source::destroy_collected() {
     collected_.clear();
 }
 
+void kafka_source::settle_fetched(std::size_t count, operator_context& ctx) {
+    // A revocation ran inside the call. The messages of the revoked partitions it returned
+    // are not handed out: the next owner reads them from the commit (as drop_collected does
+    // for those read before the call). librdkafka's version barrier normally removed them
+    // from the array already; this covers a call that returned before the barrier came.
+    // A partition revoked and assigned again within the one call is the exception: its
+    // messages in the array may be outdated ones from before the revocation (no barrier
+    // yet) or the first ones of the new assignment, and which cannot be told apart here.
+    // They are all dropped and the partition is sought back to the offset the new
+    // assignment starts at (the group's committed offset, just committed by the revocation),
+    // so that nothing is skipped and nothing is handed out twice.
+    for (std::size_t i = 0; i < count; ++i) {
+        rd_kafka_message_t* m = fetched_[i];
+        if (m->rkt == nullptr) {
+            continue;  // an error without a partition
+        }
+        const std::int32_t id = position_id(rd_kafka_topic_name(m->rkt), m->partition);
+        if (assigned_.count(id) == 0 || reassigned_in_call_.count(id) != 0) {
+            rd_kafka_message_destroy(m);
+            fetched_[i] = nullptr;
+        }
+    }
+    revoked_in_call_.clear();
+    if (reassigned_in_call_.empty()) {
+        return;
+    }
+    const auto ids = std::move(reassigned_in_call_);
+    reassigned_in_call_.clear();
+    list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
+    for (const auto id : ids) {
+        rd_kafka_topic_partition_list_add(list.get(), topic_names_.at(static_cast<std::size_t>(id / partitions_per_topic)).c_str(),
+                                          id % partitions_per_topic);
+    }
+    const int timeout = std::max(1000, to_timeout_ms(config_.rebalance_timeout));
+    auto failed = [&](const std::string& what) {
+        // Carrying on could skip the dropped records: stop instead (what was committed holds).
+        for (std::size_t i = 0; i < count; ++i) {
+            if (fetched_[i] != nullptr) {
+                rd_kafka_message_destroy(fetched_[i]);
+                fetched_[i] = nullptr;
+            }
+        }
+        throw operator_error(ctx.type(), ctx.id(),
+                             fmt::format("cannot restart {} partition(s) assigned again during one read: {}",
+                                         list->cnt, what));
+    };
+    if (const auto err = rd_kafka_committed(rk_.get(), list.get(), timeout); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failed(rd_kafka_err2str(err));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        auto& p = list->elems[i];
+        if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failed(rd_kafka_err2str(p.err));
+        }
+        if (p.offset < 0) {
+            // Nothing committed: where auto.offset.reset starts the assignment.
+            if (reset_start_ == lag_start::unknown) {
+                failed("no committed offset and auto.offset.reset is neither earliest nor latest");
+            }
+            p.offset = reset_start_ == lag_start::earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        }
+    }
+    if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), timeout)) {
+        const std::string text = rd_kafka_error_string(error);
+        rd_kafka_error_destroy(error);
+        failed(text);
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        // _STATE: the new assignment's fetch has not started yet, so nothing of it was read;
+        // it starts at the committed offset, where the seek would have put it.
+        const auto err = list->elems[i].err;
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE) {
+            failed(rd_kafka_err2str(err));
+        }
+    }
+    log(log_level::info, fmt::format("{}: {} partition(s) revoked and assigned again during one read: restarted at "
+                                     "the committed offsets",
+                                     context_.who, list->cnt));
+}
+
 poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
     if (ctx.stop_requested()) {
         return poll_status::finished;
@@ -385,22 +472,46 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
     const std::size_t max_records = config_.batching.max_records;
     const auto deadline = now + config_.batching.max_latency;
     collected_.reserve(max_records);
+    fetched_.resize(max_records);
+    // Whole runs of messages per call instead of one rd_kafka_consumer_poll() each: that takes
+    // the partition's lock and reads the clock for every message. Rebalance and commit
+    // callbacks are served inside the call, on this thread, as with rd_kafka_consumer_poll();
+    // librdkafka (>= 1.7, a version barrier per partition) removes from the array the messages
+    // a revocation or a re-assignment during the call made outdated, and make_batch() skips
+    // partitions revoked after it returned. The first call does not wait: what librdkafka
+    // already holds is taken at once; later ones wait at most until the batch's deadline.
+    bool wait = false;
     while (collected_.size() < max_records) {
-        // Drain what librdkafka already holds without blocking; block (up to the batch's
-        // deadline) only when its queue is empty.
-        rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 0);
-        if (m == nullptr) {
+        int timeout_ms = 0;
+        if (wait) {
             now = steady::now();
             if (now >= deadline || ctx.stop_requested()) {
                 break;
             }
             const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-            m = rd_kafka_consumer_poll(rk, static_cast<int>(std::max<long long>(1, remaining)));
+            timeout_ms = static_cast<int>(std::max<long long>(1, remaining));
+        }
+        wait = true;
+        const auto got = rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, fetched_.data(),
+                                                      max_records - collected_.size());
+        if (got < 0) {
+            // Only for an invalid queue: a broken invariant of this class, not a broker problem.
+            throw operator_error(ctx.type(), ctx.id(),
+                                 fmt::format("cannot read the Kafka consumer queue: {}",
+                                             rd_kafka_err2str(rd_kafka_last_error())));
+        }
+        if (!revoked_in_call_.empty()) {
+            settle_fetched(static_cast<std::size_t>(got), ctx);
+        }
+        for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+            rd_kafka_message_t* m = fetched_[i];
             if (m == nullptr) {
+                continue;  // dropped by settle_fetched
+            }
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                collected_.push_back(m);
                 continue;
             }
-        }
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             const auto err = m->err;
             std::string text = rd_kafka_message_errstr(m);
             rd_kafka_message_destroy(m);
@@ -409,15 +520,18 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
             }
             char fatal[512] = {0};
             if (rd_kafka_fatal_error(rk, fatal, sizeof(fatal)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                for (std::size_t j = i + 1; j < static_cast<std::size_t>(got); ++j) {
+                    if (fetched_[j] != nullptr) {
+                        rd_kafka_message_destroy(fetched_[j]);
+                    }
+                }
                 throw operator_error(ctx.type(), ctx.id(), fmt::format("fatal Kafka consumer error: {}", fatal));
             }
             if (steady::now() >= next_error_log_) {
                 next_error_log_ = steady::now() + std::chrono::seconds(5);
                 log(log_level::warning, fmt::format("{}: {} ({}); retrying", context_.who, text, rd_kafka_err2name(err)));
             }
-            continue;
         }
-        collected_.push_back(m);
     }
 
     if (collected_.empty()) {
@@ -474,6 +588,8 @@ batch kafka_source::make_batch(operator_context& ctx, std::vector<source_positio
     const rd_kafka_topic_t* last_rkt = nullptr;
     std::int32_t last_topic_index = 0;
     std::size_t last_position = SIZE_MAX;
+    std::int32_t last_id = -1;
+    bool last_assigned = false;
     for (auto* m : collected_) {
         if (m->rkt != last_rkt) {
             last_rkt = m->rkt;
@@ -487,7 +603,12 @@ batch kafka_source::make_batch(operator_context& ctx, std::vector<source_positio
             }
         }
         const std::int32_t id = last_topic_index * partitions_per_topic + m->partition;
-        if (assigned_.count(id) == 0) {
+        if (id != last_id) {
+            // Messages come in runs per partition: one set lookup per run, not per message.
+            last_id = id;
+            last_assigned = assigned_.count(id) != 0;
+        }
+        if (!last_assigned) {
             // Fetched before a revocation: the partition's next owner reads it again.
             continue;
         }
@@ -667,6 +788,7 @@ void kafka_source::shut_down() {
     if (const auto err = rd_kafka_consumer_close(rk_.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log(log_level::warning, fmt::format("{}: close: {}", context_.who, rd_kafka_err2str(err)));
     }
+    queue_.reset();
     rk_.reset();
 }
 

@@ -77,6 +77,9 @@ private:
     /// Waits (bounded by rebalance_timeout) until the batches of `ids` are all acknowledged.
     void drain(const std::vector<std::int32_t>& ids);
     void drop_collected(const std::set<std::int32_t>& ids);
+    /// After a read call during which partitions were revoked: drops their messages from the
+    /// first `count` of fetched_ (set to nullptr) and restarts those assigned again.
+    void settle_fetched(std::size_t count, operator_context& ctx);
     void destroy_collected();
     void shut_down();
     batch make_batch(operator_context& ctx, std::vector<source_position>& positions);
@@ -90,6 +93,7 @@ private:
     conf_ptr conf_;  // until start() hands it to rd_kafka_new
     handle_context context_;
     handle_ptr rk_;
+    queue_ptr queue_;  // the consumer queue (messages, rebalances, commit results); before rk_ goes
     bool closing_ = false;
     std::shared_ptr<resume_state> resume_;  // the pipeline's; stored with every commit
 
@@ -99,6 +103,11 @@ private:
     std::set<std::int32_t> assigned_;                    // position ids currently assigned
     std::set<std::int32_t> seen_;                        // ever assigned in this process
     std::vector<rd_kafka_message_t*> collected_;         // the batch being cut
+    // What one rd_kafka_consume_batch_queue() call fills. Not collected_ itself: the rebalance
+    // callback (run inside that call) edits collected_ while librdkafka writes into this.
+    std::vector<rd_kafka_message_t*> fetched_;
+    std::set<std::int32_t> revoked_in_call_;     // revoked since the last read call returned
+    std::set<std::int32_t> reassigned_in_call_;  // of those, assigned again meanwhile
     // Positions of the batch poll() returned last. The runtime's input node keeps a reference
     // to it until the next poll() returns, so it cannot be acknowledged while poll() (and a
     // rebalance callback inside it) runs: a revocation does not wait for it.
