@@ -15,7 +15,6 @@
 #include <limits>
 #include <list>
 #include <optional>
-#include <unordered_map>
 
 namespace sluice {
 
@@ -69,6 +68,90 @@ struct key_hash {
     }
 };
 
+// The keys' index: open addressing with linear probing over a power-of-two table (a mask, not
+// the prime modulo of std::unordered_map, whose division and node hops were most of a lookup).
+// Slots hold the hash and the entry; erasure shifts the following run back (no tombstones).
+class key_index {
+public:
+    using entry_ref = std::list<key_entry>::iterator;
+
+    std::size_t size() const noexcept { return size_; }
+
+    /// The entry of `key`, or null.
+    const entry_ref* find(std::string_view key, std::size_t hash) const noexcept {
+        if (slots_.empty()) {
+            return nullptr;
+        }
+        for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            const slot& s = slots_[i];
+            if (!s.used) {
+                return nullptr;
+            }
+            if (s.hash == hash && s.entry->key == key) {
+                return &s.entry;
+            }
+        }
+    }
+
+    /// Adds `entry` (whose key is not in the index yet).
+    void insert(std::size_t hash, entry_ref entry) {
+        if (2 * (size_ + 1) > slots_.size()) {
+            grow();
+        }
+        place(hash, entry);
+        ++size_;
+    }
+
+    void erase(std::string_view key, std::size_t hash) noexcept {
+        std::size_t i = hash & mask_;
+        while (!(slots_[i].used && slots_[i].hash == hash && slots_[i].entry->key == key)) {
+            i = (i + 1) & mask_;
+        }
+        // Backward-shift: move up every later slot of the run whose home is not between the
+        // hole and itself, so that no probe sequence is broken by the hole.
+        for (std::size_t j = (i + 1) & mask_; slots_[j].used; j = (j + 1) & mask_) {
+            const std::size_t home = slots_[j].hash & mask_;
+            const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i] = slot{};
+        --size_;
+    }
+
+private:
+    struct slot {
+        std::size_t hash = 0;
+        entry_ref entry{};
+        bool used = false;
+    };
+
+    void place(std::size_t hash, entry_ref entry) noexcept {
+        std::size_t i = hash & mask_;
+        while (slots_[i].used) {
+            i = (i + 1) & mask_;
+        }
+        slots_[i] = slot{hash, entry, true};
+    }
+
+    void grow() {
+        std::vector<slot> old = std::move(slots_);
+        slots_.assign(std::max<std::size_t>(16, 2 * old.size()), slot{});
+        mask_ = slots_.size() - 1;
+        for (const slot& s : old) {
+            if (s.used) {
+                place(s.hash, s.entry);
+            }
+        }
+    }
+
+    std::vector<slot> slots_;
+    std::size_t mask_ = 0;
+    std::size_t size_ = 0;
+};
+
 std::string list_names(const schema& s) {
     std::vector<std::string_view> names;
     for (const auto& f : s.fields()) {
@@ -88,7 +171,7 @@ struct rolling_transform::impl {
     std::optional<std::size_t> time_column;  // resolved `time`; else the batch's event time
 
     std::list<key_entry> entries;  // least recently seen first
-    std::unordered_map<std::string_view, std::list<key_entry>::iterator, key_hash> index;  // views entries' keys
+    key_index index;  // the entries by key
     std::string key_buffer;
     std::int64_t clock_ms = std::numeric_limits<std::int64_t>::min();  // newest event time seen
     std::uint64_t evicted_capacity = 0;
@@ -114,15 +197,17 @@ struct rolling_transform::impl {
     }
 
     void forget_front() {
-        index.erase(std::string_view(entries.front().key));
+        const std::string& key = entries.front().key;
+        index.erase(key, key_hash{}(key));
         entries.pop_front();
     }
 
     // The entry of the key in key_buffer, now the most recently seen.
     key_entry& touch() {
-        if (const auto found = index.find(std::string_view(key_buffer)); found != index.end()) {
-            entries.splice(entries.end(), entries, found->second);
-            return *found->second;
+        const std::size_t hash = key_hash{}(key_buffer);
+        if (const auto* found = index.find(key_buffer, hash); found != nullptr) {
+            entries.splice(entries.end(), entries, *found);
+            return **found;
         }
         if (index.size() >= config.max_keys) {
             forget_front();
@@ -132,7 +217,7 @@ struct rolling_transform::impl {
         entry.key = key_buffer;
         entry.columns.resize(value_columns.size());
         entry.rings.resize(value_columns.size() * config.size);
-        index.emplace(std::string_view(entry.key), std::prev(entries.end()));
+        index.insert(hash, std::prev(entries.end()));
         return entry;
     }
 
