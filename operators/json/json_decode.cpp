@@ -15,6 +15,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <unordered_map>
 
 namespace sluice {
@@ -348,6 +349,37 @@ struct thread_state {
     std::unique_ptr<char[]> buffer;
     std::size_t capacity = 0;
 
+    // The batch path: the whole string column copied once, and a second parser so that a
+    // record retried alone (with `parser`) leaves the stream of the batch where it was.
+    ondemand::parser stream_parser;
+    std::unique_ptr<char[]> batch;
+    std::size_t batch_capacity = 0;
+
+    thread_state() {
+#ifdef SIMDJSON_THREADS_ENABLED
+        // document_stream would run stage 1 of the next window on a helper thread; each
+        // window here holds a whole chunk, so there is never a next window to prepare.
+        stream_parser.threaded = false;
+#endif
+    }
+
+    // Copies `bytes` into a buffer followed by SIMDJSON_PADDING zero bytes, then a quote and
+    // more zeros: a string left open by a broken last record stops at that quote instead of
+    // running past the buffer (the record is then rejected by the per-record path).
+    char* padded_batch(std::span<const char> bytes) {
+        const std::size_t needed = bytes.size() + 2 * simdjson::SIMDJSON_PADDING + 1;
+        if (needed > batch_capacity) {
+            batch_capacity = std::max<std::size_t>({needed, batch_capacity * 2, 1U << 16});
+            batch = std::make_unique<char[]>(batch_capacity);
+        }
+        if (!bytes.empty()) {
+            std::memcpy(batch.get(), bytes.data(), bytes.size());
+        }
+        std::memset(batch.get() + bytes.size(), 0, 2 * simdjson::SIMDJSON_PADDING + 1);
+        batch[bytes.size() + simdjson::SIMDJSON_PADDING] = '"';
+        return batch.get();
+    }
+
     char* padded_copy(std::string_view json) {
         const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
         if (needed > capacity) {
@@ -470,6 +502,55 @@ public:
             return fail_document(parsed.error());
         }
         ondemand::document& doc = parsed.value_unsafe();
+        if (!decode_members(doc, out_row)) {
+            return false;
+        }
+        // The object is complete; anything after it is not part of this record. (simdjson
+        // 3.0 has no document::at_end(): current_location() is OUT_OF_BOUNDS at the end.)
+        if (const auto where = doc.current_location(); where.error() == simdjson::SUCCESS) {
+            reason_.clear();
+            fmt::format_to(std::back_inserter(reason_),
+                           "invalid JSON: trailing content at byte {} after the object: {}",
+                           where.value_unsafe() - buffer_,
+                           quoted_excerpt(json.substr(
+                                   static_cast<std::size_t>(where.value_unsafe() - buffer_))));
+            return false;
+        }
+        return commit(out_row);
+    }
+
+    /// The batch path: decodes `doc`, a document of a stream over the batch's bytes that
+    /// starts where record `json` does, its copy at `record` in the batch buffer. The record
+    /// counts as this document only if the next document starts at `next` (the next record's
+    /// first byte that is not blank), or, with `next` null, if no document follows. Returns
+    /// false when the record is rejected or does not match the document; the caller then
+    /// decodes it alone with decode(), for the exact reason, and that overwrites the row.
+    bool decode_streamed(ondemand::document& doc,
+                         std::string_view json,
+                         const char* record,
+                         const char* next,
+                         std::size_t out_row) {
+        json_ = json;
+        current_row_ = out_row;
+        buffer_ = record;
+        if (!decode_members(doc, out_row)) {
+            return false;
+        }
+        const auto where = doc.current_location();
+        if (next == nullptr ? where.error() != simdjson::OUT_OF_BOUNDS
+                            : where.error() != simdjson::SUCCESS || where.value_unsafe() != next) {
+            return false;
+        }
+        return commit(out_row);
+    }
+
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    static constexpr int key_failed = -2;
+
+    // The root object's members, into row `out_row` (not committed yet).
+    bool decode_members(ondemand::document& doc, std::size_t out_row) {
         ondemand::object object;
         if (const auto error = doc.get_object().get(object); error != simdjson::SUCCESS) {
             return fail_root(error, doc);
@@ -493,24 +574,8 @@ public:
                 return false;
             }
         }
-        // The object is complete; anything after it is not part of this record. (simdjson
-        // 3.0 has no document::at_end(): current_location() is OUT_OF_BOUNDS at the end.)
-        if (const auto where = doc.current_location(); where.error() == simdjson::SUCCESS) {
-            reason_.clear();
-            fmt::format_to(std::back_inserter(reason_),
-                           "invalid JSON: trailing content at byte {} after the object: {}",
-                           where.value_unsafe() - buffer_,
-                           quoted_excerpt(json.substr(
-                                   static_cast<std::size_t>(where.value_unsafe() - buffer_))));
-            return false;
-        }
-        return commit(out_row);
+        return true;
     }
-
-    const std::string& reason() const noexcept { return reason_; }
-
-private:
-    static constexpr int key_failed = -2;
 
     bool commit(std::size_t out_row) {
         for (std::size_t w = 0; w < plan_.words; ++w) {
@@ -866,6 +931,160 @@ private:
     std::size_t current_row_ = 0;
 };
 
+// Batches smaller than this are decoded record by record: a stream's set-up is not worth it.
+constexpr std::size_t min_streamed_rows = 8;
+// Records per stream (one stage 1 pass each). A record that does not decode as its own
+// document ends the stream early and the next one starts after it, so this bounds the bytes
+// scanned again; 128 seed records (~24 KB) also keep the structural index in L1/L2.
+constexpr std::size_t max_streamed_rows = 128;
+// Streams a batch may end early before the rest of it is decoded record by record: a batch
+// of mostly broken records costs a few extra stage 1 passes, not one per record.
+constexpr int max_stream_restarts = 24;
+constexpr std::uint32_t blank_record = std::numeric_limits<std::uint32_t>::max();
+
+bool is_json_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// The batch path. Records of a string column lie back to back, so stage 1 (the SIMD scan
+// for structural characters, ~1/3 of the work per record) runs once over up to
+// `max_streamed_rows` records with simdjson's document_stream, instead of once per record
+// with its per-document set-up. A record is taken from the stream only if exactly one
+// document starts at its first non-blank byte and the next one at the next record's: then
+// the structural characters seen inside it are those it has alone (stage 1 carries state
+// from byte to byte only forward, and a document can only start outside a string), and it
+// decodes as decode() would. Anything else - a stream error, a document that does not line
+// up, any rejection - sends that record to `decode_alone` (the per-record path, which
+// words every rejection) and restarts the stream after it, since a broken record (an open
+// string, a missing brace) can change how the stream reads the records that follow.
+template <typename DecodeAlone>
+void decode_streamed(const column& raw,
+                     std::size_t rows,
+                     row_decoder& decoder,
+                     std::size_t& accepted,
+                     DecodeAlone&& decode_alone) {
+    auto& state = local_state();
+    const auto bytes = raw.string_bytes();
+    const auto offsets = raw.string_offsets();
+    char* const buf = state.padded_batch(bytes);
+    // Each record's first non-blank byte. Records that cannot be one object alone (null,
+    // blank, not starting with '{' or not ending with '}') are decoded alone, and blanked
+    // here so that the stream does not see them. The test on the last byte also keeps out
+    // trailing bytes that stage 1 of a stream's last window would drop unseen (an
+    // incomplete UTF-8 character at the very end).
+    std::vector<std::uint32_t> first(rows, blank_record);
+    for (std::size_t row = 0; row < rows; ++row) {
+        std::uint32_t at = offsets[row];
+        std::uint32_t end = offsets[row + 1];
+        if (raw.is_valid(row)) {
+            while (at < end && is_json_space(buf[at])) {
+                ++at;
+            }
+            while (end > at && is_json_space(buf[end - 1])) {
+                --end;
+            }
+            if (end - at >= 2 && buf[at] == '{' && buf[end - 1] == '}') {
+                first[row] = at;
+                continue;
+            }
+        }
+        std::memset(buf + offsets[row], ' ', offsets[row + 1] - offsets[row]);
+    }
+
+    // Decodes rows [begin, end) from one stream. Returns the first row it could not take
+    // (end if none), and whether stage 1 failed for the whole range.
+    struct stop {
+        std::size_t row;
+        bool whole_range;
+    };
+    const auto stream_range = [&](std::size_t begin, std::size_t end) -> stop {
+        const std::size_t from = offsets[begin];
+        const std::size_t len = offsets[end] - from;
+        std::size_t row = begin;
+        if (len == 0) {
+            for (; row < end; ++row) {
+                decode_alone(row);  // all empty
+            }
+            return {row, false};
+        }
+        auto& parser = state.stream_parser;
+        // The window holds the whole range (one stage 1 pass, no helper thread). Growing
+        // it in powers of two, never shrinking, spares a reallocation per stream.
+        const std::size_t window = std::max<std::size_t>(
+                parser.capacity(), std::bit_ceil(std::max<std::size_t>(len, 1U << 15)));
+        ondemand::document_stream stream;
+        if (parser.iterate_many(buf + from, len, window).get(stream) != simdjson::SUCCESS) {
+            return {row, true};
+        }
+        auto it = stream.begin();
+        // streaming_final stage 1 silently drops an incomplete last document.
+        const bool tail_complete = stream.truncated_bytes() == 0;
+        bool first_document = true;
+        while (row < end) {
+            if (first[row] == blank_record) {
+                decode_alone(row);
+                ++row;
+                continue;
+            }
+            std::size_t next = row + 1;
+            while (next < end && first[next] == blank_record) {
+                ++next;
+            }
+            if (!(it != stream.end())) {
+                return {row, false};
+            }
+            auto current = *it;
+            if (current.error() != simdjson::SUCCESS) {
+                return {row, first_document};
+            }
+            first_document = false;
+            ondemand::document& doc = current.value_unsafe();
+            const auto at = doc.current_location();
+            if (at.error() != simdjson::SUCCESS || at.value_unsafe() != buf + first[row]) {
+                return {row, false};
+            }
+            if (next == end && !tail_complete) {
+                return {row, false};
+            }
+            const char* following = next < end ? buf + first[next] : nullptr;
+            const std::string_view json(bytes.data() + offsets[row], offsets[row + 1] - offsets[row]);
+            if (!decoder.decode_streamed(doc, json, buf + offsets[row], following, accepted)) {
+                return {row, false};
+            }
+            ++accepted;
+            ++row;
+            ++it;
+        }
+        return {row, false};
+    };
+
+    std::size_t row = 0;
+    std::size_t range = max_streamed_rows;
+    int restarts = 0;
+    while (row < rows) {
+        if (restarts >= max_stream_restarts) {
+            decode_alone(row++);
+            continue;
+        }
+        const std::size_t end = std::min(rows, row + range);
+        const auto [stopped, whole_range] = stream_range(row, end);
+        row = stopped;  // rows before it are done (blank ones alone)
+        if (row == end) {
+            range = std::min(max_streamed_rows, range * 2);
+            continue;
+        }
+        ++restarts;
+        if (whole_range && end - row > 1) {
+            // Stage 1 refused the range (bad UTF-8, a control character in a string): halve
+            // it until the broken record is alone, then decode that one alone.
+            range = (end - row) / 2;
+            continue;
+        }
+        decode_alone(row++);
+        range = max_streamed_rows;
+    }
+}
+
 std::unique_ptr<json_decode_transform::plan> make_plan(const json_decode_config& config) {
     auto p = std::make_unique<json_decode_transform::plan>();
     p->slots.reserve(config.schema.size());
@@ -1084,15 +1303,15 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     std::vector<source_position> positions;
     bool have_positions = false;
     std::size_t accepted = 0;
-    for (std::size_t row = 0; row < rows; ++row) {
-        const std::string_view json(bytes.data() + offsets[row], offsets[row + 1] - offsets[row]);
-        bool ok = false;
-        if (raw.is_valid(row)) {
-            ok = decoder.decode(json, accepted);
-        }
-        if (ok) {
+    const auto record = [&](std::size_t row) {
+        return std::string_view(bytes.data() + offsets[row], offsets[row + 1] - offsets[row]);
+    };
+    // One record on its own: the reference path, and the one that words every rejection.
+    const auto decode_alone = [&](std::size_t row) {
+        const auto json = record(row);
+        if (raw.is_valid(row) && decoder.decode(json, accepted)) {
             ++accepted;
-            continue;
+            return;
         }
         selection[row] = 0;
         if (!have_positions) {
@@ -1107,6 +1326,13 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
                        false,
                        positions);
         }
+    };
+    if (rows < min_streamed_rows) {
+        for (std::size_t row = 0; row < rows; ++row) {
+            decode_alone(row);
+        }
+    } else {
+        decode_streamed(raw, rows, decoder, accepted, decode_alone);
     }
 
     std::vector<column_ptr> columns;

@@ -913,3 +913,185 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
     const auto offsets = run.col("offset").int64_values();
     CHECK(offsets.back() == static_cast<std::int64_t>(100 + rows - 1));
 }
+
+namespace {
+
+/// Row `row` of `b` as text, every column with its validity, for comparing two outputs.
+std::string render_row(const batch& b, std::size_t row) {
+    std::string out;
+    for (std::size_t c = 0; c < b.num_columns(); ++c) {
+        const column& col = b.column_at(c);
+        if (!col.is_valid(row)) {
+            out += "null|";
+            continue;
+        }
+        switch (col.type()) {
+            case data_type::float64:
+                out += fmt::format("{}|", col.float64_values()[row]);
+                break;
+            case data_type::int64:
+            case data_type::timestamp_ms:
+                out += fmt::format("{}|", col.int64_values()[row]);
+                break;
+            case data_type::boolean:
+                out += fmt::format("{}|", col.bool_values()[row]);
+                break;
+            case data_type::string:
+                out += fmt::format("'{}'|", col.string_at(row));
+                break;
+        }
+    }
+    return out;
+}
+
+/// What json_decode made of some rows: the output rows rendered, and the dead letters.
+struct decode_outcome {
+    std::vector<std::string> rows;
+    std::vector<std::pair<std::string, std::string>> dead;  // payload, reason
+};
+
+/// `rows` decoded as one batch (the batch path: one stream over many records).
+decode_outcome decode_as_one_batch(const std::vector<std::pair<std::string, std::string>>& options,
+                                   const std::vector<std::optional<std::string>>& rows) {
+    decode_run run(options, raw_batch(rows));
+    decode_outcome outcome;
+    for (std::size_t r = 0; r < run.out.num_rows(); ++r) {
+        outcome.rows.push_back(render_row(run.out, r));
+    }
+    for (const auto& item : run.dead.items) {
+        outcome.dead.emplace_back(item.payload, item.reason);
+    }
+    return outcome;
+}
+
+/// `rows` decoded one per batch (too small for a stream: the per-record path).
+decode_outcome decode_one_by_one(const std::vector<std::pair<std::string, std::string>>& options,
+                                 const std::vector<std::optional<std::string>>& rows) {
+    decode_outcome outcome;
+    for (const auto& row : rows) {
+        const auto one = decode_as_one_batch(options, {row});
+        outcome.rows.insert(outcome.rows.end(), one.rows.begin(), one.rows.end());
+        outcome.dead.insert(outcome.dead.end(), one.dead.begin(), one.dead.end());
+    }
+    return outcome;
+}
+
+void check_same_outcome(const decode_outcome& batched, const decode_outcome& alone) {
+    REQUIRE(batched.rows.size() == alone.rows.size());
+    for (std::size_t r = 0; r < alone.rows.size(); ++r) {
+        INFO("output row " << r);
+        CHECK(batched.rows[r] == alone.rows[r]);
+    }
+    REQUIRE(batched.dead.size() == alone.dead.size());
+    for (std::size_t d = 0; d < alone.dead.size(); ++d) {
+        INFO("dead letter " << d << ": " << alone.dead[d].first);
+        CHECK(batched.dead[d].first == alone.dead[d].first);
+        CHECK(batched.dead[d].second == alone.dead[d].second);
+    }
+}
+
+// Records that break the batch path's assumptions: each must come out of a batch exactly as
+// it does alone, and must not change how its neighbours decode.
+const std::vector<std::optional<std::string>> awkward_records = {
+        std::string(R"({"sensor_id":"a","timestamp":1})"),
+        std::string(R"({"sensor_id":"a","timestamp":1}{"sensor_id":"b","timestamp":2})"),
+        std::string(R"({"sensor_id":"a","timestamp":1} {"x":1})"),
+        std::string(R"({"sensor_id":"a","timestamp":1}})"),
+        std::string(R"({"sensor_id":"a","timestamp":1}])"),
+        std::string(R"({"sensor_id":"a","timestamp":1} garbage)"),
+        std::string(R"({"sensor_id":"a","timestamp":1} 7)"),
+        std::string(R"({"sensor_id":"a","timestamp":1} ")"),
+        std::string(R"({"sensor_id":"a","timestamp":)"),
+        std::string(R"({"sensor_id":"a","timestamp":1)"),
+        std::string(R"({"sensor_id":"a","timestamp":12)"),
+        std::string(R"(34})"),
+        std::string(R"({"sensor_id":"abc)"),
+        std::string(R"({"sensor_id":"abc\)"),
+        std::string(R"(\"})"),
+        std::string(R"(",")"),
+        std::string(R"("})"),
+        std::string(R"(})"),
+        std::string(R"({)"),
+        std::string(R"(}{)"),
+        std::string(R"({"x":{"b":1})"),
+        std::string(R"(}})"),
+        std::string(R"({"sensor_id":"a",)"),
+        std::string(R"("timestamp":3})"),
+        std::string(R"({"sensor_id":"a","timestamp":1,"junk":{"deep":[1,2,{"x":"}"}]}})"),
+        std::string(R"({"sensor_id":"a","timestamp":1,"junk":tru})"),
+        std::string(R"({"sensor_id":"a","timestamp":1,})"),
+        std::string(R"({"sensor_id":"a" "timestamp":1})"),
+        std::string(R"({"sensor_id":"a\q","timestamp":1})"),
+        std::string(R"({"sensor_id":"\u00e9\ud83d\ude00","timestamp":1})"),
+        std::string(R"({"sensor_id":null,"timestamp":1})"),
+        std::string(R"({"sensor_id":"a"})"),
+        std::string(R"({"sensor_id":"a","timestamp":"2024-05-01T12:00:00Z","hour_of_day":7.0})"),
+        std::string(R"({"sensor_id":"a","timestamp":1,"hour_of_day":7.5})"),
+        std::string(R"({"sensor_id":"a","timestamp":1,"status_flag":nul})"),
+        std::string(R"([{"sensor_id":"a","timestamp":1}])"),
+        std::string(R"("just a string")"),
+        std::string(R"(42)"),
+        std::string(R"(null)"),
+        std::string(R"(this is not json)"),
+        std::string("{\"sensor_id\":\"\xff\",\"timestamp\":1}"),
+        std::string("{\"sensor_id\":\"a\x01\",\"timestamp\":1}"),
+        std::string("{\"sensor_id\":\"a\",\"timestamp\":1}\xc3"),
+        std::string("\xa9{\"sensor_id\":\"a\",\"timestamp\":1}"),
+        std::string("  \n{\"sensor_id\":\"a\",\"timestamp\":1}\t\r\n "),
+        std::string(""),
+        std::string("   "),
+        std::string("\n"),
+        std::nullopt,
+};
+
+}  // namespace
+
+TEST_CASE("json_decode gives a batch of good and broken records the outputs and dead letters "
+          "it gives each record alone",
+          "[json]") {
+    const std::vector<std::pair<std::string, std::string>> options = {
+            sensor_schema, {"required", "[sensor_id, timestamp]"}};
+    SECTION("each awkward record between good ones") {
+        std::vector<std::optional<std::string>> rows;
+        for (std::size_t i = 0; i < awkward_records.size(); ++i) {
+            rows.emplace_back(sensor_record(static_cast<int>(2 * i)));
+            rows.push_back(awkward_records[i]);
+            rows.emplace_back(sensor_record(static_cast<int>(2 * i + 1)));
+        }
+        const auto batched = decode_as_one_batch(options, rows);
+        check_same_outcome(batched, decode_one_by_one(options, rows));
+        CHECK(batched.rows.size() + batched.dead.size() == rows.size());
+    }
+    SECTION("each awkward record last, after good ones") {
+        for (const auto& awkward : awkward_records) {
+            INFO("last record: " << awkward.value_or("(null)"));
+            std::vector<std::optional<std::string>> rows;
+            for (int i = 0; i < 9; ++i) {
+                rows.emplace_back(sensor_record(i));
+            }
+            rows.push_back(awkward);
+            check_same_outcome(decode_as_one_batch(options, rows),
+                               decode_one_by_one(options, rows));
+        }
+    }
+    SECTION("random mixes, longer than one stream") {
+        const auto seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : std::random_device{}();
+        INFO("seed " << seed << " (rerun with --rng-seed " << seed << ")");
+        std::mt19937_64 rng(seed);
+        for (int round = 0; round < 40; ++round) {
+            std::vector<std::optional<std::string>> rows;
+            const std::size_t size = 8 + rng() % 400;
+            const unsigned broken_per_mille = round % 4 == 0 ? 900 : static_cast<unsigned>(rng() % 120);
+            for (std::size_t i = 0; i < size; ++i) {
+                if (rng() % 1000 < broken_per_mille) {
+                    rows.push_back(awkward_records[rng() % awkward_records.size()]);
+                } else {
+                    rows.emplace_back(sensor_record(static_cast<int>(rng() % 10000)));
+                }
+            }
+            INFO("round " << round << ", " << size << " rows");
+            check_same_outcome(decode_as_one_batch(options, rows),
+                               decode_one_by_one(options, rows));
+        }
+    }
+}
