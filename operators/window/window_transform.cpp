@@ -7,13 +7,13 @@
 
 #include "closest_name.hpp"
 #include "key_table.hpp"
+#include "slot_array.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -348,13 +348,13 @@ struct window_transform::impl {
     static constexpr std::int64_t max_panes_per_window = 64;
     bool use_panes = false;
     std::int64_t pane_ms = 0;
-    std::deque<pane_slot> panes;
+    detail::window::slot_array<pane_slot> panes;
     std::vector<std::uint32_t> free_panes;
     std::size_t open_panes = 0;
     std::vector<std::pair<std::int64_t, std::uint32_t>> pane_order;  // merge_panes scratch
 
     // Window state.
-    std::deque<window_slot> slots;  // deque: slot references stay valid while it grows
+    detail::window::slot_array<window_slot> slots;  // slot references stay valid while it grows
     std::vector<std::uint32_t> free_slots;
     std::vector<key_entry> keys;
     std::vector<std::uint32_t> free_keys;
@@ -1305,13 +1305,15 @@ std::size_t window_transform::parked_batches() const noexcept {
 std::size_t window_transform::state_bytes() const noexcept {
     const impl& s = *impl_;
     std::size_t bytes = s.slots.size() * sizeof(window_slot) + s.timers.size() * sizeof(timer);
-    for (const auto& w : s.slots) {
+    for (std::size_t i = 0; i < s.slots.size(); ++i) {
+        const window_slot& w = s.slots[i];
         if (w.alive) {
             bytes += w.agg.memory_bytes() + w.pending.capacity() * sizeof(std::uint64_t);
         }
     }
     bytes += s.panes.size() * sizeof(pane_slot);
-    for (const auto& p : s.panes) {
+    for (std::size_t i = 0; i < s.panes.size(); ++i) {
+        const pane_slot& p = s.panes[i];
         if (p.alive) {
             bytes += p.agg.memory_bytes();
         }
