@@ -9,8 +9,8 @@ namespace sluice::cli {
 
 /// Exit codes of the `sluice` command.
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_failure = 1;      ///< the run failed (an operator error)
-inline constexpr int exit_invalid = 2;      ///< the pipeline or the command line is invalid
+inline constexpr int exit_failure = 1;  ///< the run failed (an operator error)
+inline constexpr int exit_invalid = 2;  ///< the pipeline or the command line is invalid
 inline constexpr int exit_interrupted = 130;
 
 using arguments = std::vector<std::string>;

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
 #include <cstdio>
 #include <string>
 
@@ -24,9 +23,15 @@ static int validate_command(const arguments& args) {
         for (const auto* m : p->metrics()) {
             counts[m->role == "source" ? 0 : m->role == "transform" ? 1 : 2]++;
         }
-        std::printf("%s: ok: pipeline '%s' with %zu source%s, %zu transform%s, %zu sink%s\n", parsed->file.c_str(),
-                    p->name().c_str(), counts[0], counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s",
-                    counts[2], counts[2] == 1 ? "" : "s");
+        std::printf("%s: ok: pipeline '%s' with %zu source%s, %zu transform%s, %zu sink%s\n",
+                    parsed->file.c_str(),
+                    p->name().c_str(),
+                    counts[0],
+                    counts[0] == 1 ? "" : "s",
+                    counts[1],
+                    counts[1] == 1 ? "" : "s",
+                    counts[2],
+                    counts[2] == 1 ? "" : "s");
         return exit_ok;
     } catch (const config_error& e) {
         print_diagnostics(e, parsed->json_diagnostics);
@@ -41,7 +46,8 @@ static int graph_command(const arguments& args) {
     }
     try {
         const auto p = load_pipeline(parsed->file, parsed->load);
-        std::string dot = fmt::format("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", p->name());
+        std::string dot = fmt::format(
+                "digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", p->name());
         const auto metrics = p->metrics();
         const auto declarations = p->declarations();
         for (std::size_t i = 0; i < declarations.size(); ++i) {
@@ -52,23 +58,33 @@ static int graph_command(const arguments& args) {
             if (const auto s = p->output_schema_of(d.id)) {
                 label += fmt::format("\\n{} columns", s->size());
             }
-            fmt::format_to(std::back_inserter(dot), "  \"{}\" [shape={}, label=\"{}\"];\n", d.id, shape, label);
+            fmt::format_to(std::back_inserter(dot),
+                           "  \"{}\" [shape={}, label=\"{}\"];\n",
+                           d.id,
+                           shape,
+                           label);
             for (const auto& input : d.inputs) {
                 // `<id>.<output>` reads a transform's side output: a dashed edge named after it.
                 const auto dot_at = input.rfind('.');
                 const bool side = dot_at != std::string::npos &&
-                                  std::none_of(declarations.begin(), declarations.end(),
-                                               [&](const node_declaration& other) { return other.id == input; });
+                                  std::none_of(declarations.begin(),
+                                               declarations.end(),
+                                               [&](const node_declaration& other) {
+                                                   return other.id == input;
+                                               });
                 if (side) {
-                    fmt::format_to(std::back_inserter(dot), "  \"{}\" -> \"{}\" [style=dashed, label=\"{}\"];\n",
-                                   input.substr(0, dot_at), d.id, input.substr(dot_at + 1));
+                    fmt::format_to(std::back_inserter(dot),
+                                   "  \"{}\" -> \"{}\" [style=dashed, label=\"{}\"];\n",
+                                   input.substr(0, dot_at),
+                                   d.id,
+                                   input.substr(dot_at + 1));
                 } else {
                     fmt::format_to(std::back_inserter(dot), "  \"{}\" -> \"{}\";\n", input, d.id);
                 }
             }
         }
         dot += "}\n";
-        std::fputs(dot.c_str(), stdout);
+        (void)std::fputs(dot.c_str(), stdout);
         return exit_ok;
     } catch (const config_error& e) {
         print_diagnostics(e, parsed->json_diagnostics);
@@ -79,7 +95,10 @@ static int graph_command(const arguments& args) {
 static int operators_command(const arguments& args) {
     (void)args;
     for (const auto* d : operator_registry::global().all()) {
-        std::printf("%-10s %-16s %s\n", std::string(to_string(d->role)).c_str(), d->type.c_str(), d->summary.c_str());
+        std::printf("%-10s %-16s %s\n",
+                    std::string(to_string(d->role)).c_str(),
+                    d->type.c_str(),
+                    d->summary.c_str());
     }
     std::printf("\nRun 'sluice explain TYPE' for one operator's options.\n");
     return exit_ok;
@@ -99,7 +118,9 @@ void print_fields(const option_spec& spec, const std::string& indent) {
             line += fmt::format(" one of: {}", fmt::join(f.choices, ", "));
         }
         if (f.min || f.max) {
-            line += fmt::format(" range: {}..{}", f.min ? fmt::format("{}", *f.min) : "", f.max ? fmt::format("{}", *f.max) : "");
+            line += fmt::format(" range: {}..{}",
+                                f.min ? fmt::format("{}", *f.min) : "",
+                                f.max ? fmt::format("{}", *f.max) : "");
         }
         std::printf("%s\n%s    %s\n", line.c_str(), indent.c_str(), f.doc.c_str());
         if (f.nested) {
@@ -121,10 +142,13 @@ static int explain_command(const arguments& args) {
             continue;
         }
         found = true;
-        std::printf("%s (%s): %s\n\nOptions:\n", d->type.c_str(), std::string(to_string(d->role)).c_str(),
+        std::printf("%s (%s): %s\n\nOptions:\n",
+                    d->type.c_str(),
+                    std::string(to_string(d->role)).c_str(),
                     d->summary.c_str());
         if (d->role != operator_role::source) {
-            std::printf("  %-22s %-20s required\n      ids of the operators this one reads from\n", "inputs",
+            std::printf("  %-22s %-20s required\n      ids of the operators this one reads from\n",
+                        "inputs",
                         "list of strings");
         }
         print_fields(d->spec, "  ");
@@ -135,7 +159,8 @@ static int explain_command(const arguments& args) {
         for (const auto* d : operator_registry::global().all()) {
             names.push_back(d->type);
         }
-        print_error(fmt::format("no operator type '{}' (types: {})", args[0], fmt::join(names, ", ")));
+        print_error(
+                fmt::format("no operator type '{}' (types: {})", args[0], fmt::join(names, ", ")));
         return exit_invalid;
     }
     return exit_ok;
@@ -143,15 +168,22 @@ static int explain_command(const arguments& args) {
 
 namespace {
 
-const bool registered = register_command(
-        {"validate", "validate FILE [--set KEY=VALUE]... [--diagnostics=json]",
-         "check a pipeline without running it; exit 0 if valid, 2 with the errors if not", validate_command}) &&
-                        register_command({"graph", "graph FILE [--set KEY=VALUE]...",
-                                          "print the pipeline as Graphviz DOT (sluice graph p.yaml | dot -Tpng)",
-                                          graph_command}) &&
-                        register_command({"operators", "operators", "list every operator type", operators_command}) &&
-                        register_command({"explain", "explain TYPE", "print one operator's options (its spec)",
-                                          explain_command});
+const bool registered =
+        register_command(
+                {"validate",
+                 "validate FILE [--set KEY=VALUE]... [--diagnostics=json]",
+                 "check a pipeline without running it; exit 0 if valid, 2 with the errors if not",
+                 validate_command}) &&
+        register_command({"graph",
+                          "graph FILE [--set KEY=VALUE]...",
+                          "print the pipeline as Graphviz DOT (sluice graph p.yaml | dot -Tpng)",
+                          graph_command}) &&
+        register_command(
+                {"operators", "operators", "list every operator type", operators_command}) &&
+        register_command({"explain",
+                          "explain TYPE",
+                          "print one operator's options (its spec)",
+                          explain_command});
 
 }  // namespace
 

@@ -29,18 +29,20 @@ using steady = std::chrono::steady_clock;
 
 std::atomic<bool> interrupted{false};
 
-extern "C" void on_generate_signal(int) { interrupted.store(true); }
+extern "C" void on_generate_signal(int) {
+    interrupted.store(true);
+}
 
 struct generate_options {
-    std::string brokers;           // --kafka: bootstrap brokers ("" = not Kafka)
-    std::string topic;             // --topic
-    int partitions = 0;            // --partitions: create the topic with this many (0 = leave it)
-    std::string output;            // --output: NDJSON file ("-" = stdout)
-    double rate = 0;               // --rate: records/s, 0 = as fast as possible
-    std::uint64_t count = 0;       // --count: 0 = no limit
+    std::string brokers;      // --kafka: bootstrap brokers ("" = not Kafka)
+    std::string topic;        // --topic
+    int partitions = 0;       // --partitions: create the topic with this many (0 = leave it)
+    std::string output;       // --output: NDJSON file ("-" = stdout)
+    double rate = 0;          // --rate: records/s, 0 = as fast as possible
+    std::uint64_t count = 0;  // --count: 0 = no limit
     std::chrono::nanoseconds duration{0};  // --duration: 0 = no limit
-    simulator_config simulation;   // --sensors, --seed, --anomaly-rate
-    bool quiet = false;            // --quiet: no progress line
+    simulator_config simulation;           // --sensors, --seed, --anomaly-rate
+    bool quiet = false;                    // --quiet: no progress line
 };
 
 template <typename T>
@@ -153,7 +155,8 @@ public:
 
 class file_target final : public generate_target {
 public:
-    explicit file_target(const std::string& path) : path_(path) {
+    explicit file_target(const std::string& path)
+        : path_(path) {
         file_ = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
         if (file_ == nullptr) {
             throw std::runtime_error(fmt::format("cannot open '{}' for writing", path));
@@ -162,7 +165,8 @@ public:
     }
     ~file_target() override {
         if (file_ != nullptr && file_ != stdout) {
-            std::fclose(file_);
+            // finish() flushed and reported errors; a destructor has no one to report to.
+            (void)std::fclose(file_);
         }
     }
     void send(std::string_view, std::string_view value) override {
@@ -186,7 +190,8 @@ public:
 
 private:
     void flush() {
-        if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+        if (!buffer_.empty() &&
+            std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
             error_ = true;
         }
         buffer_.clear();
@@ -200,11 +205,13 @@ private:
 #if SLUICE_GENERATE_KAFKA
 class kafka_target final : public generate_target {
 public:
-    explicit kafka_target(const generate_options& o) : producer_({o.brokers, o.topic, {}}) {}
+    explicit kafka_target(const generate_options& o)
+        : producer_({o.brokers, o.topic, {}}) {}
     void send(std::string_view key, std::string_view value) override { producer_.send(key, value); }
     std::string status() override {
         producer_.poll();
-        return fmt::format(" | delivered {} | failed {}", human_count(static_cast<double>(producer_.delivered())),
+        return fmt::format(" | delivered {} | failed {}",
+                           human_count(static_cast<double>(producer_.delivered())),
                            producer_.failed());
     }
     std::string finish() override {
@@ -213,7 +220,9 @@ public:
             return fmt::format("{} message(s) still undelivered after 60 s", left);
         }
         if (producer_.failed() != 0) {
-            return fmt::format("{} message(s) could not be delivered: {}", producer_.failed(), producer_.first_error());
+            return fmt::format("{} message(s) could not be delivered: {}",
+                               producer_.failed(),
+                               producer_.first_error());
         }
         return {};
     }
@@ -281,8 +290,8 @@ int generate_command(const arguments& args) {
                 const double elapsed = std::chrono::duration<double>(now - started).count();
                 const auto due = static_cast<std::uint64_t>(elapsed * o.rate) + 1;
                 if (due <= produced) {
-                    std::this_thread::sleep_for(std::chrono::microseconds(
-                            std::min<std::int64_t>(50'000, static_cast<std::int64_t>(1e6 / o.rate) + 1)));
+                    std::this_thread::sleep_for(std::chrono::microseconds(std::min<std::int64_t>(
+                            50'000, static_cast<std::int64_t>(1e6 / o.rate) + 1)));
                     slice = 0;
                 } else {
                     slice = std::min(slice, due - produced);
@@ -298,13 +307,19 @@ int generate_command(const arguments& args) {
             now = steady::now();
             if (now >= next_report) {
                 const std::string extra = target->status();
-                const double seconds = std::chrono::duration<double>(now - last_report_time).count();
+                const double seconds =
+                        std::chrono::duration<double>(now - last_report_time).count();
                 if (!o.quiet) {
-                    std::fprintf(stderr, "[%4llds] generated %s (%s/s)%s\n",
-                                 static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - started).count()),
-                                 human_count(static_cast<double>(produced)).c_str(),
-                                 human_count(static_cast<double>(produced - last_reported) / seconds).c_str(),
-                                 extra.c_str());
+                    (void)std::fprintf(
+                            stderr,
+                            "[%4llds] generated %s (%s/s)%s\n",
+                            static_cast<long long>(
+                                    std::chrono::duration_cast<std::chrono::seconds>(now - started)
+                                            .count()),
+                            human_count(static_cast<double>(produced)).c_str(),
+                            human_count(static_cast<double>(produced - last_reported) / seconds)
+                                    .c_str(),
+                            extra.c_str());
                 }
                 last_reported = produced;
                 last_report_time = now;
@@ -322,18 +337,24 @@ int generate_command(const arguments& args) {
     }
     const double seconds = std::chrono::duration<double>(steady::now() - started).count();
     if (!o.quiet) {
-        std::fprintf(stderr, "generated %llu records in %.2f s (%s/s)%s\n", static_cast<unsigned long long>(produced),
-                     seconds, human_count(static_cast<double>(produced) / std::max(seconds, 1e-9)).c_str(),
-                     target->status().c_str());
+        (void)std::fprintf(
+                stderr,
+                "generated %llu records in %.2f s (%s/s)%s\n",
+                static_cast<unsigned long long>(produced),
+                seconds,
+                human_count(static_cast<double>(produced) / std::max(seconds, 1e-9)).c_str(),
+                target->status().c_str());
     }
     return code;
 }
 
 const bool registered = register_command(
         {"generate",
-         "generate (--kafka BROKERS --topic T [--partitions N] | --output FILE) [--rate N] [--count N] "
+         "generate (--kafka BROKERS --topic T [--partitions N] | --output FILE) [--rate N] "
+         "[--count N] "
          "[--duration D] [--sensors N] [--seed N] [--anomaly-rate X] [--quiet]",
-         "write simulated sensor readings (JSON, keyed by sensor_id) to a Kafka topic or a file", generate_command});
+         "write simulated sensor readings (JSON, keyed by sensor_id) to a Kafka topic or a file",
+         generate_command});
 
 }  // namespace
 }  // namespace sluice::cli

@@ -15,8 +15,8 @@
 namespace {
 
 // Commands in the order --help lists them (others follow alphabetically).
-constexpr std::string_view preferred_order[] = {"run", "validate", "graph", "operators", "explain",
-                                                "generate", "train", "bench"};
+constexpr std::string_view preferred_order[] = {
+        "run", "validate", "graph", "operators", "explain", "generate", "train", "bench"};
 
 std::string usage_text() {
     std::vector<const sluice::cli::command*> listed;
@@ -29,7 +29,8 @@ std::string usage_text() {
     }
     std::vector<const sluice::cli::command*> rest;
     for (const auto& c : sluice::cli::commands()) {
-        if (std::find(std::begin(preferred_order), std::end(preferred_order), c.name) == std::end(preferred_order)) {
+        if (std::find(std::begin(preferred_order), std::end(preferred_order), c.name) ==
+            std::end(preferred_order)) {
             rest.push_back(&c);
         }
     }
@@ -55,8 +56,14 @@ Exit codes: 0 done, 1 the run failed, 2 invalid pipeline or command line,
 }  // namespace
 
 int main(int argc, char** argv) {
-    using namespace sluice::cli;
+    using sluice::cli::arguments;
+    using sluice::cli::commands;
+    using sluice::cli::exit_failure;
+    using sluice::cli::exit_invalid;
+    using sluice::cli::exit_ok;
+    using sluice::cli::print_error;
     // Debug lines only when asked for (SLUICE_LOG=debug); the rest always.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread exists yet
     const char* log_setting = std::getenv("SLUICE_LOG");
     const bool show_debug = log_setting != nullptr && std::string_view(log_setting) == "debug";
     sluice::set_log_sink([show_debug](sluice::log_level level, std::string_view message) {
@@ -64,14 +71,17 @@ int main(int argc, char** argv) {
             return;
         }
         static constexpr const char* names[] = {"debug", "info", "warning", "error"};
-        std::fprintf(stderr, "sluice: %s: %.*s\n", names[static_cast<int>(level)], static_cast<int>(message.size()),
-                     message.data());
+        (void)std::fprintf(stderr,
+                           "sluice: %s: %.*s\n",
+                           names[static_cast<int>(level)],
+                           static_cast<int>(message.size()),
+                           message.data());
     });
     sluice::register_builtin_operators();
 
     arguments args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::fputs(usage_text().c_str(), args.empty() ? stderr : stdout);
+        (void)std::fputs(usage_text().c_str(), args.empty() ? stderr : stdout);
         return args.empty() ? exit_invalid : exit_ok;
     }
     if (args[0] == "--version" || args[0] == "version") {

@@ -7,10 +7,11 @@
 namespace sluice::cli {
 
 void print_error(const std::string& message) {
-    std::fprintf(stderr, "sluice: error: %s\n", message.c_str());
+    (void)std::fprintf(stderr, "sluice: error: %s\n", message.c_str());
 }
 
-std::optional<pipeline_arguments> parse_pipeline_arguments(const arguments& args, std::string_view command) {
+std::optional<pipeline_arguments> parse_pipeline_arguments(const arguments& args,
+                                                           std::string_view command) {
     pipeline_arguments parsed;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& arg = args[i];
@@ -36,18 +37,22 @@ std::optional<pipeline_arguments> parse_pipeline_arguments(const arguments& args
             }
             parsed.load.overrides.push_back(std::move(*pair));
         } else if (!arg.empty() && arg[0] == '-') {
-            print_error(fmt::format("'sluice {}' has no option '{}' (run 'sluice --help')", command, arg));
+            print_error(fmt::format(
+                    "'sluice {}' has no option '{}' (run 'sluice --help')", command, arg));
             return std::nullopt;
         } else if (parsed.file.empty()) {
             parsed.file = arg;
         } else {
-            print_error(fmt::format("'sluice {}' takes one pipeline file; found also '{}'", command, arg));
+            print_error(fmt::format(
+                    "'sluice {}' takes one pipeline file; found also '{}'", command, arg));
             return std::nullopt;
         }
     }
     if (parsed.file.empty()) {
-        print_error(fmt::format("'sluice {}' needs a pipeline file, e.g. sluice {} pipelines/quickstart.yaml", command,
-                                command));
+        print_error(fmt::format(
+                "'sluice {}' needs a pipeline file, e.g. sluice {} pipelines/quickstart.yaml",
+                command,
+                command));
         return std::nullopt;
     }
     return parsed;
@@ -84,15 +89,23 @@ std::string json_escape(std::string_view text) {
 void print_diagnostics(const config_error& error, bool as_json) {
     for (const auto& d : error.diagnostics()) {
         if (as_json) {
-            std::fprintf(stderr, "{\"file\":\"%s\",\"line\":%zu,\"column\":%zu,\"code\":\"%s\",\"message\":\"%s\"}\n",
-                         json_escape(d.where.file).c_str(), d.where.line, d.where.column, json_escape(d.code).c_str(),
-                         json_escape(d.message).c_str());
+            (void)std::fprintf(
+                    stderr,
+                    "{\"file\":\"%s\",\"line\":%zu,\"column\":%zu,\"code\":\"%s\",\"message\":"
+                    "\"%s\"}\n",
+                    json_escape(d.where.file).c_str(),
+                    d.where.line,
+                    d.where.column,
+                    json_escape(d.code).c_str(),
+                    json_escape(d.message).c_str());
         } else {
-            std::fprintf(stderr, "%s\n", d.to_string().c_str());
+            (void)std::fprintf(stderr, "%s\n", d.to_string().c_str());
         }
     }
     if (!as_json && error.total() > error.diagnostics().size()) {
-        std::fprintf(stderr, "(%zu more errors not shown)\n", error.total() - error.diagnostics().size());
+        (void)std::fprintf(stderr,
+                           "(%zu more errors not shown)\n",
+                           error.total() - error.diagnostics().size());
     }
 }
 

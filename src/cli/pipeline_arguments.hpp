@@ -19,7 +19,8 @@ struct pipeline_arguments {
 
 /// Parses `FILE [--set K=V]... [--quiet] [--diagnostics=json]`; prints the problem and
 /// returns nullopt on a bad command line.
-std::optional<pipeline_arguments> parse_pipeline_arguments(const arguments& args, std::string_view command);
+std::optional<pipeline_arguments> parse_pipeline_arguments(const arguments& args,
+                                                           std::string_view command);
 
 /// Prints config_error diagnostics to stderr (text, or JSON lines with --diagnostics=json).
 void print_diagnostics(const config_error& error, bool as_json);

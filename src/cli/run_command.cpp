@@ -10,15 +10,16 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
-#include <unistd.h>
 
 namespace sluice::cli {
 namespace {
@@ -67,7 +68,10 @@ std::optional<ui_arguments> take_ui_arguments(arguments& args) {
                 std::string why;
                 ui.address = parse_listen_address(text, &why);
                 if (!ui.address) {
-                    print_error(fmt::format("--ui expects HOST:PORT such as 127.0.0.1:8080, found '{}' ({})", text, why));
+                    print_error(fmt::format(
+                            "--ui expects HOST:PORT such as 127.0.0.1:8080, found '{}' ({})",
+                            text,
+                            why));
                     return std::nullopt;
                 }
             }
@@ -84,7 +88,8 @@ std::optional<ui_arguments> take_ui_arguments(arguments& args) {
             }
             const auto linger = parse_duration(text);
             if (!linger) {
-                print_error(fmt::format("--ui-linger expects a duration such as 60s or 5m, found '{}'", text));
+                print_error(fmt::format(
+                        "--ui-linger expects a duration such as 60s or 5m, found '{}'", text));
                 return std::nullopt;
             }
             ui.linger = *linger;
@@ -101,8 +106,10 @@ std::optional<ui_arguments> take_ui_arguments(arguments& args) {
 int run_command(const arguments& args);
 
 const bool registered = register_command(
-        {"run", "run FILE [--set KEY=VALUE]... [--quiet] [--ui [ADDR]] [--ui-linger DURATION]",
-         "run a pipeline until its sources end (Ctrl-C drains and stops it); --ui serves the dashboard "
+        {"run",
+         "run FILE [--set KEY=VALUE]... [--quiet] [--ui [ADDR]] [--ui-linger DURATION]",
+         "run a pipeline until its sources end (Ctrl-C drains and stops it); --ui serves the "
+         "dashboard "
          "and /metrics (default 127.0.0.1:8080), --ui-linger keeps serving that long after the run",
          run_command});
 
@@ -141,6 +148,7 @@ int run_command(const arguments& args) {
         options.host = listen->host;
         options.port = listen->port;
         // For working on web/: serve the pages from there instead of the built-in copies.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): races only with setenv; sluice has none
         if (const char* root = std::getenv("SLUICE_WEB_ROOT"); root != nullptr) {
             options.web_root = root;
         }
@@ -151,8 +159,10 @@ int run_command(const arguments& args) {
             print_error(e.what());
             return exit_failure;
         }
-        std::fprintf(stderr, "sluice: dashboard at %s (Prometheus metrics at %smetrics)\n", server->url().c_str(),
-                     server->url().c_str());
+        (void)std::fprintf(stderr,
+                           "sluice: dashboard at %s (Prometheus metrics at %smetrics)\n",
+                           server->url().c_str(),
+                           server->url().c_str());
     }
 #else
     if (listen) {
@@ -176,12 +186,14 @@ int run_command(const arguments& args) {
             wake.wait_for(lock, std::chrono::milliseconds(50));
             if (!stop_forwarded && signals_received.load() > 0) {
                 stop_forwarded = true;
-                std::fputs("\nsluice: stopping: draining in-flight batches (Ctrl-C again to abort)\n", stderr);
+                (void)std::fputs(
+                        "\nsluice: stopping: draining in-flight batches (Ctrl-C again to abort)\n",
+                        stderr);
                 p->stop();
             }
             if (!parsed->quiet && std::chrono::steady_clock::now() >= next_report && !done) {
                 next_report += std::chrono::seconds(1);
-                std::fprintf(stderr, "%s\n", progress.line().c_str());
+                (void)std::fprintf(stderr, "%s\n", progress.line().c_str());
             }
         }
     });
@@ -206,14 +218,15 @@ int run_command(const arguments& args) {
     }
 #endif
     if (code == exit_ok && !parsed->quiet) {
-        std::fputs(progress.summary(summary).c_str(), stderr);
+        (void)std::fputs(progress.summary(summary).c_str(), stderr);
     }
 #if SLUICE_HAS_DASHBOARD
     // Keep serving the final numbers (e.g. for a scrape or a test reading /metrics) unless the
     // user already asked to stop.
     if (server && ui->linger.count() > 0 && signals_received.load() == 0) {
-        std::fprintf(stderr, "sluice: run ended; the dashboard stays up for %s (Ctrl-C to exit)\n",
-                     format_duration(ui->linger).c_str());
+        (void)std::fprintf(stderr,
+                           "sluice: run ended; the dashboard stays up for %s (Ctrl-C to exit)\n",
+                           format_duration(ui->linger).c_str());
         const auto until = std::chrono::steady_clock::now() + ui->linger;
         while (signals_received.load() == 0 && std::chrono::steady_clock::now() < until) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));

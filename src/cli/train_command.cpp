@@ -46,7 +46,7 @@ int train_command(const arguments& args) {
     try {
         spec = ml::load_training_spec(spec_path);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        (void)std::fprintf(stderr, "%s\n", e.what());
         return exit_invalid;
     }
     if (!model_override.empty()) {
@@ -58,27 +58,42 @@ int train_command(const arguments& args) {
     try {
         const auto table = ml::load_training_table(spec);
         if (!quiet) {
-            std::fprintf(stderr, "training '%s': %zu rows, %zu features, label '%s', %zu rounds\n", spec.name.c_str(),
-                         table.rows(), table.features.size(), spec.label.c_str(), spec.rounds);
+            (void)std::fprintf(stderr,
+                               "training '%s': %zu rows, %zu features, label '%s', %zu rounds\n",
+                               spec.name.c_str(),
+                               table.rows(),
+                               table.features.size(),
+                               spec.label.c_str(),
+                               spec.rounds);
         }
-        const auto result = ml::train_model(spec, table, [&](std::size_t round, std::size_t rounds, const std::string& eval) {
-            if (!quiet) {
-                std::fprintf(stderr, "round %zu/%zu %s\n", round, rounds, eval.c_str());
-            }
-        });
+        const auto result = ml::train_model(
+                spec, table, [&](std::size_t round, std::size_t rounds, const std::string& eval) {
+                    if (!quiet) {
+                        (void)std::fprintf(
+                                stderr, "round %zu/%zu %s\n", round, rounds, eval.c_str());
+                    }
+                });
         ml::write_model_card(spec, result);
         std::string summary;
         if (result.classification) {
             const auto& c = *result.classification;
-            summary = fmt::format("accuracy {:.2f} %, precision {:.3f}, recall {:.3f}, F1 {:.3f}", c.accuracy * 100,
-                                  c.precision, c.recall, c.f1);
+            summary = fmt::format("accuracy {:.2f} %, precision {:.3f}, recall {:.3f}, F1 {:.3f}",
+                                  c.accuracy * 100,
+                                  c.precision,
+                                  c.recall,
+                                  c.f1);
         } else if (result.regression) {
             const auto& g = *result.regression;
             summary = fmt::format("RMSE {:.3f}, MAE {:.3f}, R² {:.3f}", g.rmse, g.mae, g.r2);
         }
-        std::printf("%s: wrote %s (%zu trees); held out %zu rows: %s%s\n", spec.name.c_str(), spec.model_path.c_str(),
-                    result.info.num_trees, result.test_rows, summary.c_str(),
-                    spec.card_path.empty() ? "" : fmt::format("; card {}.md", spec.card_path).c_str());
+        std::printf(
+                "%s: wrote %s (%zu trees); held out %zu rows: %s%s\n",
+                spec.name.c_str(),
+                spec.model_path.c_str(),
+                result.info.num_trees,
+                result.test_rows,
+                summary.c_str(),
+                spec.card_path.empty() ? "" : fmt::format("; card {}.md", spec.card_path).c_str());
         return exit_ok;
     } catch (const std::exception& e) {
         print_error(fmt::format("train '{}': {}", spec.name, e.what()));
@@ -88,9 +103,12 @@ int train_command(const arguments& args) {
 
 }  // namespace
 
-static const bool registered = register_command(
-        {"train", "train SPEC.yaml [--model PATH] [--card PATH] [--quiet]",
-         "train an XGBoost model from a training spec (simulator, NDJSON or CSV) and write its card", &train_command});
+static const bool registered =
+        register_command({"train",
+                          "train SPEC.yaml [--model PATH] [--card PATH] [--quiet]",
+                          "train an XGBoost model from a training spec (simulator, NDJSON or CSV) "
+                          "and write its card",
+                          &train_command});
 
 }  // namespace sluice::cli
 

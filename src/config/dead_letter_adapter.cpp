@@ -8,7 +8,8 @@ namespace sluice::detail {
 
 sink_dead_letter_writer::sink_dead_letter_writer(std::unique_ptr<sink> target, std::string id)
     : target_(std::move(target))
-    , context_(std::make_unique<operator_context>("dead_letter", std::move(id), nullptr, nullptr, nullptr)) {
+    , context_(std::make_unique<operator_context>(
+              "dead_letter", std::move(id), nullptr, nullptr, nullptr)) {
     reset_builders();
 }
 
@@ -35,8 +36,12 @@ void sink_dead_letter_writer::write(const dead_letter_record& record) {
                              .count();
     std::string positions;
     for (const auto& p : record.positions) {
-        fmt::format_to(std::back_inserter(positions), "{}{}:{}-{}", positions.empty() ? "" : ",", p.partition,
-                       p.first, p.last);
+        fmt::format_to(std::back_inserter(positions),
+                       "{}{}:{}-{}",
+                       positions.empty() ? "" : ",",
+                       p.partition,
+                       p.first,
+                       p.last);
     }
     {
         std::lock_guard lock(mutex_);

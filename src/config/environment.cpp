@@ -51,7 +51,10 @@ std::optional<std::string> expand_variables(std::string_view text,
 
 namespace {
 
-void expand_node(YAML::Node node, const std::string& file, const environment_lookup& lookup, diagnostics_collector& out) {
+void expand_node(YAML::Node node,
+                 const std::string& file,
+                 const environment_lookup& lookup,
+                 diagnostics_collector& out) {
     switch (node.Type()) {
         case YAML::NodeType::Scalar: {
             const auto& text = node.Scalar();
@@ -61,9 +64,12 @@ void expand_node(YAML::Node node, const std::string& file, const environment_loo
             std::string missing;
             auto expanded = expand_variables(text, lookup, missing);
             if (!expanded) {
-                out.add(location_of(node, file, {file, 0, 0}), "undefined-variable",
-                        fmt::format("environment variable '{}' is not set (write ${{{}:-default}} to give a default)",
-                                    missing, missing));
+                out.add(location_of(node, file, {file, 0, 0}),
+                        "undefined-variable",
+                        fmt::format("environment variable '{}' is not set (write ${{{}:-default}} "
+                                    "to give a default)",
+                                    missing,
+                                    missing));
                 return;
             }
             // Keep the node (and its position) and change only its text.
@@ -96,6 +102,7 @@ void expand_environment(YAML::Node root,
     environment_lookup effective = lookup;
     if (!effective) {
         effective = [](std::string_view name) -> std::optional<std::string> {
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): races only with setenv; sluice has none
             const char* value = std::getenv(std::string(name).c_str());
             if (value == nullptr) {
                 return std::nullopt;

@@ -34,7 +34,9 @@ struct loader {
     std::vector<std::string> all_ids;
     pipeline_settings settings;
 
-    source_location at(const YAML::Node& node) const { return location_of(node, file, {file, 0, 0}); }
+    source_location at(const YAML::Node& node) const {
+        return location_of(node, file, {file, 0, 0});
+    }
 
     // `--set a.b.c=value`: walks (and creates) mappings down to the key and replaces it.
     void apply_override(YAML::Node root, const std::string& path, const std::string& text) {
@@ -53,9 +55,13 @@ struct loader {
         for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
             YAML::Node next = current[parts[i]];
             if (next.IsDefined() && !next.IsNull() && !next.IsMap()) {
-                problems.add({"--set", 0, 0}, "bad-override",
-                             fmt::format("cannot set '{}': '{}' is not a mapping", path,
-                                         fmt::join(parts.begin(), parts.begin() + static_cast<long>(i) + 1, ".")));
+                problems.add({"--set", 0, 0},
+                             "bad-override",
+                             fmt::format("cannot set '{}': '{}' is not a mapping",
+                                         path,
+                                         fmt::join(parts.begin(),
+                                                   parts.begin() + static_cast<long>(i) + 1,
+                                                   ".")));
                 return;
             }
             if (!next.IsDefined() || next.IsNull()) {
@@ -66,8 +72,11 @@ struct loader {
         current[parts.back()] = value;
     }
 
-    node_declaration declare(const std::string& id, const YAML::Node& node, const std::string& type,
-                             const std::shared_ptr<const options::impl>& state, const YAML::Node& id_node) {
+    node_declaration declare(const std::string& id,
+                             const YAML::Node& node,
+                             const std::string& type,
+                             const std::shared_ptr<const options::impl>& state,
+                             const YAML::Node& id_node) {
         node_declaration d;
         d.id = id;
         d.type = type;
@@ -80,7 +89,8 @@ struct loader {
             d.inputs.push_back(inputs.Scalar());
         }
         const auto id_location = at(id_node);
-        d.locate = [state, node, id_location, file = file](std::string_view key) -> source_location {
+        d.locate =
+                [state, node, id_location, file = file](std::string_view key) -> source_location {
             if (key.empty()) {
                 return id_location;
             }
@@ -95,21 +105,27 @@ struct loader {
             }
             if (key == "inputs") {
                 const YAML::Node inputs_node = lookup(node, "inputs");
-                return inputs_node.IsDefined() ? location_of(inputs_node, file, id_location) : id_location;
+                return inputs_node.IsDefined() ? location_of(inputs_node, file, id_location)
+                                               : id_location;
             }
             return options(state).location(key);
         };
         return d;
     }
 
-    void load_section(const YAML::Node& root, const char* section, operator_role role, pipeline& p,
+    void load_section(const YAML::Node& root,
+                      const char* section,
+                      operator_role role,
+                      pipeline& p,
                       build_context& build) {
         const YAML::Node s = lookup(root, section);
         if (!s.IsDefined() || s.IsNull()) {
             return;
         }
         if (!s.IsMap()) {
-            problems.add(at(s), "wrong-type", fmt::format("'{}' expects a mapping of id -> operator", section));
+            problems.add(at(s),
+                         "wrong-type",
+                         fmt::format("'{}' expects a mapping of id -> operator", section));
             return;
         }
         auto& registry = operator_registry::global();
@@ -118,15 +134,22 @@ struct loader {
             const YAML::Node node = item.second;
             const auto role_name = std::string(to_string(role));
             if (!node.IsMap()) {
-                problems.add(at(node), "wrong-type",
-                             fmt::format("{} '{}' expects a mapping with a 'type', found {}", role_name, id,
-                                         node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : "a list"));
+                problems.add(at(node),
+                             "wrong-type",
+                             fmt::format("{} '{}' expects a mapping with a 'type', found {}",
+                                         role_name,
+                                         id,
+                                         node.IsScalar() ? fmt::format("'{}'", node.Scalar())
+                                                         : "a list"));
                 continue;
             }
             const YAML::Node type_node = lookup(node, "type");
             if (!type_node.IsDefined() || !type_node.IsScalar()) {
-                problems.add(at(node), "missing-field",
-                             fmt::format("{} '{}' requires 'type' (one of: {})", role_name, id,
+                problems.add(at(node),
+                             "missing-field",
+                             fmt::format("{} '{}' requires 'type' (one of: {})",
+                                         role_name,
+                                         id,
                                          join_names(registry.names(role))));
                 continue;
             }
@@ -138,17 +161,24 @@ struct loader {
                 if (!guess.empty()) {
                     hint = fmt::format("; did you mean '{}'?", guess);
                 } else {
-                    for (const auto other : {operator_role::source, operator_role::transform, operator_role::sink}) {
+                    for (const auto other :
+                         {operator_role::source, operator_role::transform, operator_role::sink}) {
                         if (other != role && registry.find(other, type) != nullptr) {
-                            hint = fmt::format("; '{}' is a {} type, not a {} type", type, to_string(other), role_name);
+                            hint = fmt::format("; '{}' is a {} type, not a {} type",
+                                               type,
+                                               to_string(other),
+                                               role_name);
                         }
                     }
                     if (hint.empty()) {
-                        hint = fmt::format(" ({} types: {})", role_name, join_names(registry.names(role)));
+                        hint = fmt::format(
+                                " ({} types: {})", role_name, join_names(registry.names(role)));
                     }
                 }
-                problems.add(at(type_node), "unknown-type",
-                             fmt::format("{} '{}' has unknown type '{}'{}", role_name, id, type, hint));
+                problems.add(
+                        at(type_node),
+                        "unknown-type",
+                        fmt::format("{} '{}' has unknown type '{}'{}", role_name, id, type, hint));
                 continue;
             }
             auto state = std::make_shared<options::impl>();
@@ -162,8 +192,12 @@ struct loader {
             if (role != operator_role::source) {
                 const YAML::Node inputs = lookup(node, "inputs");
                 if (inputs.IsDefined() && !inputs.IsSequence() && !inputs.IsScalar()) {
-                    problems.add(at(inputs), "wrong-type",
-                                 fmt::format("{} '{}': 'inputs' expects a list of ids, found a mapping", type, id));
+                    problems.add(
+                            at(inputs),
+                            "wrong-type",
+                            fmt::format("{} '{}': 'inputs' expects a list of ids, found a mapping",
+                                        type,
+                                        id));
                     continue;
                 }
             }
@@ -180,7 +214,8 @@ struct loader {
                         p.add_source(std::move(declaration), descriptor->make_source(opts, build));
                         break;
                     case operator_role::transform:
-                        p.add_transform(std::move(declaration), descriptor->make_transform(opts, build));
+                        p.add_transform(std::move(declaration),
+                                        descriptor->make_transform(opts, build));
                         break;
                     case operator_role::sink:
                         p.add_sink(std::move(declaration), descriptor->make_sink(opts, build));
@@ -194,24 +229,35 @@ struct loader {
         }
     }
 
-    void load_dead_letter(const YAML::Node& root, const std::string& pipeline_name, pipeline& p, build_context& build) {
+    void load_dead_letter(const YAML::Node& root,
+                          const std::string& pipeline_name,
+                          pipeline& p,
+                          build_context& build) {
         YAML::Node node = lookup(root, "dead_letter");
         if (!node.IsDefined() || node.IsNull()) {
             // The default keeps rejected records rather than dropping them: a local file.
-            node.reset(YAML::Load(fmt::format("{{type: file, path: 'dead-letter/{}.ndjson', format: ndjson}}", pipeline_name)));
+            node.reset(YAML::Load(
+                    fmt::format("{{type: file, path: 'dead-letter/{}.ndjson', format: ndjson}}",
+                                pipeline_name)));
         }
         if (!node.IsMap() || !lookup(node, "type").IsScalar()) {
-            problems.add(at(node), "wrong-type",
-                         "'dead_letter' expects a sink mapping with a 'type', e.g. {type: file, path: out/dead.ndjson}");
+            problems.add(at(node),
+                         "wrong-type",
+                         "'dead_letter' expects a sink mapping with a 'type', e.g. {type: file, "
+                         "path: out/dead.ndjson}");
             return;
         }
         const auto type = lookup(node, "type").Scalar();
         const auto* descriptor = operator_registry::global().find(operator_role::sink, type);
         if (descriptor == nullptr) {
-            const auto guess = closest_name(type, operator_registry::global().names(operator_role::sink));
-            problems.add(at(lookup(node, "type")), "unknown-type",
-                         fmt::format("dead_letter has unknown sink type '{}'{}", type,
-                                     guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
+            const auto guess =
+                    closest_name(type, operator_registry::global().names(operator_role::sink));
+            problems.add(
+                    at(lookup(node, "type")),
+                    "unknown-type",
+                    fmt::format("dead_letter has unknown sink type '{}'{}",
+                                type,
+                                guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
             return;
         }
         auto state = std::make_shared<options::impl>();
@@ -228,10 +274,14 @@ struct loader {
         }
         try {
             auto target = descriptor->make_sink(options(state), build);
-            bind_context ctx(type, "dead_letter", [state](std::string_view key) { return options(state).location(key); },
-                             &problems);
+            bind_context ctx(
+                    type,
+                    "dead_letter",
+                    [state](std::string_view key) { return options(state).location(key); },
+                    &problems);
             target->bind(detail::sink_dead_letter_writer::record_schema(), ctx);
-            p.set_dead_letter(std::make_unique<detail::sink_dead_letter_writer>(std::move(target), "dead_letter"));
+            p.set_dead_letter(std::make_unique<detail::sink_dead_letter_writer>(std::move(target),
+                                                                                "dead_letter"));
         } catch (const config_error& e) {
             for (const auto& d : e.diagnostics()) {
                 problems.add(d);
@@ -246,9 +296,12 @@ struct loader {
             return;
         }
         if (!node.IsNull() && !node.IsMap()) {
-            problems.add(at(node), "wrong-type",
-                         fmt::format("'dashboard' expects a mapping such as {{listen: 127.0.0.1:8080}}, found {}",
-                                     node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : "a list"));
+            problems.add(
+                    at(node),
+                    "wrong-type",
+                    fmt::format("'dashboard' expects a mapping such as {{listen: 127.0.0.1:8080}}, "
+                                "found {}",
+                                node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : "a list"));
             return;
         }
         listen_address address;
@@ -257,19 +310,27 @@ struct loader {
                 const auto& key = item.first.Scalar();
                 if (key != "listen") {
                     const auto guess = closest_name(key, {"listen"});
-                    problems.add(at(item.first), "unknown-field",
-                                 fmt::format("dashboard has no field '{}'{} (fields: listen)", key,
-                                             guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
+                    problems.add(at(item.first),
+                                 "unknown-field",
+                                 fmt::format("dashboard has no field '{}'{} (fields: listen)",
+                                             key,
+                                             guess.empty()
+                                                     ? ""
+                                                     : fmt::format("; did you mean '{}'?", guess)));
                     continue;
                 }
                 std::string why;
-                const auto parsed = item.second.IsScalar() ? parse_listen_address(item.second.Scalar(), &why)
-                                                           : std::nullopt;
+                const auto parsed = item.second.IsScalar()
+                                            ? parse_listen_address(item.second.Scalar(), &why)
+                                            : std::nullopt;
                 if (!parsed) {
-                    problems.add(at(item.second), "invalid-value",
-                                 fmt::format("dashboard 'listen' expects HOST:PORT such as 127.0.0.1:8080, found {}{}",
-                                             item.second.IsScalar() ? fmt::format("'{}'", item.second.Scalar())
-                                                                    : "a collection",
+                    problems.add(at(item.second),
+                                 "invalid-value",
+                                 fmt::format("dashboard 'listen' expects HOST:PORT such as "
+                                             "127.0.0.1:8080, found {}{}",
+                                             item.second.IsScalar()
+                                                     ? fmt::format("'{}'", item.second.Scalar())
+                                                     : "a collection",
                                              why.empty() ? "" : fmt::format(" ({})", why)));
                     continue;
                 }
@@ -285,23 +346,28 @@ struct loader {
         }
         problems.throw_if_any();
         if (!root.IsMap()) {
-            problems.add(at(root), "wrong-type", "a pipeline file expects a mapping with sources, transforms and sinks");
+            problems.add(at(root),
+                         "wrong-type",
+                         "a pipeline file expects a mapping with sources, transforms and sinks");
             problems.throw_if_any();
         }
         expand_environment(root, file, how.environment, problems);
         // Operators built from unexpanded "${...}" text would only add confusing errors.
         problems.throw_if_any();
 
-        static const std::vector<std::string> top_level{"name", "dead_letter", "sources", "transforms", "sinks", "runtime",
-                                                        "dashboard"};
+        static const std::vector<std::string> top_level{
+                "name", "dead_letter", "sources", "transforms", "sinks", "runtime", "dashboard"};
         for (const auto& item : root) {
             const auto& key = item.first.Scalar();
             if (std::find(top_level.begin(), top_level.end(), key) == top_level.end()) {
                 const auto guess = closest_name(key, top_level);
-                problems.add(at(item.first), "unknown-field",
-                             fmt::format("the pipeline has no top-level field '{}'{} (fields: {})", key,
-                                         guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess),
-                                         join_names(top_level)));
+                problems.add(
+                        at(item.first),
+                        "unknown-field",
+                        fmt::format("the pipeline has no top-level field '{}'{} (fields: {})",
+                                    key,
+                                    guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess),
+                                    join_names(top_level)));
             }
         }
         std::string name = "pipeline";
@@ -317,32 +383,46 @@ struct loader {
                 try {
                     value = item.second.as<std::size_t>();
                 } catch (const YAML::Exception&) {
-                    problems.add(at(item.second), "wrong-type",
-                                 fmt::format("runtime '{}' expects a whole number, found '{}'", key,
-                                             item.second.IsScalar() ? item.second.Scalar() : "a collection"));
+                    problems.add(at(item.second),
+                                 "wrong-type",
+                                 fmt::format("runtime '{}' expects a whole number, found '{}'",
+                                             key,
+                                             item.second.IsScalar() ? item.second.Scalar()
+                                                                    : "a collection"));
                     continue;
                 }
                 if (key == "max_batches_in_flight") {
                     if (value < 2) {
-                        problems.add(at(item.second), "out-of-range",
-                                     fmt::format("runtime 'max_batches_in_flight' must be at least 2, got {}", value));
+                        problems.add(at(item.second),
+                                     "out-of-range",
+                                     fmt::format("runtime 'max_batches_in_flight' must be at least "
+                                                 "2, got {}",
+                                                 value));
                     }
                     runtime.max_batches_in_flight = value;
                 } else if (key == "threads") {
                     runtime.threads = value;
                 } else {
                     const auto guess = closest_name(key, {"max_batches_in_flight", "threads"});
-                    problems.add(at(item.first), "unknown-field",
-                                 fmt::format("runtime has no field '{}'{} (fields: max_batches_in_flight, threads)", key,
-                                             guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
+                    problems.add(at(item.first),
+                                 "unknown-field",
+                                 fmt::format("runtime has no field '{}'{} (fields: "
+                                             "max_batches_in_flight, threads)",
+                                             key,
+                                             guess.empty()
+                                                     ? ""
+                                                     : fmt::format("; did you mean '{}'?", guess)));
                 }
             }
         }
         if (!lookup(root, "sources").IsDefined() || lookup(root, "sources").IsNull()) {
-            problems.add(at(root), "missing-field", "the pipeline requires 'sources' (at least one source)");
+            problems.add(at(root),
+                         "missing-field",
+                         "the pipeline requires 'sources' (at least one source)");
         }
         if (!lookup(root, "sinks").IsDefined() || lookup(root, "sinks").IsNull()) {
-            problems.add(at(root), "missing-field", "the pipeline requires 'sinks' (at least one sink)");
+            problems.add(
+                    at(root), "missing-field", "the pipeline requires 'sinks' (at least one sink)");
         }
 
         load_dashboard(root);
@@ -363,7 +443,8 @@ YAML::Node parse_yaml(std::string_view text, const std::string& file) {
     try {
         return YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
-        throw config_error({diagnostic{{file, static_cast<std::size_t>(e.mark.line) + 1,
+        throw config_error({diagnostic{{file,
+                                        static_cast<std::size_t>(e.mark.line) + 1,
                                         static_cast<std::size_t>(e.mark.column) + 1},
                                        "yaml-syntax",
                                        fmt::format("invalid YAML: {}", e.msg)}});
@@ -389,10 +470,13 @@ std::unique_ptr<pipeline> load_pipeline_from_string(std::string_view yaml,
     return load_pipeline_from_string(yaml, display_name, how, ignored);
 }
 
-std::unique_ptr<pipeline> load_pipeline(const std::string& path, const load_options& how, pipeline_settings& settings) {
+std::unique_ptr<pipeline> load_pipeline(const std::string& path,
+                                        const load_options& how,
+                                        pipeline_settings& settings) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw config_error({diagnostic{{path, 0, 0}, "io-error", fmt::format("cannot read '{}'", path)}});
+        throw config_error(
+                {diagnostic{{path, 0, 0}, "io-error", fmt::format("cannot read '{}'", path)}});
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -430,8 +514,8 @@ std::optional<listen_address> parse_listen_address(std::string_view text, std::s
         port_text = text.substr(colon + 1);
     }
     for (const char c : address.host) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                        c == '-' || c == ':';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':';
         if (!ok) {
             return fail(fmt::format("'{}' is not a host name or IP address", address.host));
         }

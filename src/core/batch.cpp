@@ -28,7 +28,8 @@ const column* batch::find_column(std::string_view name) const noexcept {
 }
 
 void batch::set_created_ns(column_ptr created) {
-    SLUICE_ASSERT(created == nullptr || (created->type() == data_type::int64 && created->size() == num_rows_));
+    SLUICE_ASSERT(created == nullptr ||
+                  (created->type() == data_type::int64 && created->size() == num_rows_));
     created_ns_ = std::move(created);
 }
 

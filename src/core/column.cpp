@@ -7,7 +7,8 @@
 
 namespace sluice {
 
-column::column(data_type type) : type_(type) {
+column::column(data_type type)
+    : type_(type) {
     if (type_ == data_type::string) {
         offsets_.push_back(0);
     }
@@ -120,7 +121,8 @@ void column::push_null() {
 }
 
 void column::push_from(const column& other, std::size_t row) {
-    SLUICE_ASSERT(other.type_ == type_ || (is_integer_storage(other.type_) && is_integer_storage(type_)));
+    SLUICE_ASSERT(other.type_ == type_ ||
+                  (is_integer_storage(other.type_) && is_integer_storage(type_)));
     if (!other.is_valid(row)) {
         push_null();
         return;
@@ -200,8 +202,8 @@ void column::set_null(std::size_t row) {
 column column::filter(std::span<const std::uint8_t> selection) const {
     SLUICE_ASSERT(selection.size() == size_);
     column out(type_);
-    const auto kept = static_cast<std::size_t>(
-            std::count_if(selection.begin(), selection.end(), [](std::uint8_t s) { return s != 0; }));
+    const auto kept = static_cast<std::size_t>(std::count_if(
+            selection.begin(), selection.end(), [](std::uint8_t s) { return s != 0; }));
     out.reserve(kept, type_ == data_type::string ? chars_.size() : 0);
     if (!has_nulls()) {
         // Fast paths without per-row validity checks.

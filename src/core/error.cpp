@@ -22,15 +22,16 @@ std::string join_diagnostics(const std::vector<diagnostic>& diagnostics, std::si
 }
 
 std::vector<diagnostic> sorted_and_capped(std::vector<diagnostic> diagnostics) {
-    std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
-        if (a.where.file != b.where.file) {
-            return a.where.file < b.where.file;
-        }
-        if (a.where.line != b.where.line) {
-            return a.where.line < b.where.line;
-        }
-        return a.where.column < b.where.column;
-    });
+    std::stable_sort(
+            diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
+                if (a.where.file != b.where.file) {
+                    return a.where.file < b.where.file;
+                }
+                if (a.where.line != b.where.line) {
+                    return a.where.line < b.where.line;
+                }
+                return a.where.column < b.where.column;
+            });
     // The same problem found twice (e.g. by a field check and a bind check) is reported once.
     diagnostics.erase(std::unique(diagnostics.begin(),
                                   diagnostics.end(),
@@ -50,7 +51,8 @@ std::string diagnostic::to_string() const {
     if (where.line == 0) {
         return fmt::format("{}: error[{}]: {}", where.file, code, message);
     }
-    return fmt::format("{}:{}:{}: error[{}]: {}", where.file, where.line, where.column, code, message);
+    return fmt::format(
+            "{}:{}:{}: error[{}]: {}", where.file, where.line, where.column, code, message);
 }
 
 config_error::config_error(std::vector<diagnostic> diagnostics)
@@ -63,7 +65,9 @@ config_error::config_error(std::vector<diagnostic> diagnostics)
     message_ = join_diagnostics(diagnostics_, total_);
 }
 
-operator_error::operator_error(const std::string& type, const std::string& id, const std::string& what)
+operator_error::operator_error(const std::string& type,
+                               const std::string& id,
+                               const std::string& what)
     : std::runtime_error(fmt::format("{} '{}': {}", type, id, what)) {}
 
 void diagnostics_collector::throw_if_any() const {

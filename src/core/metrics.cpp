@@ -12,8 +12,8 @@ int bucket_of(std::uint64_t value) noexcept {
     if (value < 4) {
         return static_cast<int>(value);
     }
-    const int octave = 63 - std::countl_zero(value);                          // >= 2
-    const int sub = static_cast<int>((value >> (octave - 2)) & 3U);           // next two bits
+    const int octave = 63 - std::countl_zero(value);                 // >= 2
+    const int sub = static_cast<int>((value >> (octave - 2)) & 3U);  // next two bits
     return octave * latency_histogram::buckets_per_octave + sub - 4;
 }
 
@@ -34,7 +34,8 @@ std::uint64_t latency_histogram::bucket_upper_bound(int bucket) noexcept {
     return upper_bound_of(bucket);
 }
 
-void latency_histogram::record_since(std::span<const std::int64_t> since_ns, std::int64_t now_ns) noexcept {
+void latency_histogram::record_since(std::span<const std::int64_t> since_ns,
+                                     std::int64_t now_ns) noexcept {
     std::array<std::uint32_t, bucket_count> local{};
     std::uint64_t sum = 0;
     for (const auto t : since_ns) {
@@ -69,7 +70,8 @@ std::uint64_t latency_histogram::quantile(double q) const noexcept {
     return quantile_of(counts, q);
 }
 
-std::uint64_t latency_histogram::quantile_of(std::span<const std::uint64_t> counts, double q) noexcept {
+std::uint64_t latency_histogram::quantile_of(std::span<const std::uint64_t> counts,
+                                             double q) noexcept {
     std::uint64_t total = 0;
     for (const auto c : counts) {
         total += c;

@@ -30,13 +30,27 @@ constexpr char hex_digits[] = "0123456789abcdef";
 
 void append_escape(std::string& out, unsigned char c) {
     switch (c) {
-        case '"': out.append("\\\"", 2); return;
-        case '\\': out.append("\\\\", 2); return;
-        case '\n': out.append("\\n", 2); return;
-        case '\r': out.append("\\r", 2); return;
-        case '\t': out.append("\\t", 2); return;
-        case '\b': out.append("\\b", 2); return;
-        case '\f': out.append("\\f", 2); return;
+        case '"':
+            out.append("\\\"", 2);
+            return;
+        case '\\':
+            out.append("\\\\", 2);
+            return;
+        case '\n':
+            out.append("\\n", 2);
+            return;
+        case '\r':
+            out.append("\\r", 2);
+            return;
+        case '\t':
+            out.append("\\t", 2);
+            return;
+        case '\b':
+            out.append("\\b", 2);
+            return;
+        case '\f':
+            out.append("\\f", 2);
+            return;
         default: {
             const char buf[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
             out.append(buf, 6);
@@ -52,7 +66,9 @@ std::size_t utf8_sequence_length(const unsigned char* p, std::size_t n) noexcept
     if (b0 < 0x80) {
         return 1;
     }
-    auto cont = [&](std::size_t i) { return i < n && (p[i] & 0xC0) == 0x80; };
+    auto cont = [&](std::size_t i) {
+        return i < n && (p[i] & 0xC0) == 0x80;
+    };
     if (b0 >= 0xC2 && b0 <= 0xDF) {
         return cont(1) ? 2 : 0;
     }
@@ -245,13 +261,27 @@ char* write_string(char* p, std::string_view text) noexcept {
             p += i - run_start;
             const unsigned char c = s[i];
             switch (c) {
-                case '"': p = write_literal(p, "\\\""); break;
-                case '\\': p = write_literal(p, "\\\\"); break;
-                case '\n': p = write_literal(p, "\\n"); break;
-                case '\r': p = write_literal(p, "\\r"); break;
-                case '\t': p = write_literal(p, "\\t"); break;
-                case '\b': p = write_literal(p, "\\b"); break;
-                case '\f': p = write_literal(p, "\\f"); break;
+                case '"':
+                    p = write_literal(p, "\\\"");
+                    break;
+                case '\\':
+                    p = write_literal(p, "\\\\");
+                    break;
+                case '\n':
+                    p = write_literal(p, "\\n");
+                    break;
+                case '\r':
+                    p = write_literal(p, "\\r");
+                    break;
+                case '\t':
+                    p = write_literal(p, "\\t");
+                    break;
+                case '\b':
+                    p = write_literal(p, "\\b");
+                    break;
+                case '\f':
+                    p = write_literal(p, "\\f");
+                    break;
                 default:
                     p = write_literal(p, "\\u00");
                     *p++ = hex_digits[c >> 4];
@@ -455,8 +485,12 @@ void append_json_value(std::string& out,
         return;
     }
     switch (values.type()) {
-        case data_type::float64: append_json_double(out, values.float64_values()[row]); return;
-        case data_type::int64: append_json_int(out, values.int64_values()[row]); return;
+        case data_type::float64:
+            append_json_double(out, values.float64_values()[row]);
+            return;
+        case data_type::int64:
+            append_json_int(out, values.int64_values()[row]);
+            return;
         case data_type::boolean:
             if (values.bool_values()[row] != 0) {
                 out.append("true", 4);
@@ -464,7 +498,9 @@ void append_json_value(std::string& out,
                 out.append("false", 5);
             }
             return;
-        case data_type::string: append_json_string(out, values.string_at(row)); return;
+        case data_type::string:
+            append_json_string(out, values.string_at(row));
+            return;
         case data_type::timestamp_ms:
             if (timestamps == json_timestamp_format::iso8601) {
                 out.push_back('"');
@@ -486,10 +522,18 @@ row_json_writer::row_json_writer(const schema& fields, row_json_options options)
         key_ends_.push_back(static_cast<std::uint32_t>(keys_.size()));
         switch (f.type) {
             case data_type::float64:
-            case data_type::int64: fixed_bound_ += 32; break;
-            case data_type::boolean: fixed_bound_ += 5; break;
-            case data_type::string: fixed_bound_ += 2; break;
-            case data_type::timestamp_ms: fixed_bound_ += 32; break;
+            case data_type::int64:
+                fixed_bound_ += 32;
+                break;
+            case data_type::boolean:
+                fixed_bound_ += 5;
+                break;
+            case data_type::string:
+                fixed_bound_ += 2;
+                break;
+            case data_type::timestamp_ms:
+                fixed_bound_ += 32;
+                break;
         }
         fixed_bound_ += 1;  // ','
     }
@@ -505,14 +549,22 @@ row_json_cursor row_json_writer::prepare(const batch& input) const {
     for (std::size_t i = 0; i < types_.size(); ++i) {
         const column& values = input.column_at(i);
         SLUICE_ASSERT(values.type() == types_[i]);
-        row_json_cursor::column_view view{values.type(), nullptr, nullptr,
-                                          values.validity_words().empty() ? nullptr
-                                                                          : values.validity_words().data()};
+        row_json_cursor::column_view view{
+                values.type(),
+                nullptr,
+                nullptr,
+                values.validity_words().empty() ? nullptr : values.validity_words().data()};
         switch (values.type()) {
-            case data_type::float64: view.values = values.float64_values().data(); break;
+            case data_type::float64:
+                view.values = values.float64_values().data();
+                break;
             case data_type::int64:
-            case data_type::timestamp_ms: view.values = values.int64_values().data(); break;
-            case data_type::boolean: view.values = values.bool_values().data(); break;
+            case data_type::timestamp_ms:
+                view.values = values.int64_values().data();
+                break;
+            case data_type::boolean:
+                view.values = values.bool_values().data();
+                break;
             case data_type::string:
                 view.values = values.string_bytes().data();
                 view.offsets = values.string_offsets().data();
@@ -554,7 +606,8 @@ char* row_json_cursor::write_row(char* p, std::size_t row) const noexcept {
     for (std::size_t i = 0; i < columns_.size(); ++i) {
         const column_view& c = columns_[i];
         const std::uint32_t key_end = w.key_ends_[i];
-        const bool valid = c.validity == nullptr || ((c.validity[row >> 6] >> (row & 63)) & 1U) != 0;
+        const bool valid =
+                c.validity == nullptr || ((c.validity[row >> 6] >> (row & 63)) & 1U) != 0;
         if (!valid && skip_nulls) {
             key_start = key_end;
             continue;
@@ -571,15 +624,22 @@ char* row_json_cursor::write_row(char* p, std::size_t row) const noexcept {
             continue;
         }
         switch (c.type) {
-            case data_type::float64: p = write_double(p, static_cast<const double*>(c.values)[row]); break;
-            case data_type::int64: p = write_int(p, static_cast<const std::int64_t*>(c.values)[row]); break;
+            case data_type::float64:
+                p = write_double(p, static_cast<const double*>(c.values)[row]);
+                break;
+            case data_type::int64:
+                p = write_int(p, static_cast<const std::int64_t*>(c.values)[row]);
+                break;
             case data_type::boolean:
-                p = static_cast<const std::uint8_t*>(c.values)[row] != 0 ? write_literal(p, "true")
-                                                                         : write_literal(p, "false");
+                p = static_cast<const std::uint8_t*>(c.values)[row] != 0
+                            ? write_literal(p, "true")
+                            : write_literal(p, "false");
                 break;
             case data_type::string: {
                 const char* chars = static_cast<const char*>(c.values);
-                p = write_string(p, std::string_view(chars + c.offsets[row], c.offsets[row + 1] - c.offsets[row]));
+                p = write_string(p,
+                                 std::string_view(chars + c.offsets[row],
+                                                  c.offsets[row + 1] - c.offsets[row]));
                 break;
             }
             case data_type::timestamp_ms: {
@@ -603,7 +663,10 @@ void row_json_cursor::append_row(std::string& out, std::size_t row, char termina
     append_rows(out, row, row + 1, terminator);
 }
 
-void row_json_cursor::append_rows(std::string& out, std::size_t first, std::size_t last, char terminator) {
+void row_json_cursor::append_rows(std::string& out,
+                                  std::size_t first,
+                                  std::size_t last,
+                                  char terminator) {
     // Rows are written through a raw pointer into a scratch buffer sized for the worst case
     // (every string byte escaped as \u00XX), then appended with one copy: std::string offers
     // no way to write past its size without zero-filling first.

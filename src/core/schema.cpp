@@ -4,9 +4,11 @@
 
 namespace sluice {
 
-schema::schema(std::vector<field> fields) : fields_(std::move(fields)) {}
+schema::schema(std::vector<field> fields)
+    : fields_(std::move(fields)) {}
 
-schema::schema(std::initializer_list<field> fields) : fields_(fields) {}
+schema::schema(std::initializer_list<field> fields)
+    : fields_(fields) {}
 
 std::optional<std::size_t> schema::index_of(std::string_view name) const noexcept {
     for (std::size_t i = 0; i < fields_.size(); ++i) {

@@ -17,6 +17,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <ranges>
 #include <span>
 #include <thread>
 
@@ -46,8 +47,9 @@ std::vector<column_ptr> empty_columns(const schema& s) {
 }
 
 std::uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
-    return static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - since)
+                                              .count());
 }
 
 /// End-to-end latency: from each record's creation (wall clock, possibly another
@@ -58,8 +60,8 @@ void record_event_latency(const batch& accepted, operator_metrics& metrics) {
         return;
     }
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
     metrics.event_latency.record_since(created->int64_values(), now);
 }
 
@@ -140,14 +142,19 @@ struct pipeline::impl {
 
     std::atomic<bool> failed{false};
 
+    impl() = default;
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+    impl(impl&&) = delete;
+    impl& operator=(impl&&) = delete;
     ~impl() {
         // Transforms and sinks may still hold acknowledgement tokens (a window's open windows
         // after a stop) whose release calls back into their source and reads accepting_acks.
         // Tear them down first, downstream first, while the sources and the flag still exist;
         // members would otherwise go in declaration order, sources first.
-        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-            if (*it && (*it)->role != operator_role::source) {
-                it->reset();
+        for (auto& node : std::views::reverse(nodes)) {
+            if (node && node->role != operator_role::source) {
+                node.reset();
             }
         }
     }
@@ -180,13 +187,21 @@ struct pipeline::impl {
     run_summary run();
     void build_graph(flow::graph& g);
     int poll_source(node_state& n, flow::graph& g, tbb::flow_control& control);
-    void bind_join(node_state& n, std::size_t index, const std::vector<source_paths>& paths, bind_context& ctx);
-    void run_transform(node_state& n, const batch_ptr& input, node_state::transform_node::output_ports_type& ports);
+    void bind_join(node_state& n,
+                   std::size_t index,
+                   const std::vector<source_paths>& paths,
+                   bind_context& ctx);
+    void run_transform(node_state& n,
+                       const batch_ptr& input,
+                       node_state::transform_node::output_ports_type& ports);
     void transform_batch(node_state& n,
                          std::span<const batch_ptr> inputs,
                          node_state::transform_node::output_ports_type& ports);
     schema_ptr input_schema(std::size_t index, std::size_t k, bind_context& ctx) const;
-    void send_side_outputs(node_state& n, const batch& in, std::span<batch> sides, batch_origin origin);
+    void send_side_outputs(node_state& n,
+                           const batch& in,
+                           std::span<batch> sides,
+                           batch_origin origin);
     void run_sink(node_state& n, const batch_ptr& input);
     void finish_all(flow::graph& g);
 };
@@ -213,7 +228,9 @@ void pipeline::impl::prepare() {
             n.output_schema = n.source_op->output_schema();
             continue;
         }
-        n.join = n.role == operator_role::transform ? dynamic_cast<join_transform*>(n.transform_op.get()) : nullptr;
+        n.join = n.role == operator_role::transform
+                         ? dynamic_cast<join_transform*>(n.transform_op.get())
+                         : nullptr;
         if (n.join) {
             // A join emits one batch per set of its inputs' batches: the paths of one input.
             paths[index] = paths[upstream.front()];
@@ -237,9 +254,12 @@ void pipeline::impl::prepare() {
             if (!input) {
                 input = candidate;
             } else if (!(*input == *candidate)) {
-                ctx.error("inputs", "schema-mismatch",
+                ctx.error("inputs",
+                          "schema-mismatch",
                           fmt::format("inputs '{}' and '{}' produce different schemas: {} vs {}",
-                                      n.declaration.inputs.front(), n.declaration.inputs[k], input->to_string(),
+                                      n.declaration.inputs.front(),
+                                      n.declaration.inputs[k],
+                                      input->to_string(),
                                       candidate->to_string()));
                 consistent = false;
                 break;
@@ -262,9 +282,11 @@ void pipeline::impl::prepare() {
     }
     problems.throw_if_any();
     if (config.max_batches_in_flight < 2) {
-        throw config_error({diagnostic{{}, "out-of-range",
-                                       fmt::format("max_batches_in_flight must be at least 2, got {}",
-                                                   config.max_batches_in_flight)}});
+        throw config_error(
+                {diagnostic{{},
+                            "out-of-range",
+                            fmt::format("max_batches_in_flight must be at least 2, got {}",
+                                        config.max_batches_in_flight)}});
     }
     prepared = true;
 }
@@ -283,12 +305,18 @@ schema_ptr pipeline::impl::input_schema(std::size_t index, std::size_t k, bind_c
         names.push_back(side.name);
     }
     const auto guess = closest_name(port, names);
-    ctx.error(fmt::format("inputs.{}", k), "unknown-input",
-              fmt::format("reads from '{}.{}', but {} '{}' has no side output '{}'{}", producer.declaration.id, port,
-                          producer.declaration.type, producer.declaration.id, port,
-                          names.empty()  ? std::string(" (it has none)")
-                          : guess.empty() ? fmt::format(" (its side outputs: {})", join_names(names))
-                                          : fmt::format("; did you mean '{}'?", guess)));
+    ctx.error(
+            fmt::format("inputs.{}", k),
+            "unknown-input",
+            fmt::format("reads from '{}.{}', but {} '{}' has no side output '{}'{}",
+                        producer.declaration.id,
+                        port,
+                        producer.declaration.type,
+                        producer.declaration.id,
+                        port,
+                        names.empty()   ? std::string(" (it has none)")
+                        : guess.empty() ? fmt::format(" (its side outputs: {})", join_names(names))
+                                        : fmt::format("; did you mean '{}'?", guess)));
     return nullptr;
 }
 
@@ -299,13 +327,16 @@ void pipeline::impl::bind_join(node_state& n,
     n.traits = n.transform_op->traits();
     if (n.traits.needs_ordered_input) {
         throw std::logic_error(fmt::format("{} '{}': a join_transform cannot ask for ordered input",
-                                           n.declaration.type, n.declaration.id));
+                                           n.declaration.type,
+                                           n.declaration.id));
     }
     const auto& upstream = topo.nodes[index].upstream;
     auto describe_paths = [&](const source_paths& from) {
         std::string text;
         for (const auto& [source_index, count] : from) {
-            text += fmt::format("{}{}{}", text.empty() ? "" : ", ", nodes[source_index]->declaration.id,
+            text += fmt::format("{}{}{}",
+                                text.empty() ? "" : ", ",
+                                nodes[source_index]->declaration.id,
                                 count == 1 ? "" : fmt::format(" ({} paths)", count));
         }
         return text;
@@ -313,38 +344,50 @@ void pipeline::impl::bind_join(node_state& n,
     bool one_path_each = true;
     for (const auto up : upstream) {
         one_path_each = one_path_each && paths[up] == paths[upstream.front()] &&
-                        std::all_of(paths[up].begin(), paths[up].end(), [](const auto& p) { return p.second == 1; });
+                        std::all_of(paths[up].begin(), paths[up].end(), [](const auto& p) {
+                            return p.second == 1;
+                        });
     }
     std::vector<join_input> inputs;
     for (std::size_t k = 0; k < upstream.size(); ++k) {
-        if (std::find(upstream.begin(), upstream.begin() + static_cast<std::ptrdiff_t>(k), upstream[k]) !=
-            upstream.begin() + static_cast<std::ptrdiff_t>(k)) {
-            ctx.error(fmt::format("inputs.{}", k), "invalid-input",
+        if (std::find(upstream.begin(),
+                      upstream.begin() + static_cast<std::ptrdiff_t>(k),
+                      upstream[k]) != upstream.begin() + static_cast<std::ptrdiff_t>(k)) {
+            ctx.error(fmt::format("inputs.{}", k),
+                      "invalid-input",
                       fmt::format("lists input '{}' twice", nodes[upstream[k]]->declaration.id));
         }
         if (!topo.nodes[index].upstream_ports[k].empty()) {
             // A join matches its inputs' batches by producer; a side output shares its
             // producer with the main output.
-            ctx.error(fmt::format("inputs.{}", k), "invalid-input",
-                      fmt::format("a join cannot read a side output ('{}.{}') directly; pass it through a transform "
+            ctx.error(fmt::format("inputs.{}", k),
+                      "invalid-input",
+                      fmt::format("a join cannot read a side output ('{}.{}') directly; pass it "
+                                  "through a transform "
                                   "(e.g. a filter) first",
-                                  nodes[upstream[k]]->declaration.id, topo.nodes[index].upstream_ports[k]));
+                                  nodes[upstream[k]]->declaration.id,
+                                  topo.nodes[index].upstream_ports[k]));
         }
         inputs.push_back({nodes[upstream[k]]->declaration.id, nodes[upstream[k]]->output_schema});
     }
     if (!one_path_each && !ctx.failed()) {
         std::string found;
         for (const auto up : upstream) {
-            found += fmt::format("{}'{}' reads from {}", found.empty() ? "" : "; ", nodes[up]->declaration.id,
+            found += fmt::format("{}'{}' reads from {}",
+                                 found.empty() ? "" : "; ",
+                                 nodes[up]->declaration.id,
                                  describe_paths(paths[up]));
         }
-        ctx.error("inputs", "invalid-input",
-                  fmt::format("joins the batches its inputs make from one source batch, so every input must read "
+        ctx.error("inputs",
+                  "invalid-input",
+                  fmt::format("joins the batches its inputs make from one source batch, so every "
+                              "input must read "
                               "from the same sources, each by one path; found: {}",
                               found));
     }
-    const bool inputs_bound =
-            std::all_of(inputs.begin(), inputs.end(), [](const join_input& in) { return in.schema != nullptr; });
+    const bool inputs_bound = std::all_of(inputs.begin(), inputs.end(), [](const join_input& in) {
+        return in.schema != nullptr;
+    });
     if (ctx.failed() || !inputs_bound) {
         return;  // an unbound input has reported its own problem
     }
@@ -437,7 +480,8 @@ void pipeline::impl::run_transform(node_state& n,
         // the input's index (the wiring checks rule out duplicates).
         const auto& upstream = topo.nodes[n.stream].upstream;
         const auto position = static_cast<std::size_t>(
-                std::find(upstream.begin(), upstream.end(), input->origin().producer) - upstream.begin());
+                std::find(upstream.begin(), upstream.end(), input->origin().producer) -
+                upstream.begin());
         std::vector<batch_ptr> set;
         try {
             set = n.gather.push(position, input);
@@ -487,7 +531,8 @@ void pipeline::impl::transform_batch(node_state& n,
                 result = n.transform_op->process(in, *n.context);
             }
             auto out = std::make_shared<batch>(std::move(result));
-            if (dead_letter && n.metrics->rejected.load(std::memory_order_relaxed) != rejected_before) {
+            if (dead_letter &&
+                n.metrics->rejected.load(std::memory_order_relaxed) != rejected_before) {
                 // Rejected records must be durable before the batch can be acknowledged.
                 dead_letter->flush();
             }
@@ -515,17 +560,25 @@ void pipeline::impl::transform_batch(node_state& n,
     std::get<0>(ports).try_put(std::move(placeholder));
 }
 
-void pipeline::impl::send_side_outputs(node_state& n, const batch& in, std::span<batch> sides, batch_origin origin) {
+void pipeline::impl::send_side_outputs(node_state& n,
+                                       const batch& in,
+                                       std::span<batch> sides,
+                                       batch_origin origin) {
     for (std::size_t k = 0; k < sides.size(); ++k) {
         const auto& declared = n.sides[k];
         if (!sides[k].schema()) {
             // Nothing for this output this time; downstream still gets its one batch.
             sides[k] = batch(declared.schema, empty_columns(*declared.schema));
             sides[k].inherit_lineage(in);
-        } else if (sides[k].schema() != declared.schema && !(*sides[k].schema() == *declared.schema)) {
-            throw std::logic_error(fmt::format("{} '{}': side output '{}' got a batch of schema {}, declared {}",
-                                               n.declaration.type, n.declaration.id, declared.name,
-                                               sides[k].schema()->to_string(), declared.schema->to_string()));
+        } else if (sides[k].schema() != declared.schema &&
+                   !(*sides[k].schema() == *declared.schema)) {
+            throw std::logic_error(
+                    fmt::format("{} '{}': side output '{}' got a batch of schema {}, declared {}",
+                                n.declaration.type,
+                                n.declaration.id,
+                                declared.name,
+                                sides[k].schema()->to_string(),
+                                declared.schema->to_string()));
         }
         auto side = std::make_shared<batch>(std::move(sides[k]));
         side->set_origin(origin);
@@ -567,31 +620,43 @@ void pipeline::impl::build_graph(flow::graph& g) {
         auto& n = *nodes[i];
         // The node index doubles as stream id (sources) and producer id (all nodes).
         n.stream = static_cast<std::uint32_t>(i);
-        n.context = std::make_unique<operator_context>(n.declaration.type, n.declaration.id, n.metrics.get(),
-                                                       dead_letter.get(), &stop_requested, resume);
+        n.context = std::make_unique<operator_context>(n.declaration.type,
+                                                       n.declaration.id,
+                                                       n.metrics.get(),
+                                                       dead_letter.get(),
+                                                       &stop_requested,
+                                                       resume);
         switch (n.role) {
             case operator_role::source:
                 // Not a limiter_node: its pull protocol with input_node hung here now and
                 // then (oneTBB issue #634 and relatives); poll_source bounds in-flight itself.
                 n.input = std::make_unique<flow::input_node<int>>(
-                        g, [this, &n, &g](tbb::flow_control& control) { return poll_source(n, g, control); });
+                        g, [this, &n, &g](tbb::flow_control& control) {
+                            return poll_source(n, g, control);
+                        });
                 n.ticks = std::make_unique<flow::function_node<int, flow::continue_msg>>(
                         g, flow::serial, [](int) { return flow::continue_msg(); });
                 flow::make_edge(*n.input, *n.ticks);
                 break;
             case operator_role::transform: {
-                const bool serial = n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
+                const bool serial =
+                        n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
                 n.transformer = std::make_unique<node_state::transform_node>(
-                        g, serial ? flow::serial : flow::unlimited,
-                        [this, &n](const batch_ptr& in, node_state::transform_node::output_ports_type& ports) {
+                        g,
+                        serial ? flow::serial : flow::unlimited,
+                        [this, &n](const batch_ptr& in,
+                                   node_state::transform_node::output_ports_type& ports) {
                             run_transform(n, in, ports);
                         });
                 break;
             }
             case operator_role::sink: {
-                const bool serial = n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
+                const bool serial =
+                        n.traits.calls == concurrency::serial || n.traits.needs_ordered_input;
                 n.consumer = std::make_unique<flow::function_node<batch_ptr, flow::continue_msg>>(
-                        g, serial ? flow::serial : flow::unlimited, [this, &n](const batch_ptr& in) {
+                        g,
+                        serial ? flow::serial : flow::unlimited,
+                        [this, &n](const batch_ptr& in) {
                             run_sink(n, in);
                             return flow::continue_msg();
                         });
@@ -605,13 +670,17 @@ void pipeline::impl::build_graph(flow::graph& g) {
         for (std::size_t k = 0; k < wiring.upstream.size(); ++k) {
             auto& n = *nodes[wiring.upstream[k]];
             flow::receiver<batch_ptr>& receiver =
-                    d.role == operator_role::transform ? static_cast<flow::receiver<batch_ptr>&>(*d.transformer)
-                                                       : static_cast<flow::receiver<batch_ptr>&>(*d.consumer);
+                    d.role == operator_role::transform
+                            ? static_cast<flow::receiver<batch_ptr>&>(*d.transformer)
+                            : static_cast<flow::receiver<batch_ptr>&>(*d.consumer);
             if (const auto& port = wiring.upstream_ports[k]; !port.empty()) {
                 // Side outputs are sent from the transform's body (send_side_outputs).
-                const auto side = std::find_if(n.sides.begin(), n.sides.end(),
-                                               [&](const side_output& s) { return s.name == port; });
-                n.side_successors[static_cast<std::size_t>(side - n.sides.begin())].push_back(&receiver);
+                const auto side =
+                        std::find_if(n.sides.begin(), n.sides.end(), [&](const side_output& s) {
+                            return s.name == port;
+                        });
+                n.side_successors[static_cast<std::size_t>(side - n.sides.begin())].push_back(
+                        &receiver);
                 continue;
             }
             n.successors.push_back(&receiver);
@@ -638,11 +707,14 @@ void pipeline::impl::finish_all(flow::graph& g) {
                     abandon(*b);
                 }
                 if (!leftover.empty() && !failed.load()) {
-                    throw operator_error(n.declaration.type, n.declaration.id,
-                                         fmt::format("{} batches arrived from only some of its inputs (e.g. the "
-                                                     "end-of-stream output of a window on one branch); every input "
-                                                     "must deliver one batch per source batch",
-                                                     leftover.size()));
+                    throw operator_error(
+                            n.declaration.type,
+                            n.declaration.id,
+                            fmt::format(
+                                    "{} batches arrived from only some of its inputs (e.g. the "
+                                    "end-of-stream output of a window on one branch); every input "
+                                    "must deliver one batch per source batch",
+                                    leftover.size()));
                 }
             }
             if (n.role == operator_role::transform && drain_state) {
@@ -687,7 +759,9 @@ run_summary pipeline::impl::run() {
     for (const auto& n : nodes) {
         source_count += n->role == operator_role::source ? 1 : 0;
     }
-    const std::size_t workers = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+    const std::size_t workers = config.threads != 0
+                                        ? config.threads
+                                        : std::max(1U, std::thread::hardware_concurrency());
     // Sources may block in poll() for up to their max latency; give each a thread of its own
     // on top of the workers so a quiet source never starves the transforms.
     const std::size_t slots = workers + source_count;
@@ -698,6 +772,12 @@ run_summary pipeline::impl::run() {
         // Flow-graph nodes unregister from their graph when destroyed: destroy them first.
         struct release_nodes {
             impl& self;
+            explicit release_nodes(impl& owner)
+                : self(owner) {}
+            release_nodes(const release_nodes&) = delete;
+            release_nodes& operator=(const release_nodes&) = delete;
+            release_nodes(release_nodes&&) = delete;
+            release_nodes& operator=(release_nodes&&) = delete;
             ~release_nodes() {
                 for (auto& n : self.nodes) {
                     n->input.reset();
@@ -708,7 +788,7 @@ run_summary pipeline::impl::run() {
                     n->side_successors.clear();
                 }
             }
-        } release{*this};
+        } release(*this);
         build_graph(g);
         for (auto& n : nodes) {
             if (n->input) {
@@ -751,7 +831,8 @@ run_summary pipeline::impl::run() {
     return summary;
 }
 
-pipeline::pipeline(std::string name, runtime_config config) : impl_(std::make_unique<impl>()) {
+pipeline::pipeline(std::string name, runtime_config config)
+    : impl_(std::make_unique<impl>()) {
     impl_->name = std::move(name);
     impl_->config = config;
 }

@@ -20,8 +20,9 @@ std::string describe(const node_declaration& d, operator_role role) {
 
 }  // namespace
 
-topology resolve_topology(const std::vector<std::pair<const node_declaration*, operator_role>>& declared,
-                          diagnostics_collector& out) {
+topology resolve_topology(
+        const std::vector<std::pair<const node_declaration*, operator_role>>& declared,
+        diagnostics_collector& out) {
     topology result;
     std::map<std::string, std::size_t, std::less<>> index_of;
     std::vector<std::string> ids;
@@ -30,9 +31,12 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
         n.declaration = declaration;
         n.role = role;
         if (index_of.count(declaration->id) != 0) {
-            out.add(locate(*declaration, ""), "duplicate-id",
+            out.add(locate(*declaration, ""),
+                    "duplicate-id",
                     fmt::format("{} '{}': the id '{}' is already used by another {}",
-                                declaration->type, declaration->id, declaration->id,
+                                declaration->type,
+                                declaration->id,
+                                declaration->id,
                                 to_string(result.nodes[index_of[declaration->id]].role)));
             continue;
         }
@@ -46,50 +50,66 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
         const auto& d = *n.declaration;
         if (n.role == operator_role::source) {
             if (!d.inputs.empty()) {
-                out.add(locate(d, "inputs"), "unexpected-inputs",
+                out.add(locate(d, "inputs"),
+                        "unexpected-inputs",
                         fmt::format("{}: a source takes no 'inputs'", describe(d, n.role)));
             }
             continue;
         }
         if (d.inputs.empty()) {
-            out.add(locate(d, "inputs"), "missing-field",
-                    fmt::format("{} requires 'inputs' (the ids it reads from)", describe(d, n.role)));
+            out.add(locate(d, "inputs"),
+                    "missing-field",
+                    fmt::format("{} requires 'inputs' (the ids it reads from)",
+                                describe(d, n.role)));
             continue;
         }
         for (std::size_t k = 0; k < d.inputs.size(); ++k) {
             const auto& input = d.inputs[k];
             auto found = index_of.find(input);
             std::string port;
-            if (const auto dot = input.rfind('.'); found == index_of.end() && dot != std::string::npos) {
+            if (const auto dot = input.rfind('.');
+                found == index_of.end() && dot != std::string::npos) {
                 const auto owner = index_of.find(std::string_view(input).substr(0, dot));
                 if (owner != index_of.end()) {
                     found = owner;
                     port = input.substr(dot + 1);
                 }
             }
-            if (found != index_of.end() && !port.empty() && result.nodes[found->second].role != operator_role::transform) {
-                out.add(locate(d, fmt::format("inputs.{}", k)), "invalid-input",
-                        fmt::format("{} reads from '{}', but '{}' is a {}; only transforms have side outputs",
-                                    describe(d, n.role), input, found->first,
+            if (found != index_of.end() && !port.empty() &&
+                result.nodes[found->second].role != operator_role::transform) {
+                out.add(locate(d, fmt::format("inputs.{}", k)),
+                        "invalid-input",
+                        fmt::format("{} reads from '{}', but '{}' is a {}; only transforms have "
+                                    "side outputs",
+                                    describe(d, n.role),
+                                    input,
+                                    found->first,
                                     to_string(result.nodes[found->second].role)));
                 continue;
             }
             if (found == index_of.end()) {
                 const auto guess = closest_name(input, ids);
-                out.add(locate(d, fmt::format("inputs.{}", k)), "unknown-input",
-                        fmt::format("{} reads from '{}', which is not defined{}", describe(d, n.role), input,
+                out.add(locate(d, fmt::format("inputs.{}", k)),
+                        "unknown-input",
+                        fmt::format("{} reads from '{}', which is not defined{}",
+                                    describe(d, n.role),
+                                    input,
                                     guess.empty() ? fmt::format(" (ids: {})", join_names(ids))
                                                   : fmt::format("; did you mean '{}'?", guess)));
                 continue;
             }
             if (result.nodes[found->second].role == operator_role::sink) {
-                out.add(locate(d, fmt::format("inputs.{}", k)), "invalid-input",
-                        fmt::format("{} reads from '{}', which is a sink; only sources and transforms can be inputs",
-                                    describe(d, n.role), input));
+                out.add(locate(d, fmt::format("inputs.{}", k)),
+                        "invalid-input",
+                        fmt::format("{} reads from '{}', which is a sink; only sources and "
+                                    "transforms can be inputs",
+                                    describe(d, n.role),
+                                    input));
                 continue;
             }
             if (found->second == i) {
-                out.add(locate(d, fmt::format("inputs.{}", k)), "cycle",
+                out.add(locate(d, fmt::format("inputs.{}", k)),
+                        "cycle",
                         fmt::format("{} reads from itself", describe(d, n.role)));
                 continue;
             }
@@ -127,7 +147,8 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
         std::vector<std::size_t> path{start};
         while (true) {
             const auto& ups = result.nodes[path.back()].upstream;
-            const auto next = *std::find_if(ups.begin(), ups.end(), [&](std::size_t u) { return waiting[u] != 0; });
+            const auto next = *std::find_if(
+                    ups.begin(), ups.end(), [&](std::size_t u) { return waiting[u] != 0; });
             const auto seen = std::find(path.begin(), path.end(), next);
             if (seen != path.end()) {
                 path.erase(path.begin(), seen);
@@ -142,8 +163,11 @@ topology resolve_topology(const std::vector<std::pair<const node_declaration*, o
         }
         loop += result.nodes[path.front()].declaration->id;
         const auto& first = *result.nodes[path.front()].declaration;
-        out.add(locate(first, "inputs"), "cycle",
-                fmt::format("{} is part of a cycle: {}", describe(first, result.nodes[path.front()].role), loop));
+        out.add(locate(first, "inputs"),
+                "cycle",
+                fmt::format("{} is part of a cycle: {}",
+                            describe(first, result.nodes[path.front()].role),
+                            loop));
     }
     return result;
 }

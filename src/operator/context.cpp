@@ -10,7 +10,9 @@ namespace sluice {
 
 namespace {
 
-void raise(std::map<std::string, std::int64_t, std::less<>>& values, std::string_view key, std::int64_t value) {
+void raise(std::map<std::string, std::int64_t, std::less<>>& values,
+           std::string_view key,
+           std::int64_t value) {
     auto it = values.find(key);
     if (it == values.end()) {
         values.emplace(std::string(key), value);
@@ -75,7 +77,8 @@ std::string resume_state::encode(const std::map<std::string, std::int64_t, std::
     return out;
 }
 
-std::optional<std::map<std::string, std::int64_t, std::less<>>> resume_state::decode(std::string_view text) {
+std::optional<std::map<std::string, std::int64_t, std::less<>>> resume_state::decode(
+        std::string_view text) {
     std::map<std::string, std::int64_t, std::less<>> values;
     if (text.empty()) {
         return values;
@@ -110,7 +113,8 @@ std::optional<std::map<std::string, std::int64_t, std::less<>>> resume_state::de
                 if (c == 'u') {
                     unsigned code = 0;
                     if (at + 4 > text.size() ||
-                        std::from_chars(text.data() + at, text.data() + at + 4, code, 16).ptr != text.data() + at + 4 ||
+                        std::from_chars(text.data() + at, text.data() + at + 4, code, 16).ptr !=
+                                text.data() + at + 4 ||
                         code >= 0x20) {
                         return std::nullopt;
                     }
@@ -126,7 +130,8 @@ std::optional<std::map<std::string, std::int64_t, std::less<>>> resume_state::de
             return std::nullopt;
         }
         std::int64_t value = 0;
-        const auto [end, error] = std::from_chars(text.data() + at, text.data() + text.size(), value);
+        const auto [end, error] =
+                std::from_chars(text.data() + at, text.data() + text.size(), value);
         if (error != std::errc{}) {
             return std::nullopt;
         }
@@ -163,14 +168,20 @@ void operator_context::reject(std::string_view payload,
                               std::vector<source_position> positions) {
     metrics_->rejected.fetch_add(1, std::memory_order_relaxed);
     if (dead_letter_ == nullptr) {
-        log(log_level::warning, fmt::format("{} '{}' rejected a record ({}) and there is no dead-letter sink",
-                                            type_, id_, reason));
+        log(log_level::warning,
+            fmt::format("{} '{}' rejected a record ({}) and there is no dead-letter sink",
+                        type_,
+                        id_,
+                        reason));
         return;
     }
     dead_letter_->write({type_, id_, reason, payload, payload_is_json, std::move(positions)});
 }
 
-bind_context::bind_context(std::string type, std::string id, locator locate, diagnostics_collector* out)
+bind_context::bind_context(std::string type,
+                           std::string id,
+                           locator locate,
+                           diagnostics_collector* out)
     : type_(std::move(type))
     , id_(std::move(id))
     , locate_(std::move(locate))
@@ -187,13 +198,17 @@ void bind_context::error(std::string_view key, std::string code, std::string mes
     }
 }
 
-void require_bound_schema(const schema_ptr& received, const schema_ptr& bound, const operator_context& ctx) {
+void require_bound_schema(const schema_ptr& received,
+                          const schema_ptr& bound,
+                          const operator_context& ctx) {
     if (received == bound || (received && bound && *received == *bound)) {
         return;
     }
-    throw operator_error(ctx.type(), ctx.id(),
+    throw operator_error(ctx.type(),
+                         ctx.id(),
                          fmt::format("received a batch of schema {}, but was bound to {}",
-                                     received ? received->to_string() : "{}", bound ? bound->to_string() : "{}"));
+                                     received ? received->to_string() : "{}",
+                                     bound ? bound->to_string() : "{}"));
 }
 
 }  // namespace sluice

@@ -83,15 +83,17 @@ std::string describe_node(const YAML::Node& node) {
         case YAML::NodeType::Map:
             return "a mapping";
         case YAML::NodeType::Null:
-            return "nothing";
-        default:
-            return "nothing";
+        case YAML::NodeType::Undefined:
+            break;
     }
+    return "nothing";
 }
 
 }  // namespace
 
-source_location location_of(const YAML::Node& node, const std::string& file, const source_location& fallback) {
+source_location location_of(const YAML::Node& node,
+                            const std::string& file,
+                            const source_location& fallback) {
     const auto mark = node.Mark();
     if (mark.is_null() || mark.line < 0) {
         source_location where = fallback;
@@ -100,7 +102,9 @@ source_location location_of(const YAML::Node& node, const std::string& file, con
         }
         return where;
     }
-    return {file, static_cast<std::size_t>(mark.line) + 1, static_cast<std::size_t>(mark.column) + 1};
+    return {file,
+            static_cast<std::size_t>(mark.line) + 1,
+            static_cast<std::size_t>(mark.column) + 1};
 }
 
 std::string closest_name(std::string_view word, const std::vector<std::string>& candidates) {
@@ -114,7 +118,8 @@ std::string closest_name(std::string_view word, const std::vector<std::string>& 
         }
     }
     // A typo changes a few characters; anything further is a different word.
-    const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3 + 1));
+    const std::size_t limit =
+            std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3 + 1));
     return best_distance <= limit ? best : std::string();
 }
 
@@ -145,7 +150,8 @@ void report(const options::impl& state,
             std::string code,
             std::string message,
             diagnostics_collector& out) {
-    out.add(location_of(at, state.file, state.fallback), std::move(code),
+    out.add(location_of(at, state.file, state.fallback),
+            std::move(code),
             fmt::format("{} '{}': {}", state.type, state.id, message));
 }
 
@@ -157,12 +163,22 @@ void check_bounds(const options::impl& state,
                   const std::function<std::string(double)>& show_limit,
                   diagnostics_collector& out) {
     if (f.min && number < *f.min) {
-        report(state, value, "out-of-range",
-               fmt::format("'{}' must be at least {}, got {}", qualified(state, f.name), show_limit(*f.min), shown),
+        report(state,
+               value,
+               "out-of-range",
+               fmt::format("'{}' must be at least {}, got {}",
+                           qualified(state, f.name),
+                           show_limit(*f.min),
+                           shown),
                out);
     } else if (f.max && number > *f.max) {
-        report(state, value, "out-of-range",
-               fmt::format("'{}' must be at most {}, got {}", qualified(state, f.name), show_limit(*f.max), shown),
+        report(state,
+               value,
+               "out-of-range",
+               fmt::format("'{}' must be at most {}, got {}",
+                           qualified(state, f.name),
+                           show_limit(*f.max),
+                           shown),
                out);
     }
 }
@@ -182,7 +198,11 @@ void validate_value(const options::impl& state,
     const auto name = qualified(state, f.name);
     const auto expect_scalar = [&](std::string_view what) {
         if (!value.IsScalar()) {
-            report(state, value, "wrong-type", fmt::format("'{}' expects {}, found {}", name, what, describe_node(value)), out);
+            report(state,
+                   value,
+                   "wrong-type",
+                   fmt::format("'{}' expects {}, found {}", name, what, describe_node(value)),
+                   out);
             return false;
         }
         return true;
@@ -196,9 +216,15 @@ void validate_value(const options::impl& state,
                 const auto& text = value.Scalar();
                 if (std::find(f.choices.begin(), f.choices.end(), text) == f.choices.end()) {
                     const auto guess = closest_name(text, f.choices);
-                    report(state, value, "bad-choice",
-                           fmt::format("'{}' must be one of {}; found '{}'{}", name, join_names(f.choices), text,
-                                       guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)),
+                    report(state,
+                           value,
+                           "bad-choice",
+                           fmt::format(
+                                   "'{}' must be one of {}; found '{}'{}",
+                                   name,
+                                   join_names(f.choices),
+                                   text,
+                                   guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)),
                            out);
                 }
             }
@@ -209,10 +235,20 @@ void validate_value(const options::impl& state,
             }
             const auto parsed = parse_integer(value.Scalar());
             if (!parsed) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects an integer, found '{}'", name, value.Scalar()), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects an integer, found '{}'", name, value.Scalar()),
+                       out);
                 return;
             }
-            check_bounds(state, f, value, static_cast<double>(*parsed), value.Scalar(), show_number, out);
+            check_bounds(state,
+                         f,
+                         value,
+                         static_cast<double>(*parsed),
+                         value.Scalar(),
+                         show_number,
+                         out);
             return;
         }
         case option_kind::number: {
@@ -221,7 +257,11 @@ void validate_value(const options::impl& state,
             }
             const auto parsed = parse_number(value.Scalar());
             if (!parsed) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects a number, found '{}'", name, value.Scalar()), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects a number, found '{}'", name, value.Scalar()),
+                       out);
                 return;
             }
             check_bounds(state, f, value, *parsed, value.Scalar(), show_number, out);
@@ -232,7 +272,11 @@ void validate_value(const options::impl& state,
                 return;
             }
             if (!parse_bool(value.Scalar())) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects true or false, found '{}'", name, value.Scalar()), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects true or false, found '{}'", name, value.Scalar()),
+                       out);
             }
             return;
         case option_kind::duration: {
@@ -241,12 +285,22 @@ void validate_value(const options::impl& state,
             }
             const auto parsed = parse_duration(value.Scalar());
             if (!parsed) {
-                report(state, value, "bad-duration",
-                       fmt::format("'{}' expects a duration like 50ms, 5s, 1m or 2h; found '{}'", name, value.Scalar()),
+                report(state,
+                       value,
+                       "bad-duration",
+                       fmt::format("'{}' expects a duration like 50ms, 5s, 1m or 2h; found '{}'",
+                                   name,
+                                   value.Scalar()),
                        out);
                 return;
             }
-            check_bounds(state, f, value, static_cast<double>(parsed->count()), value.Scalar(), show_duration_ns, out);
+            check_bounds(state,
+                         f,
+                         value,
+                         static_cast<double>(parsed->count()),
+                         value.Scalar(),
+                         show_duration_ns,
+                         out);
             return;
         }
         case option_kind::string_list:
@@ -254,25 +308,44 @@ void validate_value(const options::impl& state,
                 return;
             }
             if (!value.IsSequence()) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects a list of strings, found {}", name, describe_node(value)), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects a list of strings, found {}",
+                                   name,
+                                   describe_node(value)),
+                       out);
                 return;
             }
             for (const auto& item : value) {
                 if (!item.IsScalar()) {
-                    report(state, item, "wrong-type",
-                           fmt::format("'{}' expects a list of strings, found {} in it", name, describe_node(item)), out);
+                    report(state,
+                           item,
+                           "wrong-type",
+                           fmt::format("'{}' expects a list of strings, found {} in it",
+                                       name,
+                                       describe_node(item)),
+                           out);
                 }
             }
             return;
         case option_kind::string_map:
             if (!value.IsMap()) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)),
+                       out);
                 return;
             }
             for (const auto& item : value) {
                 if (!item.second.IsScalar()) {
-                    report(state, item.second, "wrong-type",
-                           fmt::format("'{}.{}' expects a single value, found {}", name, item.first.Scalar(),
+                    report(state,
+                           item.second,
+                           "wrong-type",
+                           fmt::format("'{}.{}' expects a single value, found {}",
+                                       name,
+                                       item.first.Scalar(),
                                        describe_node(item.second)),
                            out);
                 }
@@ -280,7 +353,11 @@ void validate_value(const options::impl& state,
             return;
         case option_kind::object: {
             if (!value.IsMap()) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)),
+                       out);
                 return;
             }
             options::impl nested = state;
@@ -292,13 +369,21 @@ void validate_value(const options::impl& state,
         }
         case option_kind::map_of_objects: {
             if (!value.IsMap()) {
-                report(state, value, "wrong-type", fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)), out);
+                report(state,
+                       value,
+                       "wrong-type",
+                       fmt::format("'{}' expects a mapping, found {}", name, describe_node(value)),
+                       out);
                 return;
             }
             for (const auto& item : value) {
                 if (!item.second.IsMap()) {
-                    report(state, item.second, "wrong-type",
-                           fmt::format("'{}.{}' expects a mapping, found {}", name, item.first.Scalar(),
+                    report(state,
+                           item.second,
+                           "wrong-type",
+                           fmt::format("'{}.{}' expects a mapping, found {}",
+                                       name,
+                                       item.first.Scalar(),
                                        describe_node(item.second)),
                            out);
                     continue;
@@ -327,9 +412,13 @@ void validate_options(const options::impl& state,
     }
     const bool is_map = state.node.IsMap();
     if (!is_map && !state.node.IsNull() && state.node.IsDefined()) {
-        report(state, state.node, "wrong-type",
+        report(state,
+               state.node,
+               "wrong-type",
                fmt::format("'{}' expects a mapping, found {}",
-                           state.key_prefix.empty() ? state.id : state.key_prefix.substr(0, state.key_prefix.size() - 1),
+                           state.key_prefix.empty()
+                                   ? state.id
+                                   : state.key_prefix.substr(0, state.key_prefix.size() - 1),
                            describe_node(state.node)),
                out);
         return;
@@ -337,14 +426,18 @@ void validate_options(const options::impl& state,
     if (is_map) {
         for (const auto& item : state.node) {
             const auto& key = item.first.Scalar();
-            if (reserved.count(key) != 0 || spec.find(key) != nullptr || spec.allows_unknown_fields()) {
+            if (reserved.count(key) != 0 || spec.find(key) != nullptr ||
+                spec.allows_unknown_fields()) {
                 continue;
             }
             const auto guess = closest_name(key, names);
             const auto shown = qualified(state, key);
-            out.add(location_of(item.first, state.file, state.fallback), "unknown-field",
+            out.add(location_of(item.first, state.file, state.fallback),
+                    "unknown-field",
                     fmt::format("{} '{}' has no field '{}'{} (fields: {})",
-                                state.type, state.id, shown,
+                                state.type,
+                                state.id,
+                                shown,
                                 guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess),
                                 join_names(names)));
         }
@@ -353,8 +446,12 @@ void validate_options(const options::impl& state,
         const YAML::Node written = is_map ? state.node[f.name] : YAML::Node();
         if (!written.IsDefined() || written.IsNull()) {
             if (f.required) {
-                out.add(location_of(state.node, state.file, state.fallback), "missing-field",
-                        fmt::format("{} '{}' requires '{}'", state.type, state.id, qualified(state, f.name)));
+                out.add(location_of(state.node, state.file, state.fallback),
+                        "missing-field",
+                        fmt::format("{} '{}' requires '{}'",
+                                    state.type,
+                                    state.id,
+                                    qualified(state, f.name)));
             }
             continue;
         }
@@ -368,7 +465,8 @@ void validate_options(const options::impl& state,
     }
 }
 
-options::options(std::shared_ptr<const impl> state) : impl_(std::move(state)) {}
+options::options(std::shared_ptr<const impl> state)
+    : impl_(std::move(state)) {}
 
 options options::from_values(const option_spec& spec,
                              std::string type,
@@ -454,7 +552,8 @@ std::vector<std::string> options::get_string_list(std::string_view key) const {
     return out;
 }
 
-std::vector<std::pair<std::string, std::string>> options::get_string_map(std::string_view key) const {
+std::vector<std::pair<std::string, std::string>> options::get_string_map(
+        std::string_view key) const {
     const auto value = value_of(*impl_, key);
     std::vector<std::pair<std::string, std::string>> out;
     if (value.IsMap()) {
@@ -530,7 +629,9 @@ source_location options::location() const {
 }
 
 diagnostic options::error(std::string_view key, std::string code, std::string message) const {
-    return {location(key), std::move(code), fmt::format("{} '{}': {}", impl_->type, impl_->id, message)};
+    return {location(key),
+            std::move(code),
+            fmt::format("{} '{}': {}", impl_->type, impl_->id, message)};
 }
 
 }  // namespace sluice

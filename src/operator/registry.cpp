@@ -66,7 +66,8 @@ void operator_registry::add_sink(std::string type,
     add(std::move(d));
 }
 
-const operator_descriptor* operator_registry::find(operator_role role, std::string_view type) const {
+const operator_descriptor* operator_registry::find(operator_role role,
+                                                   std::string_view type) const {
     std::lock_guard lock(mutex_);
     for (const auto& [key, descriptor] : descriptors_) {
         if (key.first == role && key.second == type) {

@@ -29,7 +29,8 @@ struct listen_address {
 
 /// Parses "HOST:PORT", "[IPV6]:PORT", ":PORT" or "PORT" (the host then stays 127.0.0.1).
 /// Returns nullopt and says why in `why` (if given) when the text is not such an address.
-std::optional<listen_address> parse_listen_address(std::string_view text, std::string* why = nullptr);
+std::optional<listen_address> parse_listen_address(std::string_view text,
+                                                   std::string* why = nullptr);
 
 /// Settings written at the top level of a pipeline file, beside the operators.
 struct pipeline_settings {
@@ -50,7 +51,9 @@ std::unique_ptr<pipeline> load_pipeline_from_string(std::string_view yaml,
                                                     const load_options& how = {});
 
 /// As above, also filling `settings` from the file's top-level settings.
-std::unique_ptr<pipeline> load_pipeline(const std::string& path, const load_options& how, pipeline_settings& settings);
+std::unique_ptr<pipeline> load_pipeline(const std::string& path,
+                                        const load_options& how,
+                                        pipeline_settings& settings);
 std::unique_ptr<pipeline> load_pipeline_from_string(std::string_view yaml,
                                                     const std::string& display_name,
                                                     const load_options& how,

@@ -5,7 +5,12 @@
 
 namespace sluice {
 
-enum class log_level { debug, info, warning, error };
+enum class log_level {
+    debug,
+    info,
+    warning,
+    error
+};
 
 /// Where the library's log lines go. The library never prints on its own: by default lines
 /// are dropped; the CLI installs a sink that writes to stderr. Thread-safe to call `log`;

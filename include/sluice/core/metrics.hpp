@@ -54,7 +54,10 @@ private:
 /// be updated per batch, not per record).
 class metric_set {
 public:
-    enum class kind { counter, gauge };
+    enum class kind {
+        counter,
+        gauge
+    };
     struct sample {
         std::string name;
         metric_set::kind kind;
@@ -86,7 +89,7 @@ struct operator_metrics {
     std::atomic<std::uint64_t> records_out{0};
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> rejected{0};  ///< records sent to the dead-letter sink
-    latency_histogram batch_latency;          ///< time spent in the operator per batch
+    latency_histogram batch_latency;         ///< time spent in the operator per batch
     /// Sinks: per record, from its creation (batch::created_ns) until this sink accepted it.
     latency_histogram event_latency;
     metric_set extra;  ///< operator-specific numbers (see metric_set)

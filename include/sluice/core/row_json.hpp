@@ -90,9 +90,9 @@ public:
 private:
     friend class row_json_cursor;
     std::vector<data_type> types_;
-    std::string keys_;                  // every `"name":` back to back
+    std::string keys_;                     // every `"name":` back to back
     std::vector<std::uint32_t> key_ends_;  // end of each key in keys_
-    std::size_t fixed_bound_ = 2;       // bytes a row needs beyond its strings' escaped text
+    std::size_t fixed_bound_ = 2;          // bytes a row needs beyond its strings' escaped text
     row_json_options options_;
 };
 
@@ -112,9 +112,9 @@ private:
     friend class row_json_writer;
     struct column_view {
         data_type type;
-        const void* values;              // double, int64_t or uint8_t array; chars for strings
-        const std::uint32_t* offsets;    // strings only
-        const std::uint64_t* validity;   // null when every value is present
+        const void* values;             // double, int64_t or uint8_t array; chars for strings
+        const std::uint32_t* offsets;   // strings only
+        const std::uint64_t* validity;  // null when every value is present
     };
     std::size_t row_bound(std::size_t row) const noexcept;
     char* write_row(char* p, std::size_t row) const noexcept;

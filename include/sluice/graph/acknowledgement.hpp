@@ -12,9 +12,9 @@ namespace sluice {
 /// A contiguous range of positions a source read, e.g. Kafka offsets [first, last] of one
 /// partition, or line numbers of a file. Positions are inclusive at both ends.
 struct source_position {
-    std::int32_t partition = 0;    ///< Kafka partition, or 0 for single-stream sources
-    std::int64_t first = 0;        ///< first position covered
-    std::int64_t last = 0;         ///< last position covered (inclusive)
+    std::int32_t partition = 0;  ///< Kafka partition, or 0 for single-stream sources
+    std::int64_t first = 0;      ///< first position covered
+    std::int64_t last = 0;       ///< last position covered (inclusive)
 
     bool operator==(const source_position&) const = default;
 };
@@ -36,6 +36,8 @@ public:
     ~ack_token();
     ack_token(const ack_token&) = delete;
     ack_token& operator=(const ack_token&) = delete;
+    ack_token(ack_token&&) = delete;
+    ack_token& operator=(ack_token&&) = delete;
 
     /// Marks the data as not delivered; the first reason is kept.
     void fail(std::string reason) noexcept;
@@ -56,7 +58,8 @@ using ack_ref = std::shared_ptr<ack_token>;
 /// keep the slot of the batches it holds in its state, so open windows never stall a source.
 class flight_slot {
 public:
-    explicit flight_slot(std::function<void()> on_release) : on_release_(std::move(on_release)) {}
+    explicit flight_slot(std::function<void()> on_release)
+        : on_release_(std::move(on_release)) {}
     ~flight_slot() {
         if (on_release_) {
             on_release_();
@@ -64,6 +67,8 @@ public:
     }
     flight_slot(const flight_slot&) = delete;
     flight_slot& operator=(const flight_slot&) = delete;
+    flight_slot(flight_slot&&) = delete;
+    flight_slot& operator=(flight_slot&&) = delete;
 
 private:
     std::function<void()> on_release_;

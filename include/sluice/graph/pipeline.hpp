@@ -22,7 +22,7 @@ struct run_summary {
     std::uint64_t records_rejected = 0;  ///< records sent to the dead-letter sink
     std::uint64_t batches = 0;           ///< source batches
     std::chrono::nanoseconds elapsed{0};
-    bool stopped_by_request = false;     ///< stop() was called (e.g. SIGINT) before sources ended
+    bool stopped_by_request = false;  ///< stop() was called (e.g. SIGINT) before sources ended
 };
 
 /// Settings of the runtime itself (not of any operator).
@@ -55,6 +55,8 @@ public:
     ~pipeline();
     pipeline(const pipeline&) = delete;
     pipeline& operator=(const pipeline&) = delete;
+    pipeline(pipeline&&) = delete;
+    pipeline& operator=(pipeline&&) = delete;
 
     const std::string& name() const noexcept;
 

@@ -11,7 +11,7 @@ namespace sluice {
 /// How a source cuts micro-batches: at `max_records` or after `max_latency`, whichever comes
 /// first. The first knob a user tunes: bigger batches, more throughput, more latency.
 struct batching_config {
-    std::size_t max_records = 1024;                        ///< rows per batch, 1..1,048,576
+    std::size_t max_records = 1024;  ///< rows per batch, 1..1,048,576
     std::chrono::nanoseconds max_latency = std::chrono::milliseconds(50);  ///< oldest row's wait
 };
 

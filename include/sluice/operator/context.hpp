@@ -21,8 +21,8 @@ namespace sluice {
 struct dead_letter_record {
     std::string_view operator_type;
     std::string_view operator_id;
-    std::string_view reason;   ///< why, e.g. "invalid JSON: unclosed string at byte 17"
-    std::string_view payload;  ///< the original bytes, or the row as JSON
+    std::string_view reason;       ///< why, e.g. "invalid JSON: unclosed string at byte 17"
+    std::string_view payload;      ///< the original bytes, or the row as JSON
     bool payload_is_json = false;  ///< true if `payload` is a JSON value to embed as is
     std::vector<source_position> positions;  ///< source positions of the batch it came from
 };
@@ -60,7 +60,8 @@ public:
     static std::string encode(const std::map<std::string, std::int64_t, std::less<>>& values);
     /// The inverse of encode(); nullopt if `text` is not such an object (e.g. metadata written by
     /// another program). "" decodes to an empty map.
-    static std::optional<std::map<std::string, std::int64_t, std::less<>>> decode(std::string_view text);
+    static std::optional<std::map<std::string, std::int64_t, std::less<>>> decode(
+            std::string_view text);
 
 private:
     mutable std::mutex mutex_;
@@ -109,6 +110,8 @@ private:
 
 /// Throws operator_error naming the operator unless `received` is (or equals) the schema the
 /// operator was bound to: a transform's guard against a wiring bug in its caller.
-void require_bound_schema(const schema_ptr& received, const schema_ptr& bound, const operator_context& ctx);
+void require_bound_schema(const schema_ptr& received,
+                          const schema_ptr& bound,
+                          const operator_context& ctx);
 
 }  // namespace sluice

@@ -109,7 +109,9 @@ public:
     /// (with the input's lineage for the rows they hold: `inherit_lineage(input, selection)`,
     /// so their sources are acknowledged only when the side output's consumers accept them);
     /// the runtime replaces a batch left without a schema by an empty one.
-    virtual batch process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) {
+    virtual batch process_with_side_outputs(const batch& input,
+                                            operator_context& ctx,
+                                            std::span<batch> sides) {
         (void)sides;
         return process(input, ctx);
     }
@@ -174,9 +176,7 @@ public:
 class sink {
 public:
     virtual ~sink() = default;
-    virtual operator_traits traits() const {
-        return {concurrency::serial, true};
-    }
+    virtual operator_traits traits() const { return {concurrency::serial, true}; }
     virtual void bind(const schema_ptr& input, bind_context& ctx) = 0;
     virtual void consume(const batch& input, operator_context& ctx) = 0;
     /// End of stream: write out buffers and wait until everything accepted is durable.

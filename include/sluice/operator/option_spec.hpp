@@ -36,11 +36,11 @@ struct option_field {
     std::string name;
     option_kind kind = option_kind::string;
     bool required = false;
-    std::string default_value;         ///< as it would be written in YAML; empty = no default
-    std::string doc;                   ///< one line: meaning and unit
-    std::vector<std::string> choices;  ///< allowed values of a string field
-    std::optional<double> min;         ///< inclusive lower bound of integer/number/duration (ns)
-    std::optional<double> max;         ///< inclusive upper bound
+    std::string default_value;            ///< as it would be written in YAML; empty = no default
+    std::string doc;                      ///< one line: meaning and unit
+    std::vector<std::string> choices;     ///< allowed values of a string field
+    std::optional<double> min;            ///< inclusive lower bound of integer/number/duration (ns)
+    std::optional<double> max;            ///< inclusive upper bound
     std::shared_ptr<option_spec> nested;  ///< fields of an object / map_of_objects value
     bool secret = false;                  ///< never printed (passwords, API keys)
 

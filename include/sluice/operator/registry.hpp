@@ -14,7 +14,11 @@
 
 namespace sluice {
 
-enum class operator_role { source, transform, sink };
+enum class operator_role {
+    source,
+    transform,
+    sink
+};
 std::string_view to_string(operator_role role) noexcept;
 
 /// What a factory may need beyond its options.
@@ -23,8 +27,7 @@ struct build_context {
 };
 
 using source_factory = std::function<std::unique_ptr<source>(const options&, build_context&)>;
-using transform_factory =
-        std::function<std::unique_ptr<transform>(const options&, build_context&)>;
+using transform_factory = std::function<std::unique_ptr<transform>(const options&, build_context&)>;
 using sink_factory = std::function<std::unique_ptr<sink>(const options&, build_context&)>;
 
 /// One registered operator type: its name, role, one-line summary, option spec and factory.
@@ -70,7 +73,9 @@ private:
     void add(std::unique_ptr<operator_descriptor> descriptor);
 
     mutable std::mutex mutex_;
-    std::map<std::pair<operator_role, std::string>, std::unique_ptr<operator_descriptor>, std::less<>>
+    std::map<std::pair<operator_role, std::string>,
+             std::unique_ptr<operator_descriptor>,
+             std::less<>>
             descriptors_;
 };
 
