@@ -44,7 +44,7 @@ enum class node_kind : std::uint8_t {
 
 enum class op : std::uint8_t {
     neg,
-    not_,
+    logical_not,
     add,
     sub,
     mul,
@@ -56,8 +56,8 @@ enum class op : std::uint8_t {
     le,
     gt,
     ge,
-    and_,
-    or_,
+    logical_and,
+    logical_or,
 };
 
 /// The spelling used in messages ("+", "==", "and"...).
@@ -74,7 +74,7 @@ enum class function : std::uint8_t {
     floor,
     ceil,
     round,
-    if_,
+    if_then_else,
     is_null,
     coalesce,
     starts_with,

@@ -89,7 +89,7 @@ std::string_view to_string(op o) noexcept {
     switch (o) {
         case op::neg:
             return "-";
-        case op::not_:
+        case op::logical_not:
             return "not";
         case op::add:
             return "+";
@@ -113,9 +113,9 @@ std::string_view to_string(op o) noexcept {
             return ">";
         case op::ge:
             return ">=";
-        case op::and_:
+        case op::logical_and:
             return "and";
-        case op::or_:
+        case op::logical_or:
             return "or";
     }
     return "?";
@@ -148,7 +148,7 @@ constexpr function_info functions[] = {
         {"ends_with", function::ends_with, 2, 2},
         {"exp", function::exp, 1, 1},
         {"floor", function::floor, 1, 1},
-        {"if", function::if_, 3, 3},
+        {"if", function::if_then_else, 3, 3},
         {"is_null", function::is_null, 1, 1},
         {"length", function::length, 1, 1},
         {"log", function::log, 1, 1},
@@ -207,10 +207,11 @@ bool propagates_null(const node& n) {
         return true;
     }
     if (n.kind == node_kind::binary) {
-        return n.oper != op::and_ && n.oper != op::or_;
+        return n.oper != op::logical_and && n.oper != op::logical_or;
     }
     if (n.kind == node_kind::call) {
-        return n.fn != function::if_ && n.fn != function::is_null && n.fn != function::coalesce;
+        return n.fn != function::if_then_else && n.fn != function::is_null &&
+               n.fn != function::coalesce;
     }
     return false;
 }
@@ -308,7 +309,7 @@ private:
 
     bool check_unary(node& n) {
         const value_type t = n.args[0]->type;
-        if (n.oper == op::not_) {
+        if (n.oper == op::logical_not) {
             if (t != value_type::boolean && t != value_type::null) {
                 return fail(
                         n.offset,
@@ -331,8 +332,8 @@ private:
         const value_type a = n.args[0]->type;
         const value_type b = n.args[1]->type;
         switch (n.oper) {
-            case op::and_:
-            case op::or_:
+            case op::logical_and:
+            case op::logical_or:
                 for (const value_type t : {a, b}) {
                     if (t != value_type::boolean && t != value_type::null) {
                         return fail(n.offset,
@@ -374,13 +375,14 @@ private:
             n.operand_type = value_type::null;
             return true;
         }
-        if (x == value_type::int64 && y == value_type::int64) {
+        const auto integral = [](value_type t) {
+            return t == value_type::int64 || t == value_type::timestamp_ms;
+        };
+        if (integral(x) && integral(y)) {
+            // int64s, or timestamps with timestamps or ms counts
             n.operand_type = value_type::int64;
         } else if (is_arith_numeric(x) && is_arith_numeric(y)) {
             n.operand_type = value_type::float64;
-        } else if ((x == value_type::timestamp_ms || x == value_type::int64) &&
-                   (y == value_type::timestamp_ms || y == value_type::int64)) {
-            n.operand_type = value_type::int64;  // timestamps with timestamps or ms counts
         } else if (x == value_type::string && y == value_type::string) {
             n.operand_type = value_type::string;
         } else if (x == value_type::boolean && y == value_type::boolean) {
@@ -420,11 +422,12 @@ private:
             return true;
         }
         if (x_ts || y_ts) {
-            if (n.oper == op::add && !(x_ts && y_ts) &&
-                (x == value_type::int64 || y == value_type::int64)) {
-                n.type = value_type::timestamp_ms;  // timestamp + ms, ms + timestamp
-            } else if (n.oper == op::sub && x_ts && y == value_type::int64) {
-                n.type = value_type::timestamp_ms;  // timestamp - ms
+            // timestamp + ms, ms + timestamp, timestamp - ms
+            const bool shifted = (n.oper == op::add && !(x_ts && y_ts) &&
+                                  (x == value_type::int64 || y == value_type::int64)) ||
+                                 (n.oper == op::sub && x_ts && y == value_type::int64);
+            if (shifted) {
+                n.type = value_type::timestamp_ms;
             } else if (n.oper == op::sub && x_ts && y_ts) {
                 n.type = value_type::int64;  // difference in ms
             } else {
@@ -433,14 +436,9 @@ private:
             n.operand_type = value_type::int64;
             return true;
         }
-        if (n.oper == op::div) {
-            // Division always computes in float64: 7 / 2 is 3.5, not 3 (README: "Division").
-            n.type = value_type::float64;
-        } else if (x == value_type::int64 && y == value_type::int64) {
-            n.type = value_type::int64;
-        } else {
-            n.type = value_type::float64;
-        }
+        // Division always computes in float64: 7 / 2 is 3.5, not 3 (README: "Division").
+        const bool integral = n.oper != op::div && x == value_type::int64 && y == value_type::int64;
+        n.type = integral ? value_type::int64 : value_type::float64;
         n.operand_type = n.type;
         return true;
     }
@@ -596,7 +594,7 @@ private:
                 n.operand_type = *common;
                 return true;
             }
-            case function::if_: {
+            case function::if_then_else: {
                 if (!expect_arg(
                             n,
                             0,
@@ -674,10 +672,11 @@ private:
                 }
             }
         }
-        if (n->kind == node_kind::binary && (n->oper == op::and_ || n->oper == op::or_)) {
+        if (n->kind == node_kind::binary &&
+            (n->oper == op::logical_and || n->oper == op::logical_or)) {
             // false and x = false, true or x = true, whatever x is (null included);
             // true and x = x, false or x = x.
-            const bool absorbing = n->oper == op::or_;
+            const bool absorbing = n->oper == op::logical_or;
             for (std::size_t i = 0; i < 2; ++i) {
                 const node_ptr& side = n->args[i];
                 if (is_literal(side) && !side->literal.is_null) {
@@ -749,7 +748,12 @@ std::optional<std::string> closest_name(std::string_view name,
 }  // namespace detail::expr
 
 expression_result compile_expression(std::string_view text, const schema& input) {
-    using namespace detail::expr;
+    using detail::expr::checker;
+    using detail::expr::collect_columns;
+    using detail::expr::node_ptr;
+    using detail::expr::parse;
+    using detail::expr::to_data_type;
+    using detail::expr::value_type;
     expression_error error;
     node_ptr root = parse(text, error);
     if (!root) {

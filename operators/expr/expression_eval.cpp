@@ -111,6 +111,8 @@ public:
     }
     arena_lease(const arena_lease&) = delete;
     arena_lease& operator=(const arena_lease&) = delete;
+    arena_lease(arena_lease&&) = delete;
+    arena_lease& operator=(arena_lease&&) = delete;
 
     arena& get() { return *arena_; }
 
@@ -529,7 +531,7 @@ vec eval_column(const node& n, const context& c) {
 
 vec eval_unary(const node& n, const context& c) {
     vec x = eval(*n.args[0], c);
-    if (n.oper == op::not_) {
+    if (n.oper == op::logical_not) {
         return map1<std::uint8_t>(x, n.type, c, [](std::uint8_t a) { return a == 0; });
     }
     if (n.operand_type == value_type::int64) {
@@ -561,7 +563,7 @@ vec logic(op o, vec& x, vec& y, const context& c) {
     const std::uint8_t* vx = validity_of(x, c);
     const std::uint8_t* vy = validity_of(y, c);
     if (vx == nullptr && vy == nullptr) {
-        if (o == op::and_) {
+        if (o == op::logical_and) {
             return map2<std::uint8_t>(
                     x, y, value_type::boolean, c, [](std::uint8_t a, std::uint8_t b) {
                         return static_cast<std::uint8_t>((a != 0) & (b != 0));
@@ -574,7 +576,7 @@ vec logic(op o, vec& x, vec& y, const context& c) {
     std::uint8_t* out = nullptr;
     vec result = make_output<std::uint8_t>(value_type::boolean, c, out, &x, &y);
     auto& valid = c.scratch.make<std::uint8_t>(c.rows);
-    const bool is_and = o == op::and_;
+    const bool is_and = o == op::logical_and;
     read_as<std::uint8_t>(x, [&](auto rx) {
         read_as<std::uint8_t>(y, [&](auto ry) {
             read_validity(vx, [&](auto mx) {
@@ -604,8 +606,8 @@ vec eval_binary(const node& n, const context& c) {
     vec x = eval(*n.args[0], c);
     vec y = eval(*n.args[1], c);
     switch (n.oper) {
-        case op::and_:
-        case op::or_:
+        case op::logical_and:
+        case op::logical_or:
             return logic(n.oper, x, y, c);
         case op::eq:
         case op::ne:
@@ -757,7 +759,7 @@ struct coalesce_kernel {
 
 vec eval_call(const node& n, const context& c) {
     switch (n.fn) {
-        case function::if_: {
+        case function::if_then_else: {
             vec cond = eval(*n.args[0], c);
             vec x = eval(*n.args[1], c);
             vec y = eval(*n.args[2], c);

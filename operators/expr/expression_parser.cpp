@@ -38,11 +38,11 @@ enum class token_kind : std::uint8_t {
     le,
     gt,
     ge,
-    and_,
-    or_,
-    not_,
-    true_,
-    false_,
+    logical_and,
+    logical_or,
+    logical_not,
+    true_literal,
+    false_literal,
     null,
 };
 
@@ -139,7 +139,7 @@ private:
             case '=':
                 return n == '=' ? single(token_kind::eq, 2) : single(token_kind::eq);
             case '!':
-                return n == '=' ? single(token_kind::ne, 2) : single(token_kind::not_);
+                return n == '=' ? single(token_kind::ne, 2) : single(token_kind::logical_not);
             case '<':
                 if (n == '=') {
                     return single(token_kind::le, 2);
@@ -152,12 +152,12 @@ private:
                 return n == '=' ? single(token_kind::ge, 2) : single(token_kind::gt);
             case '&':
                 if (n == '&') {
-                    return single(token_kind::and_, 2);
+                    return single(token_kind::logical_and, 2);
                 }
                 return fail(error, pos_, "unexpected character '&'; did you mean '&&' or 'and'?");
             case '|':
                 if (n == '|') {
-                    return single(token_kind::or_, 2);
+                    return single(token_kind::logical_or, 2);
                 }
                 return fail(error, pos_, "unexpected character '|'; did you mean '||' or 'or'?");
             case '"':
@@ -331,15 +331,15 @@ private:
         const std::string_view w = t.source;
         // Keywords are case-insensitive (as in SQL); a column with such a name needs backquotes.
         if (iequals(w, "and")) {
-            t.kind = token_kind::and_;
+            t.kind = token_kind::logical_and;
         } else if (iequals(w, "or")) {
-            t.kind = token_kind::or_;
+            t.kind = token_kind::logical_or;
         } else if (iequals(w, "not")) {
-            t.kind = token_kind::not_;
+            t.kind = token_kind::logical_not;
         } else if (iequals(w, "true")) {
-            t.kind = token_kind::true_;
+            t.kind = token_kind::true_literal;
         } else if (iequals(w, "false")) {
-            t.kind = token_kind::false_;
+            t.kind = token_kind::false_literal;
         } else if (iequals(w, "null")) {
             t.kind = token_kind::null;
         } else {
@@ -465,26 +465,26 @@ private:
             return nullptr;
         }
         node_ptr lhs = parse_and(depth);
-        while (lhs && peek().kind == token_kind::or_) {
+        while (lhs && peek().kind == token_kind::logical_or) {
             const token& o = advance();
             node_ptr rhs = parse_and(depth);
             if (!rhs) {
                 return nullptr;
             }
-            lhs = make_binary(op::or_, o, std::move(lhs), std::move(rhs));
+            lhs = make_binary(op::logical_or, o, std::move(lhs), std::move(rhs));
         }
         return lhs;
     }
 
     node_ptr parse_and(int depth) {
         node_ptr lhs = parse_not(depth);
-        while (lhs && peek().kind == token_kind::and_) {
+        while (lhs && peek().kind == token_kind::logical_and) {
             const token& o = advance();
             node_ptr rhs = parse_not(depth);
             if (!rhs) {
                 return nullptr;
             }
-            lhs = make_binary(op::and_, o, std::move(lhs), std::move(rhs));
+            lhs = make_binary(op::logical_and, o, std::move(lhs), std::move(rhs));
         }
         return lhs;
     }
@@ -494,13 +494,13 @@ private:
         if (too_deep(depth)) {
             return nullptr;
         }
-        if (peek().kind == token_kind::not_) {
+        if (peek().kind == token_kind::logical_not) {
             const token& o = advance();
             node_ptr operand = parse_not(depth + 1);
             if (!operand) {
                 return nullptr;
             }
-            return make_unary(op::not_, o, std::move(operand));
+            return make_unary(op::logical_not, o, std::move(operand));
         }
         return parse_comparison(depth);
     }
@@ -602,11 +602,11 @@ private:
                 n->literal.str = t.text;
                 advance();
                 return n;
-            case token_kind::true_:
-            case token_kind::false_:
+            case token_kind::true_literal:
+            case token_kind::false_literal:
                 n->literal.type = value_type::boolean;
                 n->literal.is_null = false;
-                n->literal.boolean = t.kind == token_kind::true_;
+                n->literal.boolean = t.kind == token_kind::true_literal;
                 advance();
                 return n;
             case token_kind::null:

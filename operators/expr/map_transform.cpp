@@ -83,6 +83,7 @@ schema_ptr map_transform::bind(const schema_ptr& input, bind_context& ctx) {
     const schema working(fields);
     std::vector<bool> dropped(fields.size(), false);
     std::vector<std::string_view> names;
+    names.reserve(fields.size());
     for (const auto& f : fields) {
         names.push_back(f.name);
     }

@@ -76,8 +76,10 @@ private:
 /// A compiled expression or the first error found in it.
 class expression_result {
 public:
+    // NOLINTNEXTLINE(google-explicit-constructor): implicit, as std::expected's are
     expression_result(compiled_expression value)
         : state_(std::move(value)) {}
+    // NOLINTNEXTLINE(google-explicit-constructor): implicit, as std::expected's are
     expression_result(expression_error error)
         : state_(std::move(error)) {}
 
