@@ -33,7 +33,9 @@ struct dashboard_view {
 class dashboard_channel {
 public:
     dashboard_channel(std::string pipeline, std::string id, state_limits limits)
-        : pipeline_(std::move(pipeline)), id_(std::move(id)), state_(limits) {}
+        : pipeline_(std::move(pipeline))
+        , id_(std::move(id))
+        , state_(limits) {}
 
     const std::string& pipeline() const noexcept { return pipeline_; }
     const std::string& id() const noexcept { return id_; }

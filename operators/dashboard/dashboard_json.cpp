@@ -36,8 +36,13 @@ void append_summary(std::string& out, const sensor_summary& s) {
     append_fixed(out, s.last.temperature, 2);
     out += ',';
     append_fixed(out, s.last.humidity, 1);
-    fmt::format_to(std::back_inserter(out), ",{},{},{},{},{}]", static_cast<int>(s.last.level), s.count, s.anomalies,
-                   s.last_anomaly_wall_ms, static_cast<int>(s.last_level));
+    fmt::format_to(std::back_inserter(out),
+                   ",{},{},{},{},{}]",
+                   static_cast<int>(s.last.level),
+                   s.count,
+                   s.anomalies,
+                   s.last_anomaly_wall_ms,
+                   static_cast<int>(s.last_level));
 }
 
 void append_counts(std::string& out, const std::vector<std::uint32_t>& counts) {
@@ -115,14 +120,25 @@ void append_view_json(std::string& out, const dashboard_channel& channel) {
     append_optional_string(out, view.severity_column);
     out += '}';
     append_key(out, "bands");
-    fmt::format_to(std::back_inserter(out), "{{\"temperature\":[{},{}],\"humidity\":[{},{}]}}", view.temperature_low,
-                   view.temperature_high, view.humidity_low, view.humidity_high);
+    fmt::format_to(std::back_inserter(out),
+                   R"({{"temperature":[{},{}],"humidity":[{},{}]}})",
+                   view.temperature_low,
+                   view.temperature_high,
+                   view.humidity_low,
+                   view.humidity_high);
     append_key(out, "limits");
     fmt::format_to(std::back_inserter(out),
-                   "{{\"history\":{},\"max_sensors\":{},\"max_alerts\":{},\"fleet_buckets\":{},\"bucket_ms\":{},"
+                   "{{\"history\":{},\"max_sensors\":{},\"max_alerts\":{},\"fleet_buckets\":{},"
+                   "\"bucket_ms\":{},"
                    "\"severity_thresholds\":[{},{},{}],\"deviation_scale\":{}}}",
-                   limits.history, limits.max_sensors, limits.max_alerts, limits.fleet_buckets, limits.bucket_ms,
-                   limits.severity_thresholds[0], limits.severity_thresholds[1], limits.severity_thresholds[2],
+                   limits.history,
+                   limits.max_sensors,
+                   limits.max_alerts,
+                   limits.fleet_buckets,
+                   limits.bucket_ms,
+                   limits.severity_thresholds[0],
+                   limits.severity_thresholds[1],
+                   limits.severity_thresholds[2],
                    limits.deviation_scale);
     out += '}';
 }
@@ -130,9 +146,16 @@ void append_view_json(std::string& out, const dashboard_channel& channel) {
 void append_delta_json(std::string& out, const delta& d) {
     const auto& t = d.totals;
     fmt::format_to(std::back_inserter(out),
-                   "{{\"now\":{},\"totals\":{{\"events\":{},\"anomalies\":{},\"sensors\":{},\"untracked_events\":{},"
+                   "{{\"now\":{},\"totals\":{{\"events\":{},\"anomalies\":{},\"sensors\":{},"
+                   "\"untracked_events\":{},"
                    "\"skipped_rows\":{},\"alerts_evicted\":{}}}",
-                   d.now_ms, t.events, t.anomalies, t.sensors, t.untracked_events, t.skipped_rows, t.alerts_evicted);
+                   d.now_ms,
+                   t.events,
+                   t.anomalies,
+                   t.sensors,
+                   t.untracked_events,
+                   t.skipped_rows,
+                   t.alerts_evicted);
     if (!d.new_sensors.empty()) {
         append_key(out, "new_sensors");
         out += '[';
@@ -159,16 +182,22 @@ void append_delta_json(std::string& out, const delta& d) {
     out += '[';
     for (std::size_t i = 0; i < d.buckets.size(); ++i) {
         const auto& b = d.buckets[i];
-        fmt::format_to(std::back_inserter(out), "{}[{},{},{}", i == 0 ? "" : ",", b.start_ms, b.count, b.anomalies);
+        fmt::format_to(std::back_inserter(out),
+                       "{}[{},{},{}",
+                       i == 0 ? "" : ",",
+                       b.start_ms,
+                       b.count,
+                       b.anomalies);
         const auto nan = std::nan("");
         const double t_mean = b.temperature_n ? b.temperature_sum / b.temperature_n : nan;
         const double h_mean = b.humidity_n ? b.humidity_sum / b.humidity_n : nan;
-        for (const auto& [value, decimals] : {std::pair{b.temperature_n ? b.temperature_min : nan, 2},
-                                              {t_mean, 2},
-                                              {b.temperature_n ? b.temperature_max : nan, 2},
-                                              {b.humidity_n ? b.humidity_min : nan, 1},
-                                              {h_mean, 1},
-                                              {b.humidity_n ? b.humidity_max : nan, 1}}) {
+        for (const auto& [value, decimals] :
+             {std::pair{b.temperature_n ? b.temperature_min : nan, 2},
+              {t_mean, 2},
+              {b.temperature_n ? b.temperature_max : nan, 2},
+              {b.humidity_n ? b.humidity_min : nan, 1},
+              {h_mean, 1},
+              {b.humidity_n ? b.humidity_max : nan, 1}}) {
             out += ',';
             append_fixed(out, value, decimals);
         }
@@ -180,7 +209,12 @@ void append_delta_json(std::string& out, const delta& d) {
     out += '[';
     for (std::size_t i = 0; i < d.alerts.size(); ++i) {
         const auto& a = d.alerts[i];
-        fmt::format_to(std::back_inserter(out), "{}[{},{},{},{},", i == 0 ? "" : ",", a.id, a.wall_ms, a.time_ms,
+        fmt::format_to(std::back_inserter(out),
+                       "{}[{},{},{},{},",
+                       i == 0 ? "" : ",",
+                       a.id,
+                       a.wall_ms,
+                       a.time_ms,
                        a.sensor);
         append_fixed(out, a.temperature, 2);
         out += ',';
@@ -203,7 +237,7 @@ void append_delta_json(std::string& out, const delta& d) {
     }
     if (d.watch_found) {
         append_key(out, "watch");
-        fmt::format_to(std::back_inserter(out), "{{\"reset\":{},\"points\":[", d.watch_reset);
+        fmt::format_to(std::back_inserter(out), R"({{"reset":{},"points":[)", d.watch_reset);
         for (std::size_t i = 0; i < d.watch_points.size(); ++i) {
             if (i != 0) {
                 out += ',';

@@ -7,24 +7,37 @@
 #include <sluice/ops/dashboard.hpp>
 
 #include <fmt/format.h>
+
 #include <httplib.h>
 
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace sluice {
 namespace {
 
-using namespace dashboard_detail;
+using dashboard_detail::append_delta_json;
+using dashboard_detail::append_sensor_json;
+using dashboard_detail::append_view_json;
+using dashboard_detail::content_type_of;
+using dashboard_detail::cursor;
+using dashboard_detail::dashboard_channel;
+using dashboard_detail::dashboard_hub;
+using dashboard_detail::delta;
+using dashboard_detail::pipeline_sampler;
+using dashboard_detail::point;
+using dashboard_detail::sensor_summary;
+using dashboard_detail::web_assets;
 
 std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
             .count();
 }
 
@@ -96,7 +109,9 @@ struct dashboard_server::impl {
     bool started = false;
 
     impl(const pipeline& p, dashboard_server_options o)
-        : pipe(p), options(std::move(o)), sampler(p, kept_samples) {}
+        : pipe(p)
+        , options(std::move(o))
+        , sampler(p, kept_samples) {}
 
     std::vector<std::shared_ptr<dashboard_channel>> channels() const {
         return dashboard_hub::global().find(pipe.name());
@@ -115,8 +130,11 @@ struct dashboard_server::impl {
     std::string hello_json() const {
         std::string out = "{\"pipeline\":";
         append_json_string(out, pipe.name());
-        fmt::format_to(std::back_inserter(out), ",\"finished\":{},\"sample_ms\":{},\"frame_ms\":{},\"operators\":",
-                       finished.load(), options.sample_interval.count(), options.frame_interval.count());
+        fmt::format_to(std::back_inserter(out),
+                       R"(,"finished":{},"sample_ms":{},"frame_ms":{},"operators":)",
+                       finished.load(),
+                       options.sample_interval.count(),
+                       options.frame_interval.count());
         sampler.append_operators_json(out);
         out += ",\"dashboards\":[";
         bool first = true;
@@ -145,7 +163,7 @@ struct dashboard_server::impl {
         return out;
     }
 
-    void serve_asset(const httplib::Request& req, httplib::Response& res) {
+    void serve_asset(const httplib::Request& req, httplib::Response& res) const {
         std::string_view path = req.path;
         if (is_page(path)) {
             path = "/index.html";
@@ -167,7 +185,8 @@ struct dashboard_server::impl {
         }
         for (const auto& asset : web_assets()) {
             if (asset.path == path) {
-                res.set_content(asset.bytes.data(), asset.bytes.size(), std::string(content_type_of(path)));
+                res.set_content(
+                        asset.bytes.data(), asset.bytes.size(), std::string(content_type_of(path)));
                 res.set_header("Cache-Control", "no-cache");
                 return;
             }
@@ -237,19 +256,27 @@ struct dashboard_server::impl {
     }
 
     void routes() {
-        http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+        http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("ok\n", "text/plain");
+        });
         http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             std::string out;
             append_prometheus_text(out, pipe.name(), pipe.metrics());
-            fmt::format_to(std::back_inserter(out),
-                           "# HELP sluice_http_streams Open Server-Sent Events streams of the dashboard.\n"
-                           "# TYPE sluice_http_streams gauge\nsluice_http_streams{{pipeline=\"{0}\"}} {1}\n"
-                           "# HELP sluice_http_frames_total Frames sent on dashboard streams.\n"
-                           "# TYPE sluice_http_frames_total counter\nsluice_http_frames_total{{pipeline=\"{0}\"}} {2}\n"
-                           "# HELP sluice_http_frame_bytes_total Bytes sent on dashboard streams.\n"
-                           "# TYPE sluice_http_frame_bytes_total counter\n"
-                           "sluice_http_frame_bytes_total{{pipeline=\"{0}\"}} {3}\n",
-                           pipe.name(), streams.load(), frames.load(), frame_bytes.load());
+            fmt::format_to(
+                    std::back_inserter(out),
+                    "# HELP sluice_http_streams Open Server-Sent Events streams of the dashboard.\n"
+                    "# TYPE sluice_http_streams gauge\nsluice_http_streams{{pipeline=\"{0}\"}} "
+                    "{1}\n"
+                    "# HELP sluice_http_frames_total Frames sent on dashboard streams.\n"
+                    "# TYPE sluice_http_frames_total "
+                    "counter\nsluice_http_frames_total{{pipeline=\"{0}\"}} {2}\n"
+                    "# HELP sluice_http_frame_bytes_total Bytes sent on dashboard streams.\n"
+                    "# TYPE sluice_http_frame_bytes_total counter\n"
+                    "sluice_http_frame_bytes_total{{pipeline=\"{0}\"}} {3}\n",
+                    pipe.name(),
+                    streams.load(),
+                    frames.load(),
+                    frame_bytes.load());
             res.set_content(out, "text/plain; version=0.0.4; charset=utf-8");
         });
         http.Get("/api/hello", [this](const httplib::Request&, httplib::Response& res) {
@@ -258,21 +285,22 @@ struct dashboard_server::impl {
         http.Get("/api/pipeline", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(samples_json(-1), "application/json");
         });
-        http.Get(R"(/api/sensors/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-            const auto c = channel(req.get_param_value("dashboard"));
-            std::vector<point> points;
-            sensor_summary summary;
-            std::string location;
-            const std::string id = req.matches[1];
-            if (!c || !c->state().sensor_history(id, points, summary, location)) {
-                res.status = 404;
-                res.set_content("{\"error\":\"unknown sensor\"}", "application/json");
-                return;
-            }
-            std::string out;
-            append_sensor_json(out, id, location, summary, points);
-            res.set_content(out, "application/json");
-        });
+        http.Get(R"(/api/sensors/([^/]+))",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                     const auto c = channel(req.get_param_value("dashboard"));
+                     std::vector<point> points;
+                     sensor_summary summary;
+                     std::string location;
+                     const std::string id = req.matches[1];
+                     if (!c || !c->state().sensor_history(id, points, summary, location)) {
+                         res.status = 404;
+                         res.set_content(R"({"error":"unknown sensor"})", "application/json");
+                         return;
+                     }
+                     std::string out;
+                     append_sensor_json(out, id, location, summary, points);
+                     res.set_content(out, "application/json");
+                 });
         http.Get("/api/stream", [this](const httplib::Request& req, httplib::Response& res) {
             if (streams.fetch_add(1) >= static_cast<int>(options.max_streams)) {
                 streams.fetch_sub(1);
@@ -290,10 +318,14 @@ struct dashboard_server::impl {
             res.set_header("X-Accel-Buffering", "no");
             res.set_chunked_content_provider(
                     "text/event-stream",
-                    [this, client](std::size_t, httplib::DataSink& sink) { return stream_step(*client, sink); },
+                    [this, client](std::size_t, httplib::DataSink& sink) {
+                        return stream_step(*client, sink);
+                    },
                     [this](bool) { streams.fetch_sub(1); });
         });
-        http.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) { serve_asset(req, res); });
+        http.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+            serve_asset(req, res);
+        });
     }
 
     void sample_loop() {
@@ -321,7 +353,9 @@ void dashboard_server::start() {
     }
     // Streams hold a thread each for their lifetime; keep room for page and API requests.
     const auto threads = s.options.max_streams + 8;
-    s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    s.http.new_task_queue = [threads] {
+        return new httplib::ThreadPool(threads);
+    };
     s.http.set_keep_alive_timeout(2);  // bounds how long stop() waits for idle connections
     s.http.set_write_timeout(5, 0);
     s.http.set_read_timeout(5, 0);
@@ -334,8 +368,11 @@ void dashboard_server::start() {
     }
     if (s.port <= 0) {
         const int error = errno;
-        throw std::runtime_error(fmt::format("dashboard: cannot listen on {}:{}{}", s.options.host, s.options.port,
-                                             error != 0 ? fmt::format(": {}", std::strerror(error)) : ""));
+        throw std::runtime_error(fmt::format(
+                "dashboard: cannot listen on {}:{}{}",
+                s.options.host,
+                s.options.port,
+                error != 0 ? fmt::format(": {}", std::generic_category().message(error)) : ""));
     }
     s.started = true;
     s.sampler.take(wall_ms());

@@ -13,7 +13,8 @@ constexpr float no_value = std::numeric_limits<float>::quiet_NaN();
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -26,7 +27,8 @@ void count_value(histogram& h, float value, bool anomalous, int delta) {
         return;
     }
     const auto last = static_cast<double>(h.normal.size() - 1);
-    const auto bin = static_cast<std::size_t>(std::clamp(std::floor((value - h.low) / h.step), 0.0, last));
+    const auto bin =
+            static_cast<std::size_t>(std::clamp(std::floor((value - h.low) / h.step), 0.0, last));
     auto& counts = anomalous ? h.anomalous : h.normal;
     counts[bin] = static_cast<std::uint32_t>(static_cast<std::int64_t>(counts[bin]) + delta);
 }
@@ -64,17 +66,17 @@ severity severity_from_label(std::string_view label) noexcept {
     if (label.empty()) {
         return severity::none;
     }
-    for (const auto name : {"critical", "severe", "fatal"}) {
+    for (const std::string_view name : {"critical", "severe", "fatal"}) {
         if (iequals(label, name)) {
             return severity::critical;
         }
     }
-    for (const auto name : {"high", "major", "error"}) {
+    for (const std::string_view name : {"high", "major", "error"}) {
         if (iequals(label, name)) {
             return severity::high;
         }
     }
-    for (const auto name : {"low", "minor", "info"}) {
+    for (const std::string_view name : {"low", "minor", "info"}) {
         if (iequals(label, name)) {
             return severity::low;
         }
@@ -85,7 +87,7 @@ severity severity_from_label(std::string_view label) noexcept {
 dashboard_state::dashboard_state(state_limits limits)
     : limits_(limits)
     , temperature_(make_histogram(-20.0, 0.5, 200))  // -20..80 degrees C
-    , humidity_(make_histogram(0.0, 1.0, 101)) {}     // 0..100 %
+    , humidity_(make_histogram(0.0, 1.0, 101)) {}    // 0..100 %
 
 std::uint32_t dashboard_state::find_or_add(std::string_view id, std::string_view location) {
     if (const auto it = index_.find(id); it != index_.end()) {
@@ -106,8 +108,10 @@ std::uint32_t dashboard_state::find_or_add(std::string_view id, std::string_view
 severity dashboard_state::classify(const sensor& s, const observation& row, float& score) const {
     const auto by_score = [this](double value) {
         const auto& t = limits_.severity_thresholds;
-        return value < t[0] ? severity::low : value < t[1] ? severity::medium : value < t[2] ? severity::high
-                                                                                          : severity::critical;
+        return value < t[0]   ? severity::low
+               : value < t[1] ? severity::medium
+               : value < t[2] ? severity::high
+                              : severity::critical;
     };
     score = no_value;
     if (!row.severity_label.empty()) {
@@ -121,7 +125,8 @@ severity dashboard_state::classify(const sensor& s, const observation& row, floa
         return by_score(row.score);
     }
     if (s.has_baseline && !std::isnan(row.temperature)) {
-        const double deviation = std::min(std::abs(row.temperature - s.baseline) / limits_.deviation_scale, 1.0);
+        const double deviation =
+                std::min(std::abs(row.temperature - s.baseline) / limits_.deviation_scale, 1.0);
         score = static_cast<float>(deviation);
         return by_score(deviation);
     }
@@ -162,9 +167,16 @@ void dashboard_state::add(std::span<const observation> rows, std::int64_t now_ms
             ++totals_.anomalies;
             ++open_.anomalies;
         }
-        widen(open_.temperature_min, open_.temperature_max, open_.temperature_n, open_.temperature_sum,
+        widen(open_.temperature_min,
+              open_.temperature_max,
+              open_.temperature_n,
+              open_.temperature_sum,
               row.temperature);
-        widen(open_.humidity_min, open_.humidity_max, open_.humidity_n, open_.humidity_sum, row.humidity);
+        widen(open_.humidity_min,
+              open_.humidity_max,
+              open_.humidity_n,
+              open_.humidity_sum,
+              row.humidity);
 
         const std::uint32_t index = find_or_add(row.sensor, row.location);
         if (index == untracked) {
@@ -172,7 +184,9 @@ void dashboard_state::add(std::span<const observation> rows, std::int64_t now_ms
             continue;
         }
         sensor* s = &sensors_[index];
-        point p{row.time_ms, static_cast<float>(row.temperature), static_cast<float>(row.humidity),
+        point p{row.time_ms,
+                static_cast<float>(row.temperature),
+                static_cast<float>(row.humidity),
                 severity::none};
         if (row.anomaly) {
             float score = no_value;
@@ -180,15 +194,22 @@ void dashboard_state::add(std::span<const observation> rows, std::int64_t now_ms
             ++s->anomalies;
             s->last_anomaly_wall_ms = now_ms;
             s->last_level = p.level;
-            alerts_.push_back({next_alert_id_++, now_ms, row.time_ms, index, p.temperature, p.humidity, score,
+            alerts_.push_back({next_alert_id_++,
+                               now_ms,
+                               row.time_ms,
+                               index,
+                               p.temperature,
+                               p.humidity,
+                               score,
                                p.level});
             if (alerts_.size() > limits_.max_alerts) {
                 alerts_.pop_front();
                 ++totals_.alerts_evicted;
             }
         } else if (!std::isnan(row.temperature)) {
-            s->baseline = s->has_baseline ? s->baseline + baseline_weight * (row.temperature - s->baseline)
-                                          : row.temperature;
+            s->baseline = s->has_baseline
+                                  ? s->baseline + baseline_weight * (row.temperature - s->baseline)
+                                  : row.temperature;
             s->has_baseline = true;
         }
         if (s->ring.size() < limits_.history) {
@@ -220,7 +241,9 @@ sensor_summary dashboard_state::summarize(std::uint32_t index) const {
     return out;
 }
 
-void dashboard_state::copy_history(const sensor& s, std::uint64_t from, std::vector<point>& out) const {
+void dashboard_state::copy_history(const sensor& s,
+                                   std::uint64_t from,
+                                   std::vector<point>& out) const {
     const std::uint64_t oldest = s.appended - s.ring.size();
     for (std::uint64_t i = std::max(from, oldest); i < s.appended; ++i) {
         out.push_back(s.ring[i % limits_.history]);
@@ -254,7 +277,8 @@ bool dashboard_state::read(cursor& c, std::int64_t now_ms, delta& out) {
     if (!buckets_.empty()) {
         c.bucket_start = buckets_.back().start_ms;
     }
-    const auto first_new = std::find_if(alerts_.begin(), alerts_.end(), [&](const alert& a) { return a.id > c.alert_id; });
+    const auto first_new = std::find_if(
+            alerts_.begin(), alerts_.end(), [&](const alert& a) { return a.id > c.alert_id; });
     out.alerts.assign(first_new, alerts_.end());
     out.alerts_gap = c.started && !out.alerts.empty() && out.alerts.front().id > c.alert_id + 1;
     if (!alerts_.empty()) {
@@ -280,7 +304,9 @@ bool dashboard_state::read(cursor& c, std::int64_t now_ms, delta& out) {
     return true;
 }
 
-bool dashboard_state::sensor_history(std::string_view id, std::vector<point>& points, sensor_summary& summary,
+bool dashboard_state::sensor_history(std::string_view id,
+                                     std::vector<point>& points,
+                                     sensor_summary& summary,
                                      std::string& location) const {
     const std::lock_guard lock(mutex_);
     const auto it = index_.find(id);
@@ -303,7 +329,8 @@ std::size_t dashboard_state::memory_bytes() const {
     const std::lock_guard lock(mutex_);
     std::size_t bytes = sizeof(*this);
     for (const auto& s : sensors_) {
-        bytes += sizeof(s) + s.ring.capacity() * sizeof(point) + s.id.capacity() + s.location.capacity();
+        bytes += sizeof(s) + s.ring.capacity() * sizeof(point) + s.id.capacity() +
+                 s.location.capacity();
         bytes += sizeof(std::uint32_t) + s.id.capacity() + 2 * sizeof(void*);  // index entry
     }
     bytes += alerts_.size() * sizeof(alert) + buckets_.size() * sizeof(fleet_bucket);

@@ -18,7 +18,13 @@
 
 namespace sluice::dashboard_detail {
 
-enum class severity : std::uint8_t { none, low, medium, high, critical };
+enum class severity : std::uint8_t {
+    none,
+    low,
+    medium,
+    high,
+    critical
+};
 std::string_view to_string(severity level) noexcept;
 /// "critical"/"severe"/"fatal" -> critical, "high"/"major"/"error" -> high,
 /// "medium"/"moderate"/"warning" -> medium, "low"/"minor"/"info" -> low (any case); any
@@ -27,8 +33,9 @@ severity severity_from_label(std::string_view label) noexcept;
 
 /// Every bound on the state's memory, and how severities are derived.
 struct state_limits {
-    std::size_t history = 300;        ///< readings kept per sensor
-    std::size_t max_sensors = 10000;  ///< sensors tracked; readings of further ones are counted, not kept
+    std::size_t history = 300;  ///< readings kept per sensor
+    std::size_t max_sensors =
+            10000;  ///< sensors tracked; readings of further ones are counted, not kept
     std::size_t max_alerts = 2000;    ///< alerts kept (newest)
     std::size_t fleet_buckets = 600;  ///< one-second fleet buckets kept (10 minutes)
     std::int64_t bucket_ms = 1000;    ///< width of a fleet bucket, wall-clock ms
@@ -42,10 +49,10 @@ struct state_limits {
 /// One input row as the sink read it from its columns.
 struct observation {
     std::string_view sensor;
-    std::string_view location;        ///< "" = unknown
-    std::int64_t time_ms = 0;         ///< event time (the arrival time when there is none)
-    double temperature = 0;           ///< NaN = missing
-    double humidity = 0;              ///< NaN = missing
+    std::string_view location;  ///< "" = unknown
+    std::int64_t time_ms = 0;   ///< event time (the arrival time when there is none)
+    double temperature = 0;     ///< NaN = missing
+    double humidity = 0;        ///< NaN = missing
     bool anomaly = false;
     double score = -1;                ///< 0..1 from a numeric severity column; < 0 = none
     std::string_view severity_label;  ///< from a string severity column; "" = none
@@ -54,8 +61,8 @@ struct observation {
 /// A reading as kept in a sensor's history (floats: 16 bytes a reading).
 struct point {
     std::int64_t time_ms = 0;
-    float temperature = 0;  ///< NaN = missing
-    float humidity = 0;     ///< NaN = missing
+    float temperature = 0;            ///< NaN = missing
+    float humidity = 0;               ///< NaN = missing
     severity level = severity::none;  ///< none = not anomalous
 };
 
@@ -112,12 +119,12 @@ struct totals {
 
 /// What one browser has already been sent.
 struct cursor {
-    std::uint64_t version = 0;        ///< state version of the last frame
-    std::size_t sensors_known = 0;    ///< sensor names sent so far
-    std::uint64_t alert_id = 0;       ///< newest alert sent
-    std::int64_t bucket_start = -1;   ///< newest closed fleet bucket sent
-    std::string watch;                ///< sensor whose readings are streamed ("" = none)
-    std::uint64_t watch_appended = 0; ///< that sensor's readings sent so far
+    std::uint64_t version = 0;         ///< state version of the last frame
+    std::size_t sensors_known = 0;     ///< sensor names sent so far
+    std::uint64_t alert_id = 0;        ///< newest alert sent
+    std::int64_t bucket_start = -1;    ///< newest closed fleet bucket sent
+    std::string watch;                 ///< sensor whose readings are streamed ("" = none)
+    std::uint64_t watch_appended = 0;  ///< that sensor's readings sent so far
     bool started = false;
 };
 
@@ -125,7 +132,8 @@ struct cursor {
 struct delta {
     std::int64_t now_ms = 0;
     struct totals totals;
-    std::vector<std::pair<std::string, std::string>> new_sensors;  ///< id, location; index = known + i
+    std::vector<std::pair<std::string, std::string>>
+            new_sensors;  ///< id, location; index = known + i
     std::vector<sensor_summary> sensors;
     std::vector<fleet_bucket> buckets;
     std::vector<alert> alerts;
@@ -153,7 +161,9 @@ public:
     bool read(cursor& c, std::int64_t now_ms, delta& out);
 
     /// A sensor's whole history (oldest first) and summary; false if unknown.
-    bool sensor_history(std::string_view id, std::vector<point>& points, sensor_summary& summary,
+    bool sensor_history(std::string_view id,
+                        std::vector<point>& points,
+                        sensor_summary& summary,
                         std::string& location) const;
 
     struct totals totals() const;
@@ -176,7 +186,9 @@ private:
     };
     struct string_hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
     };
 
     static constexpr std::uint32_t untracked = ~std::uint32_t{0};

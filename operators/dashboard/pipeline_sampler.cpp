@@ -47,7 +47,8 @@ void append_quantiles(std::string& out, const quantiles& q) {
 }  // namespace
 
 pipeline_sampler::pipeline_sampler(const pipeline& p, std::size_t keep)
-    : pipeline_(p), keep_(keep) {}
+    : pipeline_(p)
+    , keep_(keep) {}
 
 void pipeline_sampler::take(std::int64_t now_ms) {
     const auto metrics = pipeline_.metrics();
@@ -113,11 +114,16 @@ void pipeline_sampler::append_operators_json(std::string& out) const {
 // {"t":ms,"ops":[[in,out,rejected,batches,[batch p50,p99,p99.9,n],[e2e ...],{extra}],...],
 //  "e2e":[p50,p99,p99.9,n] (interval), "e2e_total":[...] (since the start)}; latencies in ns.
 void pipeline_sampler::append_sample_json(std::string& out, const pipeline_sample& s) {
-    fmt::format_to(std::back_inserter(out), "{{\"t\":{},\"ops\":[", s.wall_ms);
+    fmt::format_to(std::back_inserter(out), R"({{"t":{},"ops":[)", s.wall_ms);
     for (std::size_t i = 0; i < s.operators.size(); ++i) {
         const auto& o = s.operators[i];
-        fmt::format_to(std::back_inserter(out), "{}[{},{},{},{},", i == 0 ? "" : ",", o.records_in, o.records_out,
-                       o.rejected, o.batches_in);
+        fmt::format_to(std::back_inserter(out),
+                       "{}[{},{},{},{},",
+                       i == 0 ? "" : ",",
+                       o.records_in,
+                       o.records_out,
+                       o.rejected,
+                       o.batches_in);
         append_quantiles(out, o.batch_latency);
         out += ',';
         append_quantiles(out, o.event_latency);

@@ -19,12 +19,12 @@ namespace sluice::dashboard_detail {
 
 struct quantiles {
     std::uint64_t p50 = 0, p99 = 0, p999 = 0;  ///< ns
-    std::uint64_t count = 0;                    ///< values in the interval
+    std::uint64_t count = 0;                   ///< values in the interval
 };
 
 struct operator_sample {
     std::uint64_t records_in = 0, records_out = 0, rejected = 0, batches_in = 0;  ///< cumulative
-    quantiles batch_latency;  ///< interval
+    quantiles batch_latency;                                                      ///< interval
     quantiles event_latency;  ///< interval (sinks)
     std::vector<metric_set::sample> extra;
 };

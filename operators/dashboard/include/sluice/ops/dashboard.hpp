@@ -58,6 +58,8 @@ public:
     ~dashboard_server();
     dashboard_server(const dashboard_server&) = delete;
     dashboard_server& operator=(const dashboard_server&) = delete;
+    dashboard_server(dashboard_server&&) = delete;
+    dashboard_server& operator=(dashboard_server&&) = delete;
 
     /// Binds and starts serving on background threads. Throws std::runtime_error if the
     /// address cannot be bound (e.g. the port is taken).
