@@ -24,7 +24,9 @@ std::string_view without_line_break(std::string_view text) {
 }  // namespace
 
 record_reader::record_reader(file_handle file, bool follow, std::size_t chunk_bytes)
-    : file_(std::move(file)), follow_(follow), chunk_(std::max<std::size_t>(chunk_bytes, 64)) {}
+    : file_(std::move(file))
+    , follow_(follow)
+    , chunk_(std::max<std::size_t>(chunk_bytes, 64)) {}
 
 bool record_reader::fill() {
     if (pos_ > 0) {
@@ -54,11 +56,13 @@ bool record_reader::fill() {
 record_reader::result record_reader::next_line(std::string_view& text, std::int64_t& line) {
     for (;;) {
         const std::size_t from = pos_ + scanned_;
-        const void* found = from < buffer_.size()
-                                    ? std::memchr(buffer_.data() + from, '\n', buffer_.size() - from)
-                                    : nullptr;
+        const void* found =
+                from < buffer_.size()
+                        ? std::memchr(buffer_.data() + from, '\n', buffer_.size() - from)
+                        : nullptr;
         if (found != nullptr) {
-            const auto end = static_cast<std::size_t>(static_cast<const char*>(found) - buffer_.data()) + 1;
+            const auto end =
+                    static_cast<std::size_t>(static_cast<const char*>(found) - buffer_.data()) + 1;
             text = without_line_break(std::string_view(buffer_).substr(pos_, end - pos_));
             line = line_++;
             pos_ = end;
@@ -126,7 +130,8 @@ std::size_t record_reader::scan_csv(csv_record& record, char delimiter, bool at_
                     if (!at_end) {
                         return npos;
                     }
-                    record.error_ = fmt::format("unterminated quoted field {}", record.fields_.size() + 1);
+                    record.error_ =
+                            fmt::format("unterminated quoted field {}", record.fields_.size() + 1);
                     return n;
                 }
                 const auto q = static_cast<std::size_t>(static_cast<const char*>(quote) - data);
@@ -160,9 +165,10 @@ std::size_t record_reader::scan_csv(csv_record& record, char delimiter, bool at_
             if (c == '\r' && i + 1 >= n && !at_end) {
                 return npos;
             }
-            record.error_ = fmt::format("unexpected character '{}' after the closing quote of field {}",
-                                        c == '\r' ? std::string("\\r") : std::string(1, c),
-                                        record.fields_.size());
+            record.error_ =
+                    fmt::format("unexpected character '{}' after the closing quote of field {}",
+                                c == '\r' ? std::string("\\r") : std::string(1, c),
+                                record.fields_.size());
             // The record still ends at the next line break.
             const void* newline = std::memchr(data + i, '\n', n - i);
             if (newline == nullptr) {

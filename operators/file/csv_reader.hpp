@@ -78,10 +78,10 @@ private:
     bool follow_;
     std::size_t chunk_;
     std::string buffer_;
-    std::size_t pos_ = 0;        // start of the unread data in buffer_
-    std::size_t scanned_ = 0;    // bytes after pos_ known to hold no line break
-    std::int64_t line_ = 1;      // line number at pos_
-    bool started_ = false;       // the byte order mark has been checked
+    std::size_t pos_ = 0;      // start of the unread data in buffer_
+    std::size_t scanned_ = 0;  // bytes after pos_ known to hold no line break
+    std::int64_t line_ = 1;    // line number at pos_
+    bool started_ = false;     // the byte order mark has been checked
 };
 
 }  // namespace sluice::file_detail

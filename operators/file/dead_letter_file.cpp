@@ -15,7 +15,8 @@ namespace {
 /// records are rare, and each must reach the OS before the batch it came from is acknowledged.
 class dead_letter_file final : public dead_letter_writer {
 public:
-    explicit dead_letter_file(std::string path) : path_(std::move(path)) {
+    explicit dead_letter_file(std::string path)
+        : path_(std::move(path)) {
         std::string error;
         file_ = file_detail::open_output(path_, /*append=*/true, error);
         if (!file_) {
@@ -67,8 +68,8 @@ public:
         }
         std::string error;
         if (!file_detail::write_and_flush(file_.get(), line_, error)) {
-            throw operator_error("dead_letter_file", path_,
-                                 fmt::format("cannot write '{}': {}", path_, error));
+            throw operator_error(
+                    "dead_letter_file", path_, fmt::format("cannot write '{}': {}", path_, error));
         }
     }
 

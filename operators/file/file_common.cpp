@@ -20,7 +20,8 @@ file_handle open_output(const std::string& path, bool append, std::string& error
         std::error_code ec;
         std::filesystem::create_directories(target.parent_path(), ec);
         if (ec) {
-            error = fmt::format("cannot create directory '{}': {}", target.parent_path().string(),
+            error = fmt::format("cannot create directory '{}': {}",
+                                target.parent_path().string(),
                                 ec.message());
             return nullptr;
         }
@@ -64,7 +65,8 @@ void describe_text_format(option_spec& spec, const std::vector<std::string>& cho
     spec.check([](const options& opts, diagnostics_collector& out) {
         const std::string delimiter = opts.get_string("delimiter");
         if (delimiter.size() != 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r") {
-            out.add(opts.error("delimiter", "invalid-value",
+            out.add(opts.error("delimiter",
+                               "invalid-value",
                                fmt::format("'delimiter' must be one character other than a quote "
                                            "or a line break, got '{}'",
                                            delimiter)));
@@ -74,8 +76,9 @@ void describe_text_format(option_spec& spec, const std::vector<std::string>& cho
 
 batch_formatter::batch_formatter(const options& opts)
     : format_(opts.get_string("format") == "csv" ? text_format::csv : text_format::ndjson)
-    , timestamps_(opts.get_string("timestamp_format") == "iso8601" ? json_timestamp_format::iso8601
-                                                                   : json_timestamp_format::epoch_ms)
+    , timestamps_(opts.get_string("timestamp_format") == "iso8601"
+                          ? json_timestamp_format::iso8601
+                          : json_timestamp_format::epoch_ms)
     , delimiter_(opts.get_string("delimiter").empty() ? ',' : opts.get_string("delimiter")[0])
     , header_(opts.get_bool("header")) {}
 
@@ -136,7 +139,9 @@ void batch_formatter::append_csv_row(std::string& out, const batch& input, std::
                 }
                 break;
             }
-            case data_type::int64: append_json_int(out, values.int64_values()[row]); break;
+            case data_type::int64:
+                append_json_int(out, values.int64_values()[row]);
+                break;
             case data_type::boolean:
                 out.append(values.bool_values()[row] != 0 ? "true" : "false");
                 break;

@@ -19,7 +19,8 @@ namespace sluice::file_detail {
 struct file_closer {
     void operator()(std::FILE* file) const noexcept {
         if (file != nullptr) {
-            std::fclose(file);
+            // Writers flush and check before closing; a destructor has no one to report to.
+            (void)std::fclose(file);
         }
     }
 };
@@ -37,7 +38,10 @@ bool write_and_flush(std::FILE* file, std::string_view bytes, std::string& error
 std::string error_text(int code);
 
 /// Text formats of the sinks.
-enum class text_format { ndjson, csv };
+enum class text_format {
+    ndjson,
+    csv
+};
 
 /// Declares `format` (with `choices`), `timestamp_format`, `delimiter` and `header` on a sink
 /// spec, with the cross-field checks.

@@ -1,7 +1,7 @@
 #include "file_common.hpp"
 
-#include <sluice/ops/file.hpp>
 #include <sluice/operator/registry.hpp>
+#include <sluice/ops/file.hpp>
 
 #include <fmt/format.h>
 
@@ -27,7 +27,9 @@ void describe_file_sink(option_spec& spec) {
 class file_sink final : public sink {
 public:
     explicit file_sink(const options& opts)
-        : path_(opts.get_string("path")), append_(opts.get_bool("append")), formatter_(opts) {}
+        : path_(opts.get_string("path"))
+        , append_(opts.get_bool("append"))
+        , formatter_(opts) {}
 
     void bind(const schema_ptr& input, bind_context&) override { formatter_.bind(*input); }
 
@@ -73,7 +75,8 @@ private:
         }
         std::string error;
         if (!write_and_flush(file_.get(), buffer_, error)) {
-            throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot write '{}': {}", path_, error));
+            throw operator_error(
+                    ctx.type(), ctx.id(), fmt::format("cannot write '{}': {}", path_, error));
         }
     }
 
@@ -81,14 +84,16 @@ private:
     bool append_;
     batch_formatter formatter_;
     file_handle file_;
-    bool opened_ = false;   // a finished sink does not reopen (and truncate) its file
-    std::string buffer_;    // reused: one allocation for the life of the sink, not per batch
+    bool opened_ = false;  // a finished sink does not reopen (and truncate) its file
+    std::string buffer_;   // reused: one allocation for the life of the sink, not per batch
 };
 
 }  // namespace
 
 void register_file_sink(operator_registry& registry) {
-    registry.add_sink("file", "writes records to a file as NDJSON or CSV", describe_file_sink,
+    registry.add_sink("file",
+                      "writes records to a file as NDJSON or CSV",
+                      describe_file_sink,
                       [](const options& opts, build_context&) -> std::unique_ptr<sink> {
                           return std::make_unique<file_sink>(opts);
                       });

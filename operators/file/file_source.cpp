@@ -17,20 +17,23 @@ namespace sluice::file_detail {
 
 namespace {
 
-enum class input_format { lines, csv };
+enum class input_format {
+    lines,
+    csv
+};
 
 /// Options of the `file` source.
 struct file_source_config {
-    std::string path;                          ///< file to read
-    input_format format = input_format::lines; ///< lines: column `value`; csv: typed columns
-    std::vector<field> fields;                 ///< csv: the columns to read, in output order
-    bool header = true;                        ///< csv: the first record names the columns
-    char delimiter = ',';                      ///< csv: field separator
-    bool skip_empty = true;                    ///< skip blank lines
-    bool follow = false;                       ///< at end of file, wait for more (tail -f)
-    std::optional<std::size_t> event_time;     ///< csv: index of the event-time field
-    std::int64_t max_out_of_orderness_ms = 0;  ///< watermark = max event time - this
-    batching_config batching;                  ///< batch cut at max_records
+    std::string path;                           ///< file to read
+    input_format format = input_format::lines;  ///< lines: column `value`; csv: typed columns
+    std::vector<field> fields;                  ///< csv: the columns to read, in output order
+    bool header = true;                         ///< csv: the first record names the columns
+    char delimiter = ',';                       ///< csv: field separator
+    bool skip_empty = true;                     ///< skip blank lines
+    bool follow = false;                        ///< at end of file, wait for more (tail -f)
+    std::optional<std::size_t> event_time;      ///< csv: index of the event-time field
+    std::int64_t max_out_of_orderness_ms = 0;   ///< watermark = max event time - this
+    batching_config batching;                   ///< batch cut at max_records
 };
 
 void describe_file_source(option_spec& spec) {
@@ -38,64 +41,82 @@ void describe_file_source(option_spec& spec) {
     spec.field("format", option_kind::string)
             .defaults("lines")
             .one_of({"lines", "csv"})
-            .describe("lines: one string column 'value' per line; csv: typed columns from 'schema'");
+            .describe(
+                    "lines: one string column 'value' per line; csv: typed columns from 'schema'");
     spec.field("schema", option_kind::string_map)
-            .describe("csv: field -> type (float64, int64, bool, string, timestamp_ms), in output order");
+            .describe(
+                    "csv: field -> type (float64, int64, bool, string, timestamp_ms), in output "
+                    "order");
     spec.field("header", option_kind::boolean)
             .defaults("true")
-            .describe("csv: the first record names the columns (schema fields are found by name); "
-                      "false: the schema lists every column in file order");
-    spec.field("delimiter", option_kind::string).defaults("\",\"").describe("csv: the field separator, one character");
+            .describe(
+                    "csv: the first record names the columns (schema fields are found by name); "
+                    "false: the schema lists every column in file order");
+    spec.field("delimiter", option_kind::string)
+            .defaults("\",\"")
+            .describe("csv: the field separator, one character");
     spec.field("skip_empty", option_kind::boolean).defaults("true").describe("skip blank lines");
     spec.field("follow", option_kind::boolean)
             .defaults("false")
             .describe("at end of file wait for more lines (like tail -f) instead of finishing");
     spec.field("event_time", option_kind::string)
-            .describe("csv: a timestamp_ms field of the schema that holds each record's event time");
+            .describe(
+                    "csv: a timestamp_ms field of the schema that holds each record's event time");
     spec.field("max_out_of_orderness", option_kind::duration)
             .defaults("0")
-            .describe("how far event time may go backwards; the watermark trails the maximum by it");
+            .describe(
+                    "how far event time may go backwards; the watermark trails the maximum by it");
     describe_batching(spec);
     spec.check([](const options& opts, diagnostics_collector& out) {
         const bool csv = opts.get_string("format") == "csv";
         const auto schema_map = opts.get_string_map("schema");
         if (csv && schema_map.empty()) {
-            out.add(opts.error("schema", "missing-field", "format 'csv' requires 'schema' (field -> type)"));
+            out.add(opts.error(
+                    "schema", "missing-field", "format 'csv' requires 'schema' (field -> type)"));
         }
         if (!csv && opts.is_set("schema")) {
-            out.add(opts.error("schema", "cross-field",
+            out.add(opts.error("schema",
+                               "cross-field",
                                "'schema' applies to format 'csv' only; format 'lines' produces one "
                                "string column 'value'"));
         }
         for (const auto& [name, type] : schema_map) {
             if (!parse_data_type(type)) {
-                out.add(opts.error(fmt::format("schema.{}", name), "invalid-value",
+                out.add(opts.error(fmt::format("schema.{}", name),
+                                   "invalid-value",
                                    fmt::format("field '{}' has unknown type '{}' (types: float64, "
                                                "int64, bool, string, timestamp_ms)",
-                                               name, type)));
+                                               name,
+                                               type)));
             }
         }
         const std::string delimiter = opts.get_string("delimiter");
         if (delimiter.size() != 1 || delimiter == "\"" || delimiter == "\n" || delimiter == "\r") {
-            out.add(opts.error("delimiter", "invalid-value",
-                               fmt::format("'delimiter' must be one character other than a quote or "
-                                           "a line break, got '{}'",
-                                           delimiter)));
+            out.add(opts.error(
+                    "delimiter",
+                    "invalid-value",
+                    fmt::format("'delimiter' must be one character other than a quote or "
+                                "a line break, got '{}'",
+                                delimiter)));
         }
         if (opts.is_set("event_time")) {
             const std::string name = opts.get_string("event_time");
-            const auto it = std::find_if(schema_map.begin(), schema_map.end(),
+            const auto it = std::find_if(schema_map.begin(),
+                                         schema_map.end(),
                                          [&](const auto& entry) { return entry.first == name; });
             if (!csv || it == schema_map.end()) {
-                out.add(opts.error("event_time", "cross-field",
+                out.add(opts.error("event_time",
+                                   "cross-field",
                                    fmt::format("'event_time' names '{}', which is not a field of "
                                                "'schema' (format csv)",
                                                name)));
             } else if (parse_data_type(it->second) != data_type::timestamp_ms) {
-                out.add(opts.error("event_time", "cross-field",
+                out.add(opts.error("event_time",
+                                   "cross-field",
                                    fmt::format("'event_time' field '{}' must be of type "
                                                "timestamp_ms, got '{}'",
-                                               name, it->second)));
+                                               name,
+                                               it->second)));
             }
         }
     });
@@ -120,9 +141,9 @@ file_source_config read_file_source_config(const options& opts) {
             }
         }
     }
-    config.max_out_of_orderness_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("max_out_of_orderness"))
-                    .count();
+    config.max_out_of_orderness_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             opts.get_duration("max_out_of_orderness"))
+                                             .count();
     config.batching = read_batching(opts);
     return config;
 }
@@ -201,7 +222,8 @@ bool parse_cell(std::string_view text, bool quoted, data_type type, cell& out) {
                 }
             }
             return false;
-        case data_type::string: break;
+        case data_type::string:
+            break;
     }
     return false;
 }
@@ -212,7 +234,8 @@ bool parse_cell(std::string_view text, bool quoted, data_type type, cell& out) {
 class file_source final : public source {
 public:
     file_source(file_source_config config, const options& opts)
-        : config_(std::move(config)), reader_(open_input(opts), config_.follow) {
+        : config_(std::move(config))
+        , reader_(open_input(opts), config_.follow) {
         if (config_.format == input_format::lines) {
             schema_ = make_schema({{"value", data_type::string, false}});
             return;
@@ -239,7 +262,8 @@ public:
             }
             std::vector<diagnostic> problems;
             for (const auto& [name, message] : map_header()) {
-                problems.push_back(opts.error(fmt::format("schema.{}", name), "unknown-column", message));
+                problems.push_back(
+                        opts.error(fmt::format("schema.{}", name), "unknown-column", message));
             }
             if (!problems.empty()) {
                 throw config_error(std::move(problems));
@@ -303,9 +327,10 @@ private:
     file_handle open_input(const options& opts) {
         file_handle file(std::fopen(config_.path.c_str(), "rb"));
         if (!file) {
-            throw config_error({opts.error("path", "io-error",
-                                           fmt::format("cannot open '{}': {}", config_.path,
-                                                       error_text(errno)))});
+            throw config_error({opts.error(
+                    "path",
+                    "io-error",
+                    fmt::format("cannot open '{}': {}", config_.path, error_text(errno)))});
         }
         return file;
     }
@@ -322,8 +347,11 @@ private:
         for (const field& f : config_.fields) {
             const auto it = std::find(names.begin(), names.end(), f.name);
             if (it == names.end()) {
-                missing.emplace_back(f.name, fmt::format("field '{}' is not a column of '{}' (header: {})",
-                                                         f.name, config_.path, fmt::join(names, ", ")));
+                missing.emplace_back(f.name,
+                                     fmt::format("field '{}' is not a column of '{}' (header: {})",
+                                                 f.name,
+                                                 config_.path,
+                                                 fmt::join(names, ", ")));
                 continue;
             }
             column_of_field_.push_back(static_cast<std::size_t>(it - names.begin()));
@@ -356,7 +384,9 @@ private:
         return status;
     }
 
-    record_reader::result read_record(operator_context& ctx, std::int64_t& first, std::int64_t& last) {
+    record_reader::result read_record(operator_context& ctx,
+                                      std::int64_t& first,
+                                      std::int64_t& last) {
         const auto status = reader_.next_csv(record_, config_.delimiter);
         if (status != record_reader::result::record) {
             return status;
@@ -376,14 +406,20 @@ private:
         }
         const std::vector<source_position> where{{0, first, last}};
         if (!record_.error().empty()) {
-            ctx.reject(record_.raw(), fmt::format("line {}: {}", first, record_.error()), false, where);
+            ctx.reject(record_.raw(),
+                       fmt::format("line {}: {}", first, record_.error()),
+                       false,
+                       where);
             return status;
         }
         if (record_.size() != expected_fields_) {
             ctx.reject(record_.raw(),
-                       fmt::format("line {}: expected {} fields, found {}", first, expected_fields_,
+                       fmt::format("line {}: expected {} fields, found {}",
+                                   first,
+                                   expected_fields_,
                                    record_.size()),
-                       false, where);
+                       false,
+                       where);
             return status;
         }
         for (std::size_t i = 0; i < config_.fields.size(); ++i) {
@@ -391,9 +427,13 @@ private:
             const field& f = config_.fields[i];
             if (!parse_cell(record_.field(index), record_.quoted(index), f.type, cells_[i])) {
                 ctx.reject(record_.raw(),
-                           fmt::format("line {}: field '{}': cannot parse '{}' as {}", first, f.name,
-                                       record_.field(index), to_string(f.type)),
-                           false, where);
+                           fmt::format("line {}: field '{}': cannot parse '{}' as {}",
+                                       first,
+                                       f.name,
+                                       record_.field(index),
+                                       to_string(f.type)),
+                           false,
+                           where);
                 return status;
             }
         }
@@ -405,11 +445,19 @@ private:
                 continue;
             }
             switch (config_.fields[i].type) {
-                case data_type::float64: values.push_float64(c.real); break;
+                case data_type::float64:
+                    values.push_float64(c.real);
+                    break;
                 case data_type::int64:
-                case data_type::timestamp_ms: values.push_int64(c.integer); break;
-                case data_type::boolean: values.push_bool(c.integer != 0); break;
-                case data_type::string: values.push_string(c.text); break;
+                case data_type::timestamp_ms:
+                    values.push_int64(c.integer);
+                    break;
+                case data_type::boolean:
+                    values.push_bool(c.integer != 0);
+                    break;
+                case data_type::string:
+                    values.push_string(c.text);
+                    break;
             }
         }
         if (config_.event_time && !cells_[*config_.event_time].missing) {
@@ -436,10 +484,12 @@ private:
 }  // namespace
 
 void register_file_source(operator_registry& registry) {
-    registry.add_source("file", "reads a file as lines or as CSV records (optionally following it)",
+    registry.add_source("file",
+                        "reads a file as lines or as CSV records (optionally following it)",
                         describe_file_source,
                         [](const options& opts, build_context&) -> std::unique_ptr<source> {
-                            return std::make_unique<file_source>(read_file_source_config(opts), opts);
+                            return std::make_unique<file_source>(read_file_source_config(opts),
+                                                                 opts);
                         });
 }
 

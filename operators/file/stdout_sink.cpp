@@ -1,7 +1,7 @@
 #include "file_common.hpp"
 
-#include <sluice/ops/file.hpp>
 #include <sluice/operator/registry.hpp>
+#include <sluice/ops/file.hpp>
 
 #include <fmt/format.h>
 
@@ -18,7 +18,9 @@ void describe_stdout_sink(option_spec& spec) {
 /// write and a flush per batch.
 class stream_sink final : public sink {
 public:
-    stream_sink(const options& opts, std::FILE* stream) : stream_(stream), formatter_(opts) {}
+    stream_sink(const options& opts, std::FILE* stream)
+        : stream_(stream)
+        , formatter_(opts) {}
 
     void bind(const schema_ptr& input, bind_context&) override { formatter_.bind(*input); }
 
@@ -31,7 +33,9 @@ public:
         formatter_.append_batch(buffer_, input);
         std::string error;
         if (!write_and_flush(stream_, buffer_, error)) {
-            throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot write to the output stream: {}", error));
+            throw operator_error(ctx.type(),
+                                 ctx.id(),
+                                 fmt::format("cannot write to the output stream: {}", error));
         }
     }
 
@@ -45,7 +49,8 @@ private:
 }  // namespace
 
 void register_stdout_sink(operator_registry& registry) {
-    registry.add_sink("stdout", "writes records to standard output as NDJSON or CSV",
+    registry.add_sink("stdout",
+                      "writes records to standard output as NDJSON or CSV",
                       describe_stdout_sink,
                       [](const options& opts, build_context&) -> std::unique_ptr<sink> {
                           return make_stdout_sink(opts, stdout);
