@@ -12,13 +12,16 @@ namespace {
 /// Adds a `<column>_k` column = column + 273.15. Stateless, so it may run in parallel.
 class celsius_to_kelvin final : public sluice::transform {
 public:
-    explicit celsius_to_kelvin(std::string column) : column_(std::move(column)) {}
+    explicit celsius_to_kelvin(std::string column)
+        : column_(std::move(column)) {}
 
     sluice::schema_ptr bind(const sluice::schema_ptr& input, sluice::bind_context& ctx) override {
         const auto index = input->index_of(column_);
         if (!index || input->at(*index).type != sluice::data_type::float64) {
-            ctx.error("column", "schema-mismatch",
-                      "expected a float64 column '" + column_ + "'; the input has " + input->to_string());
+            ctx.error("column",
+                      "schema-mismatch",
+                      "expected a float64 column '" + column_ + "'; the input has " +
+                              input->to_string());
             return nullptr;
         }
         index_ = *index;
@@ -62,9 +65,12 @@ sinks:
 int main(int argc, char** argv) {
     sluice::register_builtin_operators();
     sluice::operator_registry::global().add_transform(
-            "celsius_to_kelvin", "adds <column>_k, the column converted from Celsius to Kelvin",
+            "celsius_to_kelvin",
+            "adds <column>_k, the column converted from Celsius to Kelvin",
             [](sluice::option_spec& spec) {
-                spec.field("column", sluice::option_kind::string).defaults("temperature").describe("a float64 column in °C");
+                spec.field("column", sluice::option_kind::string)
+                        .defaults("temperature")
+                        .describe("a float64 column in °C");
             },
             [](const sluice::options& opts, sluice::build_context&) {
                 return std::make_unique<celsius_to_kelvin>(opts.get_string("column"));
@@ -76,7 +82,8 @@ int main(int argc, char** argv) {
         std::printf("converted %llu readings; none below absolute zero: %s\n",
                     static_cast<unsigned long long>(summary.records_read),
                     summary.records_written == 0 ? "yes" : "no");
-        return summary.records_written == 0 && summary.records_read == 20000 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return summary.records_written == 0 && summary.records_read == 20000 ? EXIT_SUCCESS
+                                                                             : EXIT_FAILURE;
     } catch (const sluice::config_error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;

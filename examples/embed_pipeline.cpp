@@ -18,13 +18,16 @@ namespace {
 // Sinks run serially unless they say otherwise.
 class counting_sink final : public sluice::sink {
 public:
-    explicit counting_sink(std::string required_column) : required_(std::move(required_column)) {}
+    explicit counting_sink(std::string required_column)
+        : required_(std::move(required_column)) {}
     void bind(const sluice::schema_ptr& input, sluice::bind_context& ctx) override {
         if (!input->index_of(required_)) {
             ctx.error("", "schema-mismatch", "needs a '" + required_ + "' column");
         }
     }
-    void consume(const sluice::batch& input, sluice::operator_context&) override { rows += input.num_rows(); }
+    void consume(const sluice::batch& input, sluice::operator_context&) override {
+        rows += input.num_rows();
+    }
     std::size_t rows = 0;
 
 private:
@@ -57,39 +60,68 @@ int main(int argc, char** argv) {
     sluice::register_builtin_operators();
     try {
         sluice::pipeline p("embedded");
-        const auto add = [&](const std::string& id, const std::string& type, std::vector<std::string> inputs,
+        const auto add = [&](const std::string& id,
+                             const std::string& type,
+                             std::vector<std::string> inputs,
                              const std::vector<std::pair<std::string, std::string>>& options) {
             p.add_transform({id, type, std::move(inputs), {}},
                             make<transform>(operator_role::transform, type, id, options));
         };
         p.add_source({"fleet", "generator", {}, {}},
-                     make<sluice::source>(operator_role::source, "generator", "fleet",
-                                          {{"count", records}, {"sensors", "50"}, {"rate", "0"}, {"emit", "json"},
+                     make<sluice::source>(operator_role::source,
+                                          "generator",
+                                          "fleet",
+                                          {{"count", records},
+                                           {"sensors", "50"},
+                                           {"rate", "0"},
+                                           {"emit", "json"},
                                            {"anomaly_rate", "0.02"}}));
-        add("parsed", "json_decode", {"fleet"},
-            {{"schema", "{sensor_id: string, temperature: float64, humidity: float64, timestamp: timestamp_ms, "
-                        "hour_of_day: int64, day_of_week: int64, status_flag: int64, location: string}"}});
+        add("parsed",
+            "json_decode",
+            {"fleet"},
+            {{"schema",
+              "{sensor_id: string, temperature: float64, humidity: float64, timestamp: "
+              "timestamp_ms, "
+              "hour_of_day: int64, day_of_week: int64, status_flag: int64, location: string}"}});
         // The three models see the same batch at the same time; zip joins their columns.
-        add("status", "xgboost", {"parsed"},
+        add("status",
+            "xgboost",
+            {"parsed"},
             {{"model", models + "/status_predictor.json"},
              {"features", "[temperature, humidity, hour_of_day, day_of_week]"}});
-        add("anomaly", "xgboost", {"parsed"},
-            {{"model", models + "/anomaly_detector.json"}, {"features", "[temperature, humidity, hour_of_day]"}});
-        add("humidity", "xgboost", {"parsed"},
-            {{"model", models + "/humidity_regressor.json"}, {"features", "[temperature, hour_of_day, day_of_week]"}});
+        add("anomaly",
+            "xgboost",
+            {"parsed"},
+            {{"model", models + "/anomaly_detector.json"},
+             {"features", "[temperature, humidity, hour_of_day]"}});
+        add("humidity",
+            "xgboost",
+            {"parsed"},
+            {{"model", models + "/humidity_regressor.json"},
+             {"features", "[temperature, hour_of_day, day_of_week]"}});
         add("scored", "zip", {"status", "anomaly", "humidity"}, {});
-        add("recent", "rolling", {"scored"}, {{"key", "sensor_id"}, {"columns", "[temperature]"}, {"size", "60"}});
-        add("enriched", "map", {"recent"},
-            {{"columns", "{temperature_deviation: 'coalesce(min(abs(temperature_zscore) / 6.0, 1.0), 0.0)', "
-                         "severity: '0.7 * anomaly_probability + 0.3 * temperature_deviation', "
-                         "alert: 'anomaly_label == 1'}"}});
+        add("recent",
+            "rolling",
+            {"scored"},
+            {{"key", "sensor_id"}, {"columns", "[temperature]"}, {"size", "60"}});
+        add("enriched",
+            "map",
+            {"recent"},
+            {{"columns",
+              "{temperature_deviation: 'coalesce(min(abs(temperature_zscore) / 6.0, 1.0), 0.0)', "
+              "severity: '0.7 * anomaly_probability + 0.3 * temperature_deviation', "
+              "alert: 'anomaly_label == 1'}"}});
         add("alerts", "filter", {"enriched"}, {{"condition", "alert"}});
-        add("stats", "window", {"enriched"},
+        add("stats",
+            "window",
+            {"enriched"},
             {{"key", "[sensor_id]"},
              {"time", "{column: timestamp, max_out_of_orderness: 10s}"},
              {"window", "{kind: hopping, size: 60s, slide: 30s}"},
-             {"aggregates", "{temperature_mean: {mean: temperature}, temperature_p95: {quantile: temperature, q: 0.95}, "
-                            "readings: {count: '*'}}"}});
+             {"aggregates",
+              "{temperature_mean: {mean: temperature}, temperature_p95: {quantile: temperature, q: "
+              "0.95}, "
+              "readings: {count: '*'}}"}});
 
         auto all = std::make_unique<counting_sink>("severity");
         auto alerts = std::make_unique<counting_sink>("severity");
@@ -102,11 +134,18 @@ int main(int argc, char** argv) {
         p.add_sink({"window_count", "counting", {"stats"}, {}}, std::move(windows));
 
         const auto summary = p.run();
-        std::printf("read %llu readings: %zu scored, %zu alerts, %zu per-sensor windows, %llu rejected\n",
-                    static_cast<unsigned long long>(summary.records_read), all_rows->rows, alert_rows->rows,
-                    window_rows->rows, static_cast<unsigned long long>(summary.records_rejected));
-        const bool all_accounted = summary.records_read == all_rows->rows + summary.records_rejected;
-        return all_accounted && alert_rows->rows > 0 && window_rows->rows > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        std::printf(
+                "read %llu readings: %zu scored, %zu alerts, %zu per-sensor windows, %llu "
+                "rejected\n",
+                static_cast<unsigned long long>(summary.records_read),
+                all_rows->rows,
+                alert_rows->rows,
+                window_rows->rows,
+                static_cast<unsigned long long>(summary.records_rejected));
+        const bool all_accounted =
+                summary.records_read == all_rows->rows + summary.records_rejected;
+        return all_accounted && alert_rows->rows > 0 && window_rows->rows > 0 ? EXIT_SUCCESS
+                                                                              : EXIT_FAILURE;
     } catch (const sluice::config_error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;

@@ -22,7 +22,9 @@ std::string read_file(const fs::path& path) {
 
 std::string diagnostics_of(const std::string& yaml, const std::string& display_name) {
     load_options how;
-    how.environment = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+    how.environment = [](std::string_view) -> std::optional<std::string> {
+        return std::nullopt;
+    };
     try {
         load_pipeline_from_string(yaml, display_name, how);
     } catch (const config_error& e) {
@@ -88,12 +90,14 @@ TEST_CASE("an override that walks through a scalar is an error", "[config]") {
     register_builtin_operators();
     load_options how;
     how.overrides.emplace_back("name.inner", "x");
-    CHECK_THROWS_WITH(load_pipeline_from_string("name: t\nsources: {}\nsinks: {}\n", "inline.yaml", how),
-                      Catch::Contains("cannot set 'name.inner': 'name' is not a mapping"));
+    CHECK_THROWS_WITH(
+            load_pipeline_from_string("name: t\nsources: {}\nsinks: {}\n", "inline.yaml", how),
+            Catch::Contains("cannot set 'name.inner': 'name' is not a mapping"));
 }
 
 TEST_CASE("parse_override splits KEY=VALUE at the first equals sign", "[config]") {
-    CHECK(parse_override("a.b=c=d") == std::optional<std::pair<std::string, std::string>>({"a.b", "c=d"}));
+    CHECK(parse_override("a.b=c=d") ==
+          std::optional<std::pair<std::string, std::string>>({"a.b", "c=d"}));
     CHECK_FALSE(parse_override("novalue"));
     CHECK_FALSE(parse_override("=x"));
 }

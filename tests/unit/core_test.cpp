@@ -48,8 +48,9 @@ TEST_CASE("a batch derived from another keeps its lineage and event-time column"
     b.set_watermark_ms(900);
     b.set_origin({3, 7, 1});
     bool released = false;
-    b.add_ack(std::make_shared<ack_token>(std::vector<source_position>{{0, 5, 9}},
-                                          [&](const auto&, bool delivered) { released = delivered; }));
+    b.add_ack(std::make_shared<ack_token>(
+            std::vector<source_position>{{0, 5, 9}},
+            [&](const auto&, bool delivered) { released = delivered; }));
     auto extra = std::make_shared<column>(data_type::boolean);
     extra->push_bool(true);
     const auto wider = b.with_column({"flag", data_type::boolean}, extra);

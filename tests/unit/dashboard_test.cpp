@@ -26,7 +26,10 @@ using namespace sluice::dashboard_detail;
 
 namespace {
 
-observation reading(std::string_view sensor, std::int64_t time_ms, double temperature, bool anomaly = false) {
+observation reading(std::string_view sensor,
+                    std::int64_t time_ms,
+                    double temperature,
+                    bool anomaly = false) {
     observation o;
     o.sensor = sensor;
     o.location = "building-1/floor-1";
@@ -51,7 +54,8 @@ std::vector<point> history_of(const dashboard_state& state, std::string_view id)
 
 }  // namespace
 
-TEST_CASE("a sensor's history keeps only its newest readings, so memory stops growing", "[dashboard]") {
+TEST_CASE("a sensor's history keeps only its newest readings, so memory stops growing",
+          "[dashboard]") {
     state_limits limits;
     limits.history = 10;
     dashboard_state state(limits);
@@ -94,7 +98,8 @@ TEST_CASE("rows without a sensor id are skipped and counted", "[dashboard]") {
     CHECK(state.totals().events == 0);
 }
 
-TEST_CASE("a reader gets everything first, then one coalesced frame of what changed, then nothing", "[dashboard]") {
+TEST_CASE("a reader gets everything first, then one coalesced frame of what changed, then nothing",
+          "[dashboard]") {
     dashboard_state state({});
     add_one(state, reading("a", 1, 20.0));
     add_one(state, reading("b", 1, 21.0));
@@ -124,7 +129,8 @@ TEST_CASE("a reader gets everything first, then one coalesced frame of what chan
     CHECK_FALSE(state.read(c, 1000, d));
 }
 
-TEST_CASE("the alert history is bounded and a reader that fell behind is told of the gap", "[dashboard]") {
+TEST_CASE("the alert history is bounded and a reader that fell behind is told of the gap",
+          "[dashboard]") {
     state_limits limits;
     limits.max_alerts = 10;
     dashboard_state state(limits);
@@ -153,7 +159,8 @@ TEST_CASE("the alert history is bounded and a reader that fell behind is told of
     CHECK(d.alerts_gap);  // ids 2..15 went by unseen
 }
 
-TEST_CASE("severity comes from a label, a score, or the deviation from the sensor's baseline", "[dashboard]") {
+TEST_CASE("severity comes from a label, a score, or the deviation from the sensor's baseline",
+          "[dashboard]") {
     dashboard_state state({});
     auto labelled = reading("a", 1, 30.0, true);
     labelled.severity_label = "CRITICAL";
@@ -186,8 +193,14 @@ TEST_CASE("severity comes from a label, a score, or the deviation from the senso
     for (const auto& a : d.alerts) {
         levels.push_back(a.level);
     }
-    CHECK(levels == std::vector<severity>{severity::critical, severity::medium, severity::medium, severity::critical,
-                                          severity::critical, severity::medium, severity::low, severity::high,
+    CHECK(levels == std::vector<severity>{severity::critical,
+                                          severity::medium,
+                                          severity::medium,
+                                          severity::critical,
+                                          severity::critical,
+                                          severity::medium,
+                                          severity::low,
+                                          severity::high,
                                           severity::medium});
     CHECK(d.alerts[4].score == Approx(0.8));
     CHECK(std::isnan(d.alerts[0].score));
@@ -201,7 +214,9 @@ TEST_CASE("histograms count the readings held and forget the evicted ones", "[da
     state_limits limits;
     limits.history = 10;
     dashboard_state state(limits);
-    const auto bin = [](double t) { return static_cast<std::size_t>((t + 20.0) / 0.5); };
+    const auto bin = [](double t) {
+        return static_cast<std::size_t>((t + 20.0) / 0.5);
+    };
     for (int i = 0; i < 10; ++i) {
         add_one(state, reading("a", i, 20.2));
     }
@@ -223,7 +238,8 @@ TEST_CASE("histograms count the readings held and forget the evicted ones", "[da
     CHECK(held == 10);
 }
 
-TEST_CASE("a watched sensor's readings come whole first, then as appends, whole again after a gap", "[dashboard]") {
+TEST_CASE("a watched sensor's readings come whole first, then as appends, whole again after a gap",
+          "[dashboard]") {
     state_limits limits;
     limits.history = 5;
     dashboard_state state(limits);
@@ -288,7 +304,8 @@ TEST_CASE("fleet frames are JSON with the documented arrays", "[dashboard]") {
     REQUIRE(state.read(c, 1000, d));
     std::string json;
     append_delta_json(json, d);
-    CHECK(json.find(R"("new_sensors":[["sensor-\"1\"","building-1/floor-1"]])") != std::string::npos);
+    CHECK(json.find(R"("new_sensors":[["sensor-\"1\"","building-1/floor-1"]])") !=
+          std::string::npos);
     CHECK(json.find(R"("sensors":[[0,5,21.5,45,2,1,1,1000,2]])") != std::string::npos);
     CHECK(json.find(R"("alerts":[[1,1000,5,0,21.5,45,null,2]])") != std::string::npos);
     std::string fixed;
@@ -297,15 +314,16 @@ TEST_CASE("fleet frames are JSON with the documented arrays", "[dashboard]") {
     CHECK(fixed == "0null");
 }
 
-TEST_CASE("Prometheus text has one TYPE per family, exact cumulative buckets and escaped labels", "[dashboard]") {
+TEST_CASE("Prometheus text has one TYPE per family, exact cumulative buckets and escaped labels",
+          "[dashboard]") {
     operator_metrics source;
     source.id = "fleet";
     source.type = "kafka";
     source.role = "source";
     source.records_out = 42;
     source.extra.set("consumer_lag", 17);
-    source.batch_latency.record(1500);           // 1.5 us
-    source.batch_latency.record(3'000'000);      // 3 ms
+    source.batch_latency.record(1500);             // 1.5 us
+    source.batch_latency.record(3'000'000);        // 3 ms
     source.batch_latency.record(100'000'000'000);  // 100 s: past the last finite bound
     operator_metrics sink;
     sink.id = "es \"main\"";
@@ -345,7 +363,8 @@ TEST_CASE("Prometheus text has one TYPE per family, exact cumulative buckets and
         CHECK(count == 1);
     }
     const std::string src = R"(pipeline="plant",operator="fleet",type="kafka",role="source")";
-    const std::string dst = R"(pipeline="plant",operator="es \"main\"",type="elasticsearch",role="sink")";
+    const std::string dst =
+            R"(pipeline="plant",operator="es \"main\"",type="elasticsearch",role="sink")";
     CHECK(samples["sluice_records_out_total{" + src + "}"] == "42");
     CHECK(samples["sluice_records_in_total{" + dst + "}"] == "40");
     CHECK(samples["sluice_records_rejected_total{" + dst + "}"] == "2");
@@ -363,7 +382,8 @@ TEST_CASE("Prometheus text has one TYPE per family, exact cumulative buckets and
     CHECK(samples["sluice_batch_latency_seconds_bucket{" + src + ",le=\"137.438953471\"}"] == "3");
     CHECK(samples["sluice_batch_latency_seconds_bucket{" + src + ",le=\"+Inf\"}"] == "3");
     CHECK(samples["sluice_batch_latency_seconds_count{" + src + "}"] == "3");
-    CHECK(std::stod(samples["sluice_batch_latency_seconds_sum{" + src + "}"]) == Approx(100.0030015));
+    CHECK(std::stod(samples["sluice_batch_latency_seconds_sum{" + src + "}"]) ==
+          Approx(100.0030015));
     CHECK(samples["sluice_event_latency_seconds_bucket{" + dst + ",le=\"0.008388607\"}"] == "3");
     CHECK(samples["sluice_event_latency_seconds_count{" + dst + "}"] == "3");
     CHECK(samples.count("sluice_event_latency_seconds_count{" + src + "}") == 0);  // sinks only
@@ -421,16 +441,21 @@ TEST_CASE("the dashboard sink reads the configured columns of every batch", "[da
 
 TEST_CASE("the top-level dashboard key gives the listen address", "[dashboard][config]") {
     register_builtin_operators();
-    const std::string yaml = "name: t\ndashboard: {listen: '[::1]:9100'}\nsources:\n  raw: {type: generator, count: 1}\n"
-                             "sinks:\n  out: {type: blackhole, inputs: [raw]}\n";
+    const std::string yaml =
+            "name: t\ndashboard: {listen: '[::1]:9100'}\nsources:\n  raw: {type: generator, count: "
+            "1}\n"
+            "sinks:\n  out: {type: blackhole, inputs: [raw]}\n";
     pipeline_settings settings;
     load_pipeline_from_string(yaml, "t.yaml", {}, settings);
     REQUIRE(settings.dashboard);
     CHECK(settings.dashboard->host == "::1");
     CHECK(settings.dashboard->port == 9100);
-    load_pipeline_from_string("name: t\ndashboard: {}\nsources:\n  raw: {type: generator, count: 1}\n"
-                              "sinks:\n  out: {type: blackhole, inputs: [raw]}\n",
-                              "t.yaml", {}, settings);
+    load_pipeline_from_string(
+            "name: t\ndashboard: {}\nsources:\n  raw: {type: generator, count: 1}\n"
+            "sinks:\n  out: {type: blackhole, inputs: [raw]}\n",
+            "t.yaml",
+            {},
+            settings);
     REQUIRE(settings.dashboard);
     CHECK(settings.dashboard->host == "127.0.0.1");
     CHECK(settings.dashboard->port == 8080);
@@ -478,7 +503,8 @@ std::string http_get(int port, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("the server answers health, metrics, pages and sensors on a port it chose", "[dashboard][http]") {
+TEST_CASE("the server answers health, metrics, pages and sensors on a port it chose",
+          "[dashboard][http]") {
     register_builtin_operators();
     auto p = load_pipeline_from_string(fleet_yaml, "dashboard.yaml");
     dashboard_server_options options;
@@ -493,9 +519,11 @@ TEST_CASE("the server answers health, metrics, pages and sensors on a port it ch
     CHECK(http_get(server.port(), "/healthz").find("\r\n\r\nok\n") != std::string::npos);
     const auto metrics = http_get(server.port(), "/metrics");
     CHECK(metrics.find("text/plain; version=0.0.4") != std::string::npos);
-    CHECK(metrics.find(R"(sluice_records_out_total{pipeline="dashboard_unit",operator="live",type="dashboard",role="sink"} 20000)") !=
+    CHECK(metrics.find(
+                  R"(sluice_records_out_total{pipeline="dashboard_unit",operator="live",type="dashboard",role="sink"} 20000)") !=
           std::string::npos);
-    CHECK(metrics.find(R"(sluice_dashboard_sensors{pipeline="dashboard_unit",operator="live",type="dashboard",role="sink"} 50)") !=
+    CHECK(metrics.find(
+                  R"(sluice_dashboard_sensors{pipeline="dashboard_unit",operator="live",type="dashboard",role="sink"} 50)") !=
           std::string::npos);
     const auto page = http_get(server.port(), "/anomalies");
     CHECK(page.find("text/html") != std::string::npos);
@@ -508,7 +536,8 @@ TEST_CASE("the server answers health, metrics, pages and sensors on a port it ch
     server.stop();
 }
 
-TEST_CASE("a browser that never reads its stream holds back neither the pipeline nor stop()", "[dashboard][http]") {
+TEST_CASE("a browser that never reads its stream holds back neither the pipeline nor stop()",
+          "[dashboard][http]") {
     register_builtin_operators();
     const std::string yaml = R"(
 name: dashboard_stuck
@@ -527,8 +556,10 @@ sinks:
     std::vector<int> stuck;
     for (int i = 0; i < 4; ++i) {
         const int fd = connect_to(server.port());
-        const std::string request = "GET /api/stream?watch=sensor-0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-        REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+        const std::string request =
+                "GET /api/stream?watch=sensor-0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        REQUIRE(::send(fd, request.data(), request.size(), 0) ==
+                static_cast<ssize_t>(request.size()));
         stuck.push_back(fd);
     }
     const auto summary = p->run();

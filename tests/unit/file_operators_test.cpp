@@ -31,8 +31,8 @@ class temp_dir {
 public:
     temp_dir() {
         std::random_device random;
-        path_ = fs::temp_directory_path() / ("sluice-file-test-" + std::to_string(random()) + "-" +
-                                             std::to_string(random()));
+        path_ = fs::temp_directory_path() /
+                ("sluice-file-test-" + std::to_string(random()) + "-" + std::to_string(random()));
         fs::create_directories(path_);
     }
     ~temp_dir() {
@@ -95,7 +95,8 @@ public:
     };
     void write(const dead_letter_record& record) override {
         std::lock_guard lock(mutex_);
-        entries.push_back({std::string(record.reason), std::string(record.payload), record.positions});
+        entries.push_back(
+                {std::string(record.reason), std::string(record.payload), record.positions});
     }
     std::vector<entry> entries;
 
@@ -161,7 +162,8 @@ TEST_CASE("the file source reads lines with their line numbers as positions", "[
     const std::string path = dir.file("input.ndjson");
     write_file(path, "{\"a\":1}\n{\"a\":2}\r\n\n{\"a\":3}\nlast without newline");
     auto in = make_file_source({{"path", path}, {"batch", "{max_records: 2}"}});
-    REQUIRE(in->output_schema()->to_string() == make_schema({{"value", data_type::string, false}})->to_string());
+    REQUIRE(in->output_schema()->to_string() ==
+            make_schema({{"value", data_type::string, false}})->to_string());
     operator_context ctx("file", "in", nullptr, nullptr, nullptr);
     source_batch out;
 
@@ -185,7 +187,8 @@ TEST_CASE("the file source reads a large file across buffer refills", "[file]") 
     const std::string path = dir.file("big.txt");
     std::string text;
     for (int i = 1; i <= 200'000; ++i) {
-        text += "line number " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 13), 'x') + "\n";
+        text += "line number " + std::to_string(i) + " " +
+                std::string(static_cast<std::size_t>(i % 13), 'x') + "\n";
     }
     write_file(path, text);
     auto in = make_file_source({{"path", path}, {"batch", "{max_records: 4096}"}});
@@ -208,7 +211,8 @@ TEST_CASE("the file source follows a growing file", "[file]") {
     temp_dir dir;
     const std::string path = dir.file("growing.log");
     write_file(path, "one\ntw");
-    auto in = make_file_source({{"path", path}, {"follow", "true"}, {"batch", "{max_latency: 1ms}"}});
+    auto in =
+            make_file_source({{"path", path}, {"follow", "true"}, {"batch", "{max_latency: 1ms}"}});
     std::atomic<bool> stop{false};
     operator_context ctx("file", "in", nullptr, nullptr, &stop);
     source_batch out;
@@ -241,10 +245,12 @@ TEST_CASE("the file source reads RFC 4180 CSV and rejects bad rows with a reason
                "s-6,\"\",,,\r\n"
                "s-7,\"closed\"junk,1,true,0\r\n"
                "s-8,last,+7.25,no,5");
-    auto in = make_file_source({{"path", path},
-                                {"format", "csv"},
-                                {"schema", "{sensor: string, temperature: float64, ok: bool, at: timestamp_ms, note: string}"},
-                                {"event_time", "at"}});
+    auto in = make_file_source(
+            {{"path", path},
+             {"format", "csv"},
+             {"schema",
+              "{sensor: string, temperature: float64, ok: bool, at: timestamp_ms, note: string}"},
+             {"event_time", "at"}});
     const auto expected_schema = make_schema({{"sensor", data_type::string},
                                               {"temperature", data_type::float64},
                                               {"ok", data_type::boolean},
@@ -285,7 +291,8 @@ TEST_CASE("the file source reads RFC 4180 CSV and rejects bad rows with a reason
     CHECK(rows.column_at(2).bool_values()[4] == 0);
 
     REQUIRE(rejected.entries.size() == 3);
-    CHECK(rejected.entries[0].reason == "line 6: field 'temperature': cannot parse 'abc' as float64");
+    CHECK(rejected.entries[0].reason ==
+          "line 6: field 'temperature': cannot parse 'abc' as float64");
     CHECK(rejected.entries[0].payload == "s-4,bad number,abc,true,0");
     CHECK(rejected.entries[0].positions == std::vector<source_position>{{0, 6, 6}});
     CHECK(rejected.entries[1].reason == "line 7: expected 5 fields, found 2");
@@ -332,23 +339,33 @@ TEST_CASE("a CSV unterminated quote at end of file is rejected", "[file]") {
 TEST_CASE("file source configuration problems are reported at build time", "[file]") {
     temp_dir dir;
     const std::string missing = dir.file("nope.csv");
-    CHECK(config_error_text([&] { make_file_source({{"path", missing}}); }) ==
-          "io-error: file 'in': cannot open '" + missing + "': No such file or directory\n");
+    CHECK(config_error_text([&] {
+              make_file_source({{"path", missing}});
+          }) == "io-error: file 'in': cannot open '" + missing + "': No such file or directory\n");
 
     const std::string path = dir.file("h.csv");
     write_file(path, "a,b\n1,2\n");
     CHECK(config_error_text([&] {
-              make_file_source({{"path", path}, {"format", "csv"}, {"schema", "{a: int64, c: float64}"}});
-          }) == "unknown-column: file 'in': field 'c' is not a column of '" + path + "' (header: a, b)\n");
-    CHECK(config_error_text([&] { make_file_source({{"path", path}, {"format", "csv"}}); }) ==
-          "missing-field: file 'in': format 'csv' requires 'schema' (field -> type)\n");
+              make_file_source(
+                      {{"path", path}, {"format", "csv"}, {"schema", "{a: int64, c: float64}"}});
+          }) == "unknown-column: file 'in': field 'c' is not a column of '" + path +
+                        "' (header: a, b)\n");
+    CHECK(config_error_text([&] {
+              make_file_source({{"path", path}, {"format", "csv"}});
+          }) == "missing-field: file 'in': format 'csv' requires 'schema' (field -> type)\n");
     CHECK(config_error_text([&] {
               make_file_source({{"path", path}, {"format", "csv"}, {"schema", "{a: decimal}"}});
-          }) == "invalid-value: file 'in': field 'a' has unknown type 'decimal' (types: float64, int64, "
-                "bool, string, timestamp_ms)\n");
+          }) ==
+          "invalid-value: file 'in': field 'a' has unknown type 'decimal' (types: float64, int64, "
+          "bool, string, timestamp_ms)\n");
     CHECK(config_error_text([&] {
-              make_file_source({{"path", path}, {"format", "csv"}, {"schema", "{a: int64}"}, {"event_time", "a"}});
-          }) == "cross-field: file 'in': 'event_time' field 'a' must be of type timestamp_ms, got 'int64'\n");
+              make_file_source({{"path", path},
+                                {"format", "csv"},
+                                {"schema", "{a: int64}"},
+                                {"event_time", "a"}});
+          }) ==
+          "cross-field: file 'in': 'event_time' field 'a' must be of type timestamp_ms, got "
+          "'int64'\n");
 }
 
 TEST_CASE("the ndjson file sink writes one object per row and creates directories", "[file]") {
@@ -361,9 +378,11 @@ TEST_CASE("the ndjson file sink writes one object per row and creates directorie
     out->consume(rows, ctx);
     // Written to the OS before consume returns: readable now, before finish.
     const std::string expected =
-            "{\"sensor\":\"s-1\",\"temperature\":21.5,\"count\":3,\"ok\":true,\"at\":1767225600000}\n"
+            "{\"sensor\":\"s-1\",\"temperature\":21.5,\"count\":3,\"ok\":true,\"at\":1767225600000}"
+            "\n"
             "{\"sensor\":null,\"temperature\":null,\"count\":null,\"ok\":null,\"at\":null}\n"
-            "{\"sensor\":\"say \\\"hi\\\", then\\nleave\",\"temperature\":-0.25,\"count\":-7,\"ok\":false,"
+            "{\"sensor\":\"say \\\"hi\\\", "
+            "then\\nleave\",\"temperature\":-0.25,\"count\":-7,\"ok\":false,"
             "\"at\":1767225601500}\n";
     CHECK(read_file(path) == expected);
     out->consume(rows, ctx);
@@ -381,7 +400,8 @@ TEST_CASE("the csv file sink quotes where needed and writes its header once", "[
     const batch rows = sample_batch();
     operator_context ctx("file", "out", nullptr, nullptr, nullptr);
     {
-        auto out = make_sink("file", {{"path", path}, {"format", "csv"}, {"timestamp_format", "iso8601"}});
+        auto out = make_sink("file",
+                             {{"path", path}, {"format", "csv"}, {"timestamp_format", "iso8601"}});
         bind_sink(*out, rows.schema());
         out->consume(rows, ctx);
         out->consume(rows, ctx);
@@ -389,15 +409,17 @@ TEST_CASE("the csv file sink quotes where needed and writes its header once", "[
     }
     CHECK(read_file(path) == "sensor,temperature,count,ok,at\n" + expected_rows + expected_rows);
     {
-        auto out = make_sink("file", {{"path", path},
-                                      {"format", "csv"},
-                                      {"timestamp_format", "iso8601"},
-                                      {"append", "true"}});
+        auto out = make_sink("file",
+                             {{"path", path},
+                              {"format", "csv"},
+                              {"timestamp_format", "iso8601"},
+                              {"append", "true"}});
         bind_sink(*out, rows.schema());
         out->consume(rows, ctx);
         out->finish(ctx);
     }
-    CHECK(read_file(path) == "sensor,temperature,count,ok,at\n" + expected_rows + expected_rows + expected_rows);
+    CHECK(read_file(path) ==
+          "sensor,temperature,count,ok,at\n" + expected_rows + expected_rows + expected_rows);
 }
 
 TEST_CASE("csv written by the file sink reads back through the file source", "[file]") {
@@ -413,7 +435,8 @@ TEST_CASE("csv written by the file sink reads back through the file source", "[f
     auto in = make_file_source(
             {{"path", path},
              {"format", "csv"},
-             {"schema", "{sensor: string, temperature: float64, count: int64, ok: bool, at: timestamp_ms}"}});
+             {"schema",
+              "{sensor: string, temperature: float64, count: int64, ok: bool, at: timestamp_ms}"}});
     source_batch back;
     REQUIRE(in->poll(back, ctx) == poll_status::produced);
     REQUIRE(back.data.num_rows() == 3);
@@ -427,10 +450,18 @@ TEST_CASE("csv written by the file sink reads back through the file source", "[f
                 continue;
             }
             switch (want.type()) {
-                case data_type::string: CHECK(got.string_at(r) == want.string_at(r)); break;
-                case data_type::float64: CHECK(got.float64_values()[r] == want.float64_values()[r]); break;
-                case data_type::boolean: CHECK(got.bool_values()[r] == want.bool_values()[r]); break;
-                default: CHECK(got.int64_values()[r] == want.int64_values()[r]); break;
+                case data_type::string:
+                    CHECK(got.string_at(r) == want.string_at(r));
+                    break;
+                case data_type::float64:
+                    CHECK(got.float64_values()[r] == want.float64_values()[r]);
+                    break;
+                case data_type::boolean:
+                    CHECK(got.bool_values()[r] == want.bool_values()[r]);
+                    break;
+                default:
+                    CHECK(got.int64_values()[r] == want.int64_values()[r]);
+                    break;
             }
         }
     }
@@ -452,11 +483,14 @@ TEST_CASE("the stdout sink writes ndjson or csv to its stream", "[file]") {
     const batch rows = sample_batch();
     operator_context ctx("stdout", "out", nullptr, nullptr, nullptr);
     for (const auto& [format, expected] : std::vector<std::pair<std::string, std::string>>{
-                 {"ndjson", "{\"sensor\":\"s-1\",\"temperature\":21.5,\"count\":3,\"ok\":true,\"at\":1767225600000}\n"},
+                 {"ndjson",
+                  "{\"sensor\":\"s-1\",\"temperature\":21.5,\"count\":3,\"ok\":true,\"at\":"
+                  "1767225600000}\n"},
                  {"csv", "sensor,temperature,count,ok,at\ns-1,21.5,3,true,1767225600000\n"}}) {
         std::FILE* stream = std::tmpfile();
         REQUIRE(stream != nullptr);
-        auto out = make_stdout_sink(options::from_values(d.spec, "stdout", "out", {{"format", format}}), stream);
+        auto out = make_stdout_sink(
+                options::from_values(d.spec, "stdout", "out", {{"format", format}}), stream);
         bind_sink(*out, rows.schema());
         const std::vector<std::uint8_t> first_row{1, 0, 0};
         out->consume(rows.filter_rows(first_row), ctx);
@@ -498,15 +532,24 @@ TEST_CASE("the dead-letter file appends one valid JSON line per rejected record"
     temp_dir dir;
     const std::string path = dir.file("dlq/rejected.ndjson");
     auto writer = make_dead_letter_file(path);
-    writer->write({"json_decode", "decode", "invalid JSON: unclosed string at byte 17",
-                   "{\"sensor\": \"s-1\nbad \xff", false, {{3, 100, 199}}});
+    writer->write({"json_decode",
+                   "decode",
+                   "invalid JSON: unclosed string at byte 17",
+                   "{\"sensor\": \"s-1\nbad \xff",
+                   false,
+                   {{3, 100, 199}}});
     CHECK(read_file(path).size() > 0);  // durable before write() returned
     writer->write({"filter", "hot", "expression failed", "{\"temperature\":1e99}", true, {}});
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&writer, t] {
             for (int i = 0; i < 50; ++i) {
-                writer->write({"map", "m" + std::to_string(t), "division by zero", "x", false, {{0, i, i}}});
+                writer->write({"map",
+                               "m" + std::to_string(t),
+                               "division by zero",
+                               "x",
+                               false,
+                               {{0, i, i}}});
             }
         });
     }

@@ -13,7 +13,8 @@ using namespace sluice;
 namespace {
 
 std::int64_t wall_clock_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
             .count();
 }
 
@@ -31,7 +32,8 @@ batch numbered_batch(std::initializer_list<std::int64_t> values) {
 
 }  // namespace
 
-TEST_CASE("a latency histogram fed a whole batch at once agrees with one fed record by record", "[latency]") {
+TEST_CASE("a latency histogram fed a whole batch at once agrees with one fed record by record",
+          "[latency]") {
     latency_histogram one_by_one;
     latency_histogram batched;
     std::vector<std::int64_t> created;
@@ -68,7 +70,8 @@ TEST_CASE("percentiles of an interval come from the difference of two snapshots"
     }
     std::array<std::uint64_t, latency_histogram::bucket_count> interval{};
     for (int b = 0; b < latency_histogram::bucket_count; ++b) {
-        interval[static_cast<std::size_t>(b)] = h.count_in_bucket(b) - before[static_cast<std::size_t>(b)];
+        interval[static_cast<std::size_t>(b)] =
+                h.count_in_bucket(b) - before[static_cast<std::size_t>(b)];
     }
     const auto p50 = latency_histogram::quantile_of(interval, 0.5);
     CHECK(p50 >= 50'000'000);
@@ -78,7 +81,8 @@ TEST_CASE("percentiles of an interval come from the difference of two snapshots"
     CHECK(latency_histogram::quantile_of(nothing, 0.5) == 0);
 }
 
-TEST_CASE("an operator's named counters add up and its gauges keep the last value", "[latency][metrics]") {
+TEST_CASE("an operator's named counters add up and its gauges keep the last value",
+          "[latency][metrics]") {
     metric_set set;
     CHECK(set.value("bulk_retries") == 0);
     set.add("bulk_retries", 2);
@@ -108,7 +112,8 @@ TEST_CASE("creation times follow the rows a batch keeps", "[latency][core]") {
         CHECK(kept.created_ns()->int64_values()[1] == 103);
     }
     SECTION("a new column keeps them as they are") {
-        const auto wider = source.with_column(field{"m", data_type::int64}, int64_column({1, 2, 3, 4}));
+        const auto wider =
+                source.with_column(field{"m", data_type::int64}, int64_column({1, 2, 3, 4}));
         CHECK(wider.created_ns() == source.created_ns());
     }
     SECTION("an output with other rows (an aggregate) has none") {
@@ -125,7 +130,8 @@ TEST_CASE("creation times follow the rows a batch keeps", "[latency][core]") {
     }
 }
 
-TEST_CASE("sinks measure every record from its creation until they accepted it", "[latency][pipeline]") {
+TEST_CASE("sinks measure every record from its creation until they accepted it",
+          "[latency][pipeline]") {
     // A paced generator: each record is created when it is due, so the wait for its batch
     // to fill (up to max_latency) is part of the latency the sinks see.
     const std::string yaml = R"(

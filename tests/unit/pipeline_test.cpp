@@ -1,8 +1,8 @@
 #include "support/test_operators.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <sluice/ops/zip.hpp>
+
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <map>
@@ -27,7 +27,9 @@ std::vector<std::int64_t> iota_values(std::int64_t count, std::int64_t offset = 
 
 /// Waits (bounded) until the holding sink has `count` values, while it still holds their
 /// acknowledgements; checks that the source saw none of them acknowledged; then releases them.
-void check_nothing_acknowledged_while_held(collecting_sink& holding, std::size_t count, counting_source& source) {
+void check_nothing_acknowledged_while_held(collecting_sink& holding,
+                                           std::size_t count,
+                                           counting_source& source) {
     for (int i = 0; i < 500; ++i) {
         {
             std::lock_guard lock(holding.mutex);
@@ -49,11 +51,13 @@ void check_nothing_acknowledged_while_held(collecting_sink& holding, std::size_t
 class column_adder final : public transform {
 public:
     column_adder(std::string name, std::int64_t offset, bool shuffle = true)
-        : name_(std::move(name)), offset_(offset), shuffle_(shuffle) {}
-    std::int64_t watermark_shift = 0;    // watermark = first value + this (0: none)
-    std::int64_t drop_row_at = -1;       // the batch whose first value this is loses a row
-    std::int64_t fail_at = -1;           // the batch whose first value this is throws
-    bool flush_at_end = false;           // finish() emits one more (empty) batch
+        : name_(std::move(name))
+        , offset_(offset)
+        , shuffle_(shuffle) {}
+    std::int64_t watermark_shift = 0;  // watermark = first value + this (0: none)
+    std::int64_t drop_row_at = -1;     // the batch whose first value this is loses a row
+    std::int64_t fail_at = -1;         // the batch whose first value this is throws
+    bool flush_at_end = false;         // finish() emits one more (empty) batch
 
     operator_traits traits() const override { return {concurrency::parallel, false}; }
     schema_ptr bind(const schema_ptr& input, bind_context&) override {
@@ -96,7 +100,9 @@ public:
         if (!flush_at_end) {
             return std::nullopt;
         }
-        return batch(schema_, {std::make_shared<column>(data_type::int64), std::make_shared<column>(data_type::int64)});
+        return batch(schema_,
+                     {std::make_shared<column>(data_type::int64),
+                      std::make_shared<column>(data_type::int64)});
     }
 
 private:
@@ -162,7 +168,8 @@ struct zipped_pipeline {
 
 }  // namespace
 
-TEST_CASE("a zip joins the branches of a fan-out into one record, as a serial run does", "[pipeline][zip]") {
+TEST_CASE("a zip joins the branches of a fan-out into one record, as a serial run does",
+          "[pipeline][zip]") {
     // Reproduce a failure with --rng-seed <seed>.
     const auto seed = Catch::rngSeed();
     INFO("seed " << seed);
@@ -191,7 +198,8 @@ TEST_CASE("a zip joins the branches of a fan-out into one record, as a serial ru
         REQUIRE(serial.out->rows.size() == batches * rows);
         for (std::size_t i = 0; i < serial.out->rows.size(); ++i) {
             const auto n = static_cast<std::int64_t>(i);
-            REQUIRE(serial.out->rows[i] == std::vector<std::int64_t>{n, n + 1, n + 1000, n + 1'000'000});
+            REQUIRE(serial.out->rows[i] ==
+                    std::vector<std::int64_t>{n, n + 1, n + 1000, n + 1'000'000});
         }
         // One output batch per source batch, with the source's dense sequence numbers.
         std::vector<std::uint64_t> expected_sequences(batches);
@@ -217,7 +225,8 @@ TEST_CASE("a zip's output carries the lowest watermark of its inputs", "[pipelin
     }
 }
 
-TEST_CASE("a zip holds acknowledgements until the sink after it accepted the batch", "[pipeline][zip]") {
+TEST_CASE("a zip holds acknowledgements until the sink after it accepted the batch",
+          "[pipeline][zip]") {
     pipeline p("zip-acks");
     auto src = std::make_unique<counting_source>(10, 5);
     auto* source_ptr = src.get();
@@ -257,7 +266,8 @@ TEST_CASE("stop() drains a zip and loses nothing", "[pipeline][zip]") {
     CHECK(z.source->not_delivered.empty());
 }
 
-TEST_CASE("a failing branch fails the run and nothing after it is acknowledged", "[pipeline][zip]") {
+TEST_CASE("a failing branch fails the run and nothing after it is acknowledged",
+          "[pipeline][zip]") {
     runtime_config config;
     config.max_batches_in_flight = 6;
     zipped_pipeline z(config, 100, 10, true);
@@ -275,14 +285,19 @@ TEST_CASE("a failing branch fails the run and nothing after it is acknowledged",
 TEST_CASE("a branch that drops a row fails the zip with both inputs named", "[pipeline][zip]") {
     zipped_pipeline z({}, 20, 10, false);
     z.branches[2]->drop_row_at = 50;
-    CHECK_THROWS_WITH(z.p->run(), Catch::Contains("test 'zipped': input 'b_plus_million' has 9 rows but 'b_plus_one' has 10"));
+    CHECK_THROWS_WITH(
+            z.p->run(),
+            Catch::Contains(
+                    "test 'zipped': input 'b_plus_million' has 9 rows but 'b_plus_one' has 10"));
     CHECK(z.source->not_delivered.count(50) == 1);
 }
 
-TEST_CASE("an end-of-stream batch from one branch only fails the zip instead of vanishing", "[pipeline][zip]") {
+TEST_CASE("an end-of-stream batch from one branch only fails the zip instead of vanishing",
+          "[pipeline][zip]") {
     zipped_pipeline z({}, 5, 10, false);
     z.branches[0]->flush_at_end = true;
-    CHECK_THROWS_WITH(z.p->run(), Catch::Contains("1 batches arrived from only some of its inputs"));
+    CHECK_THROWS_WITH(z.p->run(),
+                      Catch::Contains("1 batches arrived from only some of its inputs"));
     CHECK(z.out->rows.size() == 50);
 }
 
@@ -296,9 +311,11 @@ TEST_CASE("a zip's inputs must come from the same sources, each by one path", "[
         p.add_transform(decl("c", {"b"}), std::make_unique<column_adder>("c", 1));
         p.add_transform(decl("zipped", {"a", "c"}), std::make_unique<zip_transform>());
         p.add_sink(decl("out", {"zipped"}), std::make_unique<collecting_sink>());
-        CHECK_THROWS_WITH(p.prepare(),
-                          Catch::Contains("every input must read from the same sources, each by one path; found: 'a' "
-                                          "reads from left; 'c' reads from left, right"));
+        CHECK_THROWS_WITH(
+                p.prepare(),
+                Catch::Contains(
+                        "every input must read from the same sources, each by one path; found: 'a' "
+                        "reads from left; 'c' reads from left, right"));
     }
     SECTION("two paths from one source") {
         pipeline p("diamond");
@@ -332,7 +349,8 @@ TEST_CASE("every record reaches every sink through fan-out and fan-in", "[pipeli
     auto* merged_ptr = merged.get();
     p.add_source(decl("numbers"), std::move(src));
     p.add_transform(decl("plus_zero", {"numbers"}), std::make_unique<add_transform>(0, true));
-    p.add_transform(decl("plus_million", {"numbers"}), std::make_unique<add_transform>(1'000'000, true));
+    p.add_transform(decl("plus_million", {"numbers"}),
+                    std::make_unique<add_transform>(1'000'000, true));
     p.add_sink(decl("left", {"plus_zero"}), std::move(left));
     p.add_sink(decl("right", {"plus_million"}), std::move(right));
     p.add_sink(decl("merged", {"plus_zero", "plus_million"}), std::move(merged));
@@ -355,7 +373,8 @@ TEST_CASE("every record reaches every sink through fan-out and fan-in", "[pipeli
     CHECK(source_ptr->closed);
 }
 
-TEST_CASE("an ordered sink sees each source's batches in order after a parallel stage", "[pipeline]") {
+TEST_CASE("an ordered sink sees each source's batches in order after a parallel stage",
+          "[pipeline]") {
     // Reproduce a failure with --rng-seed <seed>.
     const auto seed = Catch::rngSeed();
     INFO("seed " << seed);
@@ -365,8 +384,8 @@ TEST_CASE("an ordered sink sees each source's batches in order after a parallel 
     runtime_config config;
     config.max_batches_in_flight = 2 + rng() % 16;
     config.threads = 1 + rng() % 4;
-    INFO("batches " << batches << " rows " << rows << " in flight " << config.max_batches_in_flight << " threads "
-                    << config.threads);
+    INFO("batches " << batches << " rows " << rows << " in flight " << config.max_batches_in_flight
+                    << " threads " << config.threads);
     pipeline p("ordered", config);
     auto out = std::make_unique<collecting_sink>(true);
     auto* out_ptr = out.get();
@@ -471,7 +490,8 @@ struct source_ledger {
 /// A source of numbered batches that writes its acknowledgement calls into a ledger.
 class ledger_source final : public source {
 public:
-    explicit ledger_source(std::shared_ptr<source_ledger> ledger) : ledger_(std::move(ledger)) {}
+    explicit ledger_source(std::shared_ptr<source_ledger> ledger)
+        : ledger_(std::move(ledger)) {}
     ~ledger_source() override {
         const std::lock_guard lock(ledger_->mutex);
         ledger_->destroyed = true;
@@ -523,8 +543,10 @@ private:
 
 }  // namespace
 
-TEST_CASE("acknowledgements an operator still holds when the pipeline goes are reported undelivered to a live source",
-          "[pipeline]") {
+TEST_CASE(
+        "acknowledgements an operator still holds when the pipeline goes are reported undelivered "
+        "to a live source",
+        "[pipeline]") {
     auto ledger = std::make_shared<source_ledger>();
     {
         pipeline p("held-acks");
@@ -549,7 +571,8 @@ TEST_CASE("acknowledgements an operator still holds when the pipeline goes are r
     CHECK(ledger->not_delivered.size() >= 20);  // never committed: the windows never fired
 }
 
-TEST_CASE("an operator failure stops the run and acknowledges nothing it did not deliver", "[pipeline]") {
+TEST_CASE("an operator failure stops the run and acknowledges nothing it did not deliver",
+          "[pipeline]") {
     pipeline p("failing");
     auto src = std::make_unique<counting_source>(100, 10);
     auto* source_ptr = src.get();
@@ -576,7 +599,9 @@ TEST_CASE("wiring mistakes are reported before anything runs", "[pipeline]") {
         FAIL("prepare() accepted a cycle and an unknown input");
     } catch (const config_error& e) {
         REQUIRE(e.diagnostics().size() == 2);
-        CHECK_THAT(e.what(), Catch::Contains("test 'out' reads from 'numbrs', which is not defined; did you mean 'numbers'?"));
+        CHECK_THAT(e.what(),
+                   Catch::Contains("test 'out' reads from 'numbrs', which is not defined; did you "
+                                   "mean 'numbers'?"));
         CHECK_THAT(e.what(), Catch::Contains("is part of a cycle: b -> a -> b"));
     }
 }

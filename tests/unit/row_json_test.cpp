@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cmath>
 #include <cstdint>
@@ -14,8 +15,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <simdjson.h>
 
 using namespace sluice;
 
@@ -98,10 +97,13 @@ TEST_CASE("lossy json strings replace invalid UTF-8 with U+FFFD", "[row_json]") 
         return out;
     };
     CHECK(lossy("ok ✓ 😀\n") == "\"ok ✓ 😀\\n\"");
-    CHECK(lossy("a\xff" "b") == "\"a\xEF\xBF\xBD" "b\"");
-    CHECK(lossy("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");      // overlong '/'
+    CHECK(lossy("a\xff"
+                "b") ==
+          "\"a\xEF\xBF\xBD"
+          "b\"");
+    CHECK(lossy("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // overlong '/'
     CHECK(lossy("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
-    CHECK(lossy("\xE2\x9C") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");      // truncated ✓
+    CHECK(lossy("\xE2\x9C") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // truncated ✓
     simdjson::dom::parser parser;
     simdjson::dom::element parsed;
     REQUIRE(parses(parser, lossy("\xff\xfe\x01 x"), parsed));
@@ -122,9 +124,15 @@ TEST_CASE("doubles are written in their shortest form and read back exactly", "[
     CHECK(json_double(-std::numeric_limits<double>::infinity()) == "null");
 
     std::mt19937_64 rng(7);
-    std::vector<double> values{1.0 / 3.0, 5e-324, std::numeric_limits<double>::max(),
-                               std::numeric_limits<double>::min(), -0.0, 123456789012345678.0,
-                               9007199254740993.0, 1e16, 1e-7};
+    std::vector<double> values{1.0 / 3.0,
+                               5e-324,
+                               std::numeric_limits<double>::max(),
+                               std::numeric_limits<double>::min(),
+                               -0.0,
+                               123456789012345678.0,
+                               9007199254740993.0,
+                               1e16,
+                               1e-7};
     for (int i = 0; i < 2000; ++i) {
         std::uint64_t bits = rng();
         double value = 0;
@@ -213,13 +221,15 @@ TEST_CASE("a row of every type becomes one JSON object with null for missing val
     const row_json_writer writer(*rows.schema());
     std::string out;
     writer.append_row(out, rows, 0);
-    CHECK(out == R"({"name":"sensor \"7\"\n","temperature":21.5,"count":-3,"ok":true,"at":1767225600123})");
+    CHECK(out ==
+          R"({"name":"sensor \"7\"\n","temperature":21.5,"count":-3,"ok":true,"at":1767225600123})");
     out.clear();
     writer.append_row(out, rows, 1);
     CHECK(out == R"({"name":null,"temperature":null,"count":null,"ok":null,"at":null})");
     out.clear();
     writer.append_row(out, rows, 2);
-    CHECK(out == R"({"name":"ünïcødé ✓","temperature":20.0,"count":9223372036854775807,"ok":false,"at":0})");
+    CHECK(out ==
+          R"({"name":"ünïcødé ✓","temperature":20.0,"count":9223372036854775807,"ok":false,"at":0})");
 }
 
 TEST_CASE("row json can skip missing values and write ISO timestamps", "[row_json]") {
@@ -227,11 +237,12 @@ TEST_CASE("row json can skip missing values and write ISO timestamps", "[row_jso
     const row_json_writer writer(*rows.schema(), {json_timestamp_format::iso8601, true});
     std::string out;
     writer.append_ndjson(out, rows);
-    CHECK(out == "{\"name\":\"sensor \\\"7\\\"\\n\",\"temperature\":21.5,\"count\":-3,\"ok\":true,"
-                 "\"at\":\"2026-01-01T00:00:00.123Z\"}\n"
-                 "{}\n"
-                 "{\"name\":\"ünïcødé ✓\",\"temperature\":20.0,\"count\":9223372036854775807,"
-                 "\"ok\":false,\"at\":\"1970-01-01T00:00:00.000Z\"}\n");
+    CHECK(out ==
+          "{\"name\":\"sensor \\\"7\\\"\\n\",\"temperature\":21.5,\"count\":-3,\"ok\":true,"
+          "\"at\":\"2026-01-01T00:00:00.123Z\"}\n"
+          "{}\n"
+          "{\"name\":\"ünïcødé ✓\",\"temperature\":20.0,\"count\":9223372036854775807,"
+          "\"ok\":false,\"at\":\"1970-01-01T00:00:00.000Z\"}\n");
 }
 
 TEST_CASE("ndjson output is one valid JSON object per line with escaped keys", "[row_json]") {

@@ -22,7 +22,8 @@ node_declaration decl(std::string id, std::vector<std::string> inputs = {}) {
 /// and optionally shuffling, so order must be restored downstream of both outputs.
 class parity_splitter final : public transform {
 public:
-    explicit parity_splitter(bool shuffle = true) : shuffle_(shuffle) {}
+    explicit parity_splitter(bool shuffle = true)
+        : shuffle_(shuffle) {}
     operator_traits traits() const override { return {concurrency::parallel, false}; }
     schema_ptr bind(const schema_ptr& input, bind_context&) override { return input; }
     std::vector<side_output> side_outputs() const override { return {{"odd", counter_schema()}}; }
@@ -30,7 +31,9 @@ public:
         std::vector<batch> unused(1);
         return process_with_side_outputs(input, ctx, unused);
     }
-    batch process_with_side_outputs(const batch& input, operator_context&, std::span<batch> sides) override {
+    batch process_with_side_outputs(const batch& input,
+                                    operator_context&,
+                                    std::span<batch> sides) override {
         if (shuffle_) {
             thread_local std::mt19937 rng{std::random_device{}()};
             std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
@@ -46,12 +49,9 @@ public:
         }
         // Leave the side batch unset when it gets nothing: the runtime sends an empty one.
         if (any_odd) {
-            sides[0] = input.filter_rows(odd);
-            sides[0].inherit_lineage(input, odd);
+            sides[0] = input.filter_rows(odd);  // keeps the lineage of the rows it keeps
         }
-        auto out = input.filter_rows(even);
-        out.inherit_lineage(input, even);
-        return out;
+        return input.filter_rows(even);
     }
 
 private:
@@ -61,13 +61,18 @@ private:
 /// A join that passes its first input through.
 class first_input_join final : public join_transform {
 public:
-    schema_ptr bind_inputs(std::span<const join_input> inputs, bind_context&) override { return inputs[0].schema; }
-    batch process_inputs(std::span<const batch* const> inputs, operator_context&) override { return *inputs[0]; }
+    schema_ptr bind_inputs(std::span<const join_input> inputs, bind_context&) override {
+        return inputs[0].schema;
+    }
+    batch process_inputs(std::span<const batch* const> inputs, operator_context&) override {
+        return *inputs[0];
+    }
 };
 
 }  // namespace
 
-TEST_CASE("every record reaches the main output or the side output, in order on both", "[pipeline][side-output]") {
+TEST_CASE("every record reaches the main output or the side output, in order on both",
+          "[pipeline][side-output]") {
     pipeline p("split", runtime_config{4, 8});
     auto* numbers = new counting_source(200, 7);
     p.add_source(decl("numbers"), std::unique_ptr<sluice::source>(numbers));
@@ -98,7 +103,8 @@ TEST_CASE("every record reaches the main output or the side output, in order on 
     CHECK(numbers->acknowledged.size() == 1400);
 }
 
-TEST_CASE("a side output with no records still sends one empty batch per input batch", "[pipeline][side-output]") {
+TEST_CASE("a side output with no records still sends one empty batch per input batch",
+          "[pipeline][side-output]") {
     // Batches of one record: every other batch has no odd record at all.
     pipeline p("split");
     p.add_source(decl("numbers"), std::make_unique<counting_source>(50, 1));
@@ -111,7 +117,8 @@ TEST_CASE("a side output with no records still sends one empty batch per input b
     CHECK(odds->values.size() == 25);
 }
 
-TEST_CASE("positions are acknowledged only after the side output's sink accepted them", "[pipeline][side-output]") {
+TEST_CASE("positions are acknowledged only after the side output's sink accepted them",
+          "[pipeline][side-output]") {
     pipeline p("split");
     auto* numbers = new counting_source(10, 4);
     p.add_source(decl("numbers"), std::unique_ptr<sluice::source>(numbers));
@@ -143,7 +150,8 @@ TEST_CASE("positions are acknowledged only after the side output's sink accepted
     CHECK(numbers->not_delivered.empty());
 }
 
-TEST_CASE("reading a side output that does not exist is a wiring error", "[pipeline][side-output]") {
+TEST_CASE("reading a side output that does not exist is a wiring error",
+          "[pipeline][side-output]") {
     SECTION("an unknown name, with the closest one or the list") {
         pipeline p("bad");
         p.add_source(decl("numbers"), std::make_unique<counting_source>(1, 1));
@@ -156,10 +164,14 @@ TEST_CASE("reading a side output that does not exist is a wiring error", "[pipel
             FAIL("prepare() accepted unknown side outputs");
         } catch (const config_error& e) {
             REQUIRE(e.diagnostics().size() == 2);
-            CHECK_THAT(e.what(), Catch::Contains("test 'a': reads from 'split.od', but test 'split' has no side "
-                                                 "output 'od'; did you mean 'odd'?"));
-            CHECK_THAT(e.what(), Catch::Contains("test 'b': reads from 'plain.late', but test 'plain' has no side "
-                                                 "output 'late' (it has none)"));
+            CHECK_THAT(
+                    e.what(),
+                    Catch::Contains("test 'a': reads from 'split.od', but test 'split' has no side "
+                                    "output 'od'; did you mean 'odd'?"));
+            CHECK_THAT(e.what(),
+                       Catch::Contains(
+                               "test 'b': reads from 'plain.late', but test 'plain' has no side "
+                               "output 'late' (it has none)"));
         }
     }
     SECTION("a source has none") {
@@ -171,8 +183,10 @@ TEST_CASE("reading a side output that does not exist is a wiring error", "[pipel
             FAIL("prepare() accepted a source's side output");
         } catch (const config_error& e) {
             REQUIRE(e.diagnostics().size() == 1);
-            CHECK_THAT(e.what(), Catch::Contains("test 'c' reads from 'numbers.odd', but 'numbers' is a source; "
-                                                 "only transforms have side outputs"));
+            CHECK_THAT(
+                    e.what(),
+                    Catch::Contains("test 'c' reads from 'numbers.odd', but 'numbers' is a source; "
+                                    "only transforms have side outputs"));
         }
     }
 }
@@ -183,7 +197,8 @@ TEST_CASE("a side output feeds a transform like a main output, and a join cannot
         pipeline p("split");
         p.add_source(decl("numbers"), std::make_unique<counting_source>(20, 5));
         p.add_transform(decl("split", {"numbers"}), std::make_unique<parity_splitter>());
-        p.add_transform(decl("shifted", {"split.odd"}), std::make_unique<add_transform>(1000, true));
+        p.add_transform(decl("shifted", {"split.odd"}),
+                        std::make_unique<add_transform>(1000, true));
         auto sink = std::make_unique<collecting_sink>(true);
         auto* out = sink.get();
         p.add_sink(decl("out", {"shifted"}), std::move(sink));
@@ -196,13 +211,15 @@ TEST_CASE("a side output feeds a transform like a main output, and a join cannot
         pipeline p("bad");
         p.add_source(decl("numbers"), std::make_unique<counting_source>(1, 1));
         p.add_transform(decl("split", {"numbers"}), std::make_unique<parity_splitter>());
-        p.add_transform(decl("joined", {"split", "split.odd"}), std::make_unique<first_input_join>());
+        p.add_transform(decl("joined", {"split", "split.odd"}),
+                        std::make_unique<first_input_join>());
         p.add_sink(decl("out", {"joined"}), std::make_unique<collecting_sink>());
         try {
             p.prepare();
             FAIL("prepare() let a join read a side output");
         } catch (const config_error& e) {
-            CHECK_THAT(e.what(), Catch::Contains("a join cannot read a side output ('split.odd') directly"));
+            CHECK_THAT(e.what(),
+                       Catch::Contains("a join cannot read a side output ('split.odd') directly"));
         }
     }
 }

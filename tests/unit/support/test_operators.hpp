@@ -25,7 +25,9 @@ inline schema_ptr counter_schema() {
 /// positions = record numbers, and records what was acknowledged.
 class counting_source final : public source {
 public:
-    counting_source(std::size_t batches, std::size_t rows) : batches_(batches), rows_(rows) {}
+    counting_source(std::size_t batches, std::size_t rows)
+        : batches_(batches)
+        , rows_(rows) {}
 
     schema_ptr output_schema() const override { return counter_schema(); }
 
@@ -78,7 +80,9 @@ private:
 /// Adds `offset` to every value; parallel; optionally sleeps a random while to shuffle order.
 class add_transform final : public transform {
 public:
-    add_transform(std::int64_t offset, bool shuffle) : offset_(offset), shuffle_(shuffle) {}
+    add_transform(std::int64_t offset, bool shuffle)
+        : offset_(offset)
+        , shuffle_(shuffle) {}
     operator_traits traits() const override { return {concurrency::parallel, false}; }
     schema_ptr bind(const schema_ptr& input, bind_context&) override { return input; }
     batch process(const batch& input, operator_context&) override {
@@ -104,7 +108,9 @@ private:
 /// optionally holds acknowledgements (like an asynchronous sink) until `release()`.
 class collecting_sink final : public sink {
 public:
-    explicit collecting_sink(bool ordered = true, bool hold_acks = false) : ordered_(ordered), hold_acks_(hold_acks) {}
+    explicit collecting_sink(bool ordered = true, bool hold_acks = false)
+        : ordered_(ordered)
+        , hold_acks_(hold_acks) {}
     operator_traits traits() const override { return {concurrency::serial, ordered_}; }
     void bind(const schema_ptr&, bind_context&) override {}
     void consume(const batch& input, operator_context&) override {
@@ -156,7 +162,8 @@ private:
 /// Throws on the batch whose first value is `fail_at`.
 class failing_transform final : public transform {
 public:
-    explicit failing_transform(std::int64_t fail_at) : fail_at_(fail_at) {}
+    explicit failing_transform(std::int64_t fail_at)
+        : fail_at_(fail_at) {}
     schema_ptr bind(const schema_ptr& input, bind_context&) override { return input; }
     batch process(const batch& input, operator_context& ctx) override {
         if (!input.empty() && input.column_at(0).int64_values()[0] == fail_at_) {
