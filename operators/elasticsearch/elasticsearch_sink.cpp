@@ -447,6 +447,9 @@ private:
         dead_lettered_ += rejected;
         if (!again.docs.empty()) {
             retried_ += again.docs.size();
+            // Published so tests and /metrics can see per-item retries while the run goes on
+            // (the end-of-run log line's "retried" also counts whole-request retries).
+            ctx_->metrics().extra.add("retried_items", static_cast<std::int64_t>(again.docs.size()));
             again.retries = request.retries + 1;
             again.not_before = steady::now() + retry_.delay(again.retries);
         }

@@ -7,8 +7,11 @@
 #include <curl/curl.h>
 #include <simdjson.h>
 
+#include <sluice/sluice.hpp>
+
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -141,16 +144,36 @@ inline std::filesystem::path temp_dir(const std::string& stem) {
     return dir;
 }
 
-/// Resident set size of this process now, in KiB (from /proc/self/status).
-inline std::int64_t rss_kib() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) {
-            return std::stoll(line.substr(6));
+/// Runs a pipeline on a thread of its own while the test acts on the node; after `join()`,
+/// `summary` holds what run() returned, or `error` what it threw.
+class background_run {
+public:
+    explicit background_run(sluice::pipeline& p)
+        : thread_([this, &p] {
+              try {
+                  summary = p.run();
+              } catch (const std::exception& e) {
+                  error = e.what();
+              }
+              finished_ = true;
+          }) {}
+    ~background_run() { join(); }
+    background_run(const background_run&) = delete;
+    background_run& operator=(const background_run&) = delete;
+
+    bool finished() const { return finished_.load(); }
+    void join() {
+        if (thread_.joinable()) {
+            thread_.join();
         }
     }
-    return 0;
-}
+
+    sluice::run_summary summary;
+    std::string error;
+
+private:
+    std::atomic<bool> finished_{false};
+    std::thread thread_;  // last: it starts once the members above exist
+};
 
 }  // namespace es_test
