@@ -214,8 +214,10 @@ void window_transform::describe(option_spec& spec) {
 
     spec.field("late", option_kind::string)
             .defaults("dead_letter")
-            .one_of({"dead_letter"})
-            .describe("where records later than allowed_lateness go (the pipeline's dead-letter sink, reason 'late')");
+            .one_of({"dead_letter", "side_output"})
+            .describe("where records later than allowed_lateness go: the pipeline's dead-letter sink (reason "
+                      "'late'), or side_output: unchanged to this window's side output 'late', read as "
+                      "inputs: [<id>.late]");
 
     spec.check(check_time_object);
     spec.check(check_window_object);
@@ -247,6 +249,7 @@ window_config window_transform::config_from(const options& opts) {
         c.gap = ms_of(w, "gap");
     }
     c.allowed_lateness = ms_of(w, "allowed_lateness");
+    c.late = opts.get_string("late") == "side_output" ? late_policy::side_output : late_policy::dead_letter;
     for (const auto& [name, a] : opts.children("aggregates")) {
         aggregate_spec s;
         s.name = name;

@@ -656,8 +656,8 @@ struct window_transform::impl {
         }
     }
 
-    // Where a record later than the allowed lateness goes (`late: dead_letter`, the only choice
-    // yet): the one place that routes it, so another destination plugs in here.
+    // A record later than the allowed lateness, when it goes to the dead-letter sink
+    // (`late: dead_letter`, or process() called without side outputs).
     void route_late(operator_context& ctx, const std::string& payload, std::int64_t time, std::int64_t watermark_before,
                     const std::vector<source_position>& positions) const {
         ctx.reject(payload,
@@ -1108,6 +1108,17 @@ schema_ptr window_transform::bind(const schema_ptr& input, bind_context& ctx) {
 }
 
 batch window_transform::process(const batch& input, operator_context& ctx) {
+    return process_with_side_outputs(input, ctx, {});
+}
+
+std::vector<side_output> window_transform::side_outputs() const {
+    if (impl_->config.late != late_policy::side_output || !impl_->input_schema) {
+        return {};
+    }
+    return {{"late", impl_->input_schema}};
+}
+
+batch window_transform::process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) {
     impl& s = *impl_;
     if (!s.output_schema) {
         throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
@@ -1186,12 +1197,22 @@ batch window_transform::process(const batch& input, operator_context& ctx) {
     }
     s.seq += rows;
 
-    if (late != 0 || std::find(s.skip.begin(), s.skip.end(), 1) != s.skip.end()) {
+    // Late records to the side output when there is one; what is left goes to the dead letters.
+    const bool late_to_side = late != 0 && s.config.late == late_policy::side_output && !sides.empty();
+    if (late_to_side) {
+        std::vector<std::uint8_t> selection(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            selection[r] = s.skip[r] == 2 ? 1 : 0;
+        }
+        sides[0] = input.filter_rows(selection);  // keeps the lineage of the rows it keeps
+        ctx.metrics().extra.add("late_records", static_cast<std::int64_t>(late));
+    }
+    if ((late != 0 && !late_to_side) || std::find(s.skip.begin(), s.skip.end(), 1) != s.skip.end()) {
         const auto positions = input.source_positions();
         auto cursor = s.json->prepare(input);
         std::string payload;
         for (std::size_t r = 0; r < rows; ++r) {
-            if (s.skip[r] == 0 || s.skip[r] == 3) {
+            if (s.skip[r] == 0 || s.skip[r] == 3 || (s.skip[r] == 2 && late_to_side)) {
                 continue;
             }
             payload.clear();

@@ -2,6 +2,8 @@
 // on randomized streams: many keys, shuffled within a bound, late records, several input
 // streams with an idle one, random batch sizes. Also: acknowledgement held until emission,
 // processing time, finish(), config errors, and a whole YAML pipeline.
+#include "support/sensor_readings.hpp"
+
 #include <sluice/ops/window.hpp>
 #include <sluice/sluice.hpp>
 
@@ -678,24 +680,11 @@ namespace {
 
 // A small fixture: one key column, a time column and a value, fed batch by batch.
 schema_ptr small_schema() {
-    static const schema_ptr s = make_schema({{"sensor_id", data_type::string, false},
-                                             {"timestamp", data_type::timestamp_ms, true},
-                                             {"temperature", data_type::float64, false}});
-    return s;
+    return testing::readings_schema();
 }
 
 batch small_batch(const std::vector<std::tuple<std::string, std::int64_t, double>>& rows, std::int64_t watermark) {
-    auto id = std::make_shared<column>(data_type::string);
-    auto ts = std::make_shared<column>(data_type::timestamp_ms);
-    auto t = std::make_shared<column>(data_type::float64);
-    for (const auto& [k, time, v] : rows) {
-        id->push_string(k);
-        time < 0 ? ts->push_null() : ts->push_int64(time);
-        t->push_float64(v);
-    }
-    batch b(small_schema(), {id, ts, t});
-    b.set_watermark_ms(watermark);
-    return b;
+    return testing::readings_batch(rows, watermark);
 }
 
 window_config small_config() {

@@ -42,6 +42,12 @@ class options;
 /// Registers the `window` transform.
 void register_window_operators(operator_registry& registry);
 
+/// Where records later than the allowed lateness go.
+enum class late_policy {
+    dead_letter,  ///< the pipeline's dead-letter sink, reason "late: ..." (counted as rejected)
+    side_output,  ///< the window's side output `late` (inputs: [<window id>.late]), unchanged
+};
+
 /// Settings of a window operator, usable from C++ without YAML.
 struct window_config {
     std::vector<std::string> key;                 ///< grouping columns; empty = one global group
@@ -55,6 +61,7 @@ struct window_config {
     std::chrono::milliseconds gap{0};             ///< session: inactivity that closes a session, >= 1ms
     std::chrono::milliseconds allowed_lateness{0};  ///< late records within this re-fire the window, >= 0
     std::vector<aggregate_spec> aggregates;       ///< at least one; output names unique
+    late_policy late = late_policy::dead_letter;  ///< where records later than allowed_lateness go
     /// Processing time in ms since the Unix epoch (for processing-time windows and idle
     /// detection); empty = std::chrono::system_clock. Tests inject a manual clock here.
     std::function<std::int64_t()> clock;
@@ -78,7 +85,10 @@ std::vector<std::string> check_window_config(const window_config& config);
 /// before the batch; then the batch's watermark applies and windows fire.
 ///
 /// Lateness: a record whose windows all ended at or before watermark − `allowed_lateness` is
-/// late and goes to the dead-letter sink (`ctx.reject`, reason "late: ..."). Otherwise it is
+/// late and goes to the dead-letter sink (`ctx.reject`, reason "late: ..."), or with
+/// `late_policy::side_output` unchanged to the side output `late` (the input's schema, the
+/// input batch's acknowledgements: a late record is committed only once the side output's
+/// readers accepted it; counted in the metric `late_records`). Otherwise it is
 /// added to every window still open; a window already emitted is emitted again with
 /// `is_update` = true. A window's state is freed when the watermark reaches end +
 /// allowed_lateness.
@@ -110,8 +120,13 @@ public:
     /// timestamp), "duplicate-column" (an output name used twice).
     schema_ptr bind(const schema_ptr& input, bind_context& ctx) override;
     /// Adds the batch, advances the watermark and returns the windows it fired (possibly none).
-    /// Throws operator_error if not bound or the batch has another schema.
+    /// Throws operator_error if not bound or the batch has another schema. Called without
+    /// side outputs, late records go to the dead-letter sink whatever the policy: never lost.
     batch process(const batch& input, operator_context& ctx) override;
+    /// `late` (the input's schema) with `late_policy::side_output`, else none. After bind().
+    std::vector<side_output> side_outputs() const override;
+    /// process(), with late records in `sides[0]` under `late_policy::side_output`.
+    batch process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) override;
     /// Emits every open window (and every window updated since its last emission).
     std::optional<batch> finish(operator_context& ctx) override;
 
