@@ -5,6 +5,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <ranges>
 #include <utility>
 
 namespace sluice {
@@ -62,10 +63,10 @@ std::string format_duration(std::chrono::nanoseconds value) {
     if (ns == 0) {
         return "0s";
     }
-    for (auto it = units.rbegin(); it != units.rend(); ++it) {
-        const auto per = static_cast<std::int64_t>(it->nanoseconds);
+    for (const auto& u : std::views::reverse(units)) {
+        const auto per = static_cast<std::int64_t>(u.nanoseconds);
         if (ns % per == 0) {
-            return fmt::format("{}{}", ns / per, it->suffix);
+            return fmt::format("{}{}", ns / per, u.suffix);
         }
     }
     return fmt::format("{}ns", ns);

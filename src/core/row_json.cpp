@@ -227,7 +227,7 @@ char* write_double(char* p, double value) noexcept {
             }
             p = write_uint(p, magnitude / 1000);
             *p++ = '.';
-            unsigned fraction = static_cast<unsigned>(magnitude % 1000);
+            auto fraction = static_cast<unsigned>(magnitude % 1000);
             *p++ = static_cast<char>('0' + fraction / 100);
             fraction %= 100;
             if (fraction != 0) {

@@ -97,7 +97,7 @@ public:
 
 private:
     struct step {
-        std::size_t target;  // index in the working column list (== size() to append)
+        std::size_t target = 0;  // index in the working column list (== size() to append)
         compiled_expression expr;
     };
 
