@@ -56,13 +56,10 @@ bool record_reader::fill() {
 record_reader::result record_reader::next_line(std::string_view& text, std::int64_t& line) {
     for (;;) {
         const std::size_t from = pos_ + scanned_;
-        const void* found =
-                from < buffer_.size()
-                        ? std::memchr(buffer_.data() + from, '\n', buffer_.size() - from)
-                        : nullptr;
-        if (found != nullptr) {
-            const auto end =
-                    static_cast<std::size_t>(static_cast<const char*>(found) - buffer_.data()) + 1;
+        // find() returns npos when from is at or past the end.
+        const std::size_t found = std::string_view(buffer_).find('\n', from);
+        if (found != std::string_view::npos) {
+            const std::size_t end = found + 1;
             text = without_line_break(std::string_view(buffer_).substr(pos_, end - pos_));
             line = line_++;
             pos_ = end;
