@@ -95,7 +95,7 @@ void expand_node(YAML::Node node,
 
 }  // namespace
 
-void expand_environment(YAML::Node root,
+void expand_environment(const YAML::Node& root,
                         const std::string& file,
                         const environment_lookup& lookup,
                         diagnostics_collector& out) {
@@ -110,7 +110,7 @@ void expand_environment(YAML::Node root,
             return std::string(value);
         };
     }
-    expand_node(std::move(root), file, effective, out);
+    expand_node(root, file, effective, out);
 }
 
 }  // namespace sluice

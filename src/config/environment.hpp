@@ -16,7 +16,7 @@ using environment_lookup = std::function<std::optional<std::string>(std::string_
 /// Replaces `${VAR}` and `${VAR:-default}` in every scalar of `root` (and `$$` by `$`).
 /// A variable that is unset and has no default is an error at the scalar's position.
 /// `lookup` defaults to the process environment.
-void expand_environment(YAML::Node root,
+void expand_environment(const YAML::Node& root,
                         const std::string& file,
                         const environment_lookup& lookup,
                         diagnostics_collector& out);

@@ -39,7 +39,7 @@ struct loader {
     }
 
     // `--set a.b.c=value`: walks (and creates) mappings down to the key and replaces it.
-    void apply_override(YAML::Node root, const std::string& path, const std::string& text) {
+    void apply_override(const YAML::Node& root, const std::string& path, const std::string& text) {
         std::vector<std::string> parts;
         std::stringstream split(path);
         for (std::string part; std::getline(split, part, '.');) {
@@ -340,7 +340,7 @@ struct loader {
         settings.dashboard = address;
     }
 
-    std::unique_ptr<pipeline> load(YAML::Node root) {
+    std::unique_ptr<pipeline> load(const YAML::Node& root) {
         for (const auto& [path, value] : how.overrides) {
             apply_override(root, path, value);
         }
