@@ -163,6 +163,11 @@ public:
         }
         buffer_.reserve(1 << 20);
     }
+    // Owns file_: a copy would close it twice.
+    file_target(const file_target&) = delete;
+    file_target& operator=(const file_target&) = delete;
+    file_target(file_target&&) = delete;
+    file_target& operator=(file_target&&) = delete;
     ~file_target() override {
         if (file_ != nullptr && file_ != stdout) {
             // finish() flushed and reported errors; a destructor has no one to report to.
