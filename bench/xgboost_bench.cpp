@@ -4,8 +4,9 @@
 // pipeline with each backend (several runs: median and spread, with an output checksum).
 // Beside the shipped (depth-5, 3-4 feature) models, models trained here on random data cover
 // other depths and feature counts: a 20-tree-per-class forest and 10 boosted trees at depth 8
-// over 32 features, and 10 boosted trees of depth up to 14 (past the compiled forest's
-// perfect-tree layout, so they take its pointer walk) over 16 features.
+// over 32 features, and past the compiled forest's perfect-tree layout (depth > 12, its compact
+// breadth-first nodes) over 16 features: a forest of depth 14, 10 boosted trees of depth 14 and
+// 10 of depth 20.
 //
 //   build/<release dir>/xgboost_bench                       (run from the repository root)
 //   SLUICE_FOREST_KERNEL=scalar build/.../xgboost_bench     (the portable kernel, no AVX-512)
@@ -110,6 +111,15 @@ void synthetic_models() {
                     {{"objective", "reg:squarederror"}, {"max_depth", "14"}, {"min_child_weight", "0"},
                      {"lambda", "0"}, {"tree_method", "hist"}},
                     false);
+    train_synthetic("forest_depth14_f16", 16, 1,
+                    {{"objective", "multi:softprob"}, {"num_class", "3"}, {"num_parallel_tree", "20"},
+                     {"max_depth", "14"}, {"learning_rate", "1"}, {"subsample", "0.8"},
+                     {"colsample_bynode", "0.8"}, {"min_child_weight", "0"}, {"tree_method", "hist"}},
+                    true);
+    train_synthetic("boosted_depth20_f16", 16, 10,
+                    {{"objective", "reg:squarederror"}, {"max_depth", "20"}, {"min_child_weight", "0"},
+                     {"lambda", "0"}, {"tree_method", "hist"}},
+                    false);
 }
 
 const std::vector<model_case>& cases() {
@@ -120,6 +130,8 @@ const std::vector<model_case>& cases() {
             {"forest_depth8_f32", numbered_features(32), true},
             {"boosted_depth8_f32", numbered_features(32), true},
             {"boosted_depth14_f16", numbered_features(16), true},
+            {"forest_depth14_f16", numbered_features(16), true},
+            {"boosted_depth20_f16", numbered_features(16), true},
     };
     return all;
 }

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
-#include <string_view>
 #include <limits>
+#include <string_view>
+#include <tuple>
+#include <utility>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #    include <immintrin.h>
@@ -43,6 +46,45 @@ void fill_perfect(const tree_arrays& t, std::int32_t node, std::size_t slot, std
     fill_perfect(t, t.right[node], 2 * slot + 2, levels - 1, features, thresholds, leaves, first_leaf);
 }
 
+// Appends tree `t` to `out` as breadth-first compact nodes (children adjacent; a leaf points at
+// itself). Returns the leading steps that stay within the first 8 and the first 32 nodes.
+std::pair<std::uint8_t, std::uint8_t> append_deep(const tree_arrays& t, std::vector<compiled_forest::deep_node>& out) {
+    // queue[k] = XGBoost node placed at compact index k; depth_of[k] its level.
+    std::vector<std::int32_t> queue{0};
+    std::vector<std::uint32_t> depth_of{0};
+    queue.reserve(t.left.size());
+    depth_of.reserve(t.left.size());
+    // Bounded by the node count: each XGBoost node is queued once (the tree was checked acyclic).
+    for (std::size_t k = 0; k < queue.size(); ++k) {
+        const std::int32_t node = queue[k];
+        compiled_forest::deep_node n{};
+        if (t.left[node] < 0) {
+            n.feature = 0;
+            n.threshold = std::numeric_limits<float>::quiet_NaN();
+            n.left = static_cast<std::uint32_t>(k);
+            n.value = t.value[node];
+        } else {
+            n.feature = static_cast<std::uint32_t>(t.feature[node]) | (t.default_left[node] != 0 ? 0U : missing_goes_right);
+            n.threshold = t.condition[node];
+            n.left = static_cast<std::uint32_t>(queue.size());
+            queue.push_back(t.left[node]);
+            queue.push_back(t.right[node]);
+            depth_of.push_back(depth_of[k] + 1);
+            depth_of.push_back(depth_of[k] + 1);
+        }
+        out.push_back(n);
+    }
+    // Step s reads nodes of level <= s; breadth-first, those are the first count(level <= s).
+    const auto steps_within = [&](std::size_t nodes) -> std::uint8_t {
+        if (nodes >= depth_of.size()) {
+            return 255;  // the whole tree fits
+        }
+        // Steps 0 .. level(first node outside) - 1 read only levels below it.
+        return static_cast<std::uint8_t>(std::min<std::uint32_t>(depth_of[nodes], 255));
+    };
+    return {steps_within(8), steps_within(32)};
+}
+
 bool cpu_has(const char* feature) {
 #if SLUICE_FOREST_AVX512
     __builtin_cpu_init();
@@ -60,6 +102,7 @@ bool cpu_has(const char* feature) {
 
 compiled_forest::compiled_forest(const parsed_model& model)
     : num_features_(model.info.num_features), groups_(model.groups), base_margin_(model.base_margin) {
+    std::size_t largest_deep = 0;
     for (const auto& t : model.trees) {
         const auto depth = t.depth();
         tree_ref ref{};
@@ -77,15 +120,10 @@ compiled_forest::compiled_forest(const parsed_model& model)
                          node_threshold_.data() + ref.node_offset, leaves_.data() + ref.leaf_offset, inner);
         } else {
             ref.perfect = false;
-            ref.node_offset = static_cast<std::uint32_t>(deep_left_.size());
-            deep_left_.insert(deep_left_.end(), t.left.begin(), t.left.end());
-            deep_right_.insert(deep_right_.end(), t.right.begin(), t.right.end());
-            deep_feature_.insert(deep_feature_.end(), t.feature.begin(), t.feature.end());
-            // A leaf's value sits in the threshold slot, as in XGBoost's own arrays.
-            for (std::size_t i = 0; i < t.left.size(); ++i) {
-                deep_threshold_.push_back(t.left[i] < 0 ? t.value[i] : t.condition[i]);
-            }
-            deep_default_left_.insert(deep_default_left_.end(), t.default_left.begin(), t.default_left.end());
+            ref.depth = static_cast<std::uint32_t>(depth);
+            ref.node_offset = static_cast<std::uint32_t>(deep_nodes_.size());
+            largest_deep = std::max(largest_deep, t.left.size());
+            std::tie(ref.steps_in_8, ref.steps_in_32) = append_deep(t, deep_nodes_);
         }
         trees_.push_back(ref);
     }
@@ -95,11 +133,14 @@ compiled_forest::compiled_forest(const parsed_model& model)
     node_feature_.resize(node_feature_.size() + 32, 0);
     node_threshold_.resize(node_threshold_.size() + 32, 0.0F);
     leaves_.resize(leaves_.size() + 32, 0.0F);
+    // Likewise the first 32 nodes of a deep tree (for the registers).
+    deep_nodes_.resize(deep_nodes_.size() + 32, deep_node{});
     // SLUICE_FOREST_KERNEL=avx2|scalar caps the kernel (tests and benchmarks compare them). The
     // vector kernels index a 64-row block with 32-bit offsets: fine below 2^25 features.
     const char* cap = std::getenv("SLUICE_FOREST_KERNEL");
     const std::string_view wanted = cap != nullptr ? std::string_view(cap) : std::string_view("avx512");
-    const bool small_rows = num_features_ < (std::size_t{1} << 25);
+    // Deep trees are addressed in bytes (node index << 4) within a tree: below 2^27 nodes.
+    const bool small_rows = num_features_ < (std::size_t{1} << 25) && largest_deep < (std::size_t{1} << 27);
     if (wanted == "avx512" && small_rows && cpu_has("avx512f")) {
         kernel_ = kernel::avx512;
     } else if (wanted != "scalar" && small_rows && cpu_has("avx2")) {
@@ -110,24 +151,27 @@ compiled_forest::compiled_forest(const parsed_model& model)
 }
 
 std::size_t compiled_forest::memory_bytes() const noexcept {
-    return node_feature_.size() * 4 + node_threshold_.size() * 4 + leaves_.size() * 4 + deep_left_.size() * 13 +
+    return node_feature_.size() * 4 + node_threshold_.size() * 4 + leaves_.size() * 4 + deep_nodes_.size() * sizeof(deep_node) +
            trees_.size() * sizeof(tree_ref);
 }
 
-float compiled_forest::walk_deep(const tree_ref& t, const float* row) const {
-    const std::int32_t* left = deep_left_.data() + t.node_offset;
-    const std::int32_t* right = deep_right_.data() + t.node_offset;
-    const std::int32_t* feature = deep_feature_.data() + t.node_offset;
-    const float* threshold = deep_threshold_.data() + t.node_offset;
-    const std::uint8_t* default_left = deep_default_left_.data() + t.node_offset;
-    std::int32_t node = 0;
-    // Bounded by the node count: the tree was checked acyclic when parsed.
-    while (left[node] >= 0) {
-        const float x = row[feature[node]];
-        const bool go_left = std::isnan(x) ? default_left[node] != 0 : x < threshold[node];
-        node = go_left ? left[node] : right[node];
+void compiled_forest::deep_scalar(const tree_ref& t, const float* values, std::size_t rows, float* sum) const {
+    // Level by level over the block, as for perfect trees; a row at a leaf stays there.
+    std::uint32_t index[block_rows] = {};
+    const deep_node* nodes = deep_nodes_.data() + t.node_offset;
+    const std::size_t stride = num_features_;
+    for (std::uint32_t level = 0; level < t.depth; ++level) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const deep_node& n = nodes[index[r]];
+            const float x = values[r * stride + (n.feature & feature_mask)];
+            const std::uint32_t right =
+                    static_cast<std::uint32_t>(x >= n.threshold) | (static_cast<std::uint32_t>(x != x) & (n.feature >> 31));
+            index[r] = n.left + right;
+        }
     }
-    return threshold[node];
+    for (std::size_t r = 0; r < rows; ++r) {
+        sum[r] += nodes[index[r]].value;
+    }
 }
 
 void compiled_forest::block_scalar(const float* values, std::size_t rows, float* acc) const {
@@ -136,9 +180,7 @@ void compiled_forest::block_scalar(const float* values, std::size_t rows, float*
     for (const auto& t : trees_) {
         float* sum = acc + t.group * block_rows;
         if (!t.perfect) {
-            for (std::size_t r = 0; r < rows; ++r) {
-                sum[r] += walk_deep(t, values + r * stride);
-            }
+            deep_scalar(t, values, rows, sum);
             continue;
         }
         const std::uint32_t* features = node_feature_.data() + t.node_offset;
@@ -185,9 +227,7 @@ __attribute__((target("avx512f"))) void compiled_forest::block_avx512(const floa
     for (const auto& t : trees_) {
         float* sum = acc + t.group * block_rows;
         if (!t.perfect) {
-            for (std::size_t r = 0; r < rows; ++r) {
-                sum[r] += walk_deep(t, values + r * num_features_);
-            }
+            deep_avx512(t, values, sum);
             continue;
         }
         const auto* features = reinterpret_cast<const int*>(node_feature_.data() + t.node_offset);
@@ -241,6 +281,139 @@ __attribute__((target("avx512f"))) void compiled_forest::block_avx512(const floa
     }
     (void)rows;
 }
+__attribute__((target("avx512f"))) void compiled_forest::deep_avx512(const tree_ref& t, const float* values,
+                                                                      float* sum) const {
+    // The perfect-tree loop with three node fields gathered from one 16-byte record (one cache
+    // line) instead of computed: feature, threshold, left child. Node offsets are in bytes
+    // (index << 4, checked to fit 32 bits at construction), so the gathers use scale 1.
+    constexpr int lanes = 16;
+    constexpr int vectors = static_cast<int>(block_rows) / lanes;
+    const auto stride = static_cast<std::int32_t>(num_features_);
+    const __m512i lane_index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i row_base[vectors];
+    for (int v = 0; v < vectors; ++v) {
+        row_base[v] = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(v * lanes), lane_index),
+                                         _mm512_set1_epi32(stride));
+    }
+    constexpr __mmask16 all_lanes = 0xFFFF;
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i mask = _mm512_set1_epi32(static_cast<std::int32_t>(feature_mask));
+    const __m512i sign = _mm512_set1_epi32(static_cast<std::int32_t>(missing_goes_right));
+    const auto* bytes = reinterpret_cast<const char*>(deep_nodes_.data() + t.node_offset);
+    const char* feature_at = bytes + offsetof(deep_node, feature);
+    const char* threshold_at = bytes + offsetof(deep_node, threshold);
+    const char* left_at = bytes + offsetof(deep_node, left);
+    const char* value_at = bytes + offsetof(deep_node, value);
+    // The first 32 nodes (the top levels, breadth-first) in two registers per field: while
+    // every row is still among them a permute replaces three of the four gathers.
+    const __m512i top_lo = _mm512_slli_epi32(lane_index, 4);
+    const __m512i top_hi = _mm512_add_epi32(top_lo, _mm512_set1_epi32(lanes * 16));
+    const __m512i feature_lo = _mm512_mask_i32gather_epi32(zero, all_lanes, top_lo, feature_at, 1);
+    const __m512i feature_hi = _mm512_mask_i32gather_epi32(zero, all_lanes, top_hi, feature_at, 1);
+    const __m512 threshold_lo = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all_lanes, top_lo, threshold_at, 1);
+    const __m512 threshold_hi = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all_lanes, top_hi, threshold_at, 1);
+    const __m512i left_lo = _mm512_mask_i32gather_epi32(zero, all_lanes, top_lo, left_at, 1);
+    const __m512i left_hi = _mm512_mask_i32gather_epi32(zero, all_lanes, top_hi, left_at, 1);
+    __m512i index[vectors];
+    for (int v = 0; v < vectors; ++v) {
+        index[v] = zero;
+    }
+    for (std::uint32_t level = 0; level < t.depth; ++level) {
+        const bool in_registers = level < t.steps_in_32;
+        for (int v = 0; v < vectors; ++v) {
+            __m512i f;
+            __m512 threshold;
+            __m512i left;
+            if (in_registers) {
+                f = _mm512_permutex2var_epi32(feature_lo, index[v], feature_hi);
+                threshold = _mm512_permutex2var_ps(threshold_lo, index[v], threshold_hi);
+                left = _mm512_permutex2var_epi32(left_lo, index[v], left_hi);
+            } else {
+                const __m512i offset = _mm512_slli_epi32(index[v], 4);
+                f = _mm512_mask_i32gather_epi32(zero, all_lanes, offset, feature_at, 1);
+                threshold = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all_lanes, offset, threshold_at, 1);
+                left = _mm512_mask_i32gather_epi32(zero, all_lanes, offset, left_at, 1);
+            }
+            const __m512i at = _mm512_add_epi32(row_base[v], _mm512_and_si512(f, mask));
+            const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all_lanes, at, values, 4);
+            const __mmask16 ge = _mm512_cmp_ps_mask(x, threshold, _CMP_GE_OQ);
+            const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+            const __mmask16 missing_right = _mm512_test_epi32_mask(f, sign);
+            const auto right = static_cast<__mmask16>(ge | (nan & missing_right));
+            index[v] = _mm512_mask_add_epi32(left, right, left, one);
+        }
+    }
+    for (int v = 0; v < vectors; ++v) {
+        const __m512 leaf =
+                _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all_lanes, _mm512_slli_epi32(index[v], 4), value_at, 1);
+        float* s = sum + v * lanes;
+        _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), leaf));
+    }
+}
+
+__attribute__((target("avx2"))) void compiled_forest::deep_avx2(const tree_ref& t, const float* values,
+                                                                 float* sum) const {
+    // As deep_avx512 with 8 rows per vector and the first 8 nodes in one register per field.
+    constexpr int lanes = 8;
+    constexpr int vectors = static_cast<int>(block_rows) / lanes;
+    const auto stride = static_cast<std::int32_t>(num_features_);
+    const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i row_base[vectors];
+    for (int v = 0; v < vectors; ++v) {
+        row_base[v] = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32(v * lanes), lane_index),
+                                         _mm256_set1_epi32(stride));
+    }
+    const __m256i all = _mm256_set1_epi32(-1);
+    const __m256 all_ps = _mm256_castsi256_ps(all);
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i mask = _mm256_set1_epi32(static_cast<std::int32_t>(feature_mask));
+    const auto* bytes = reinterpret_cast<const char*>(deep_nodes_.data() + t.node_offset);
+    const auto* feature_at = reinterpret_cast<const int*>(bytes + offsetof(deep_node, feature));
+    const auto* threshold_at = reinterpret_cast<const float*>(bytes + offsetof(deep_node, threshold));
+    const auto* left_at = reinterpret_cast<const int*>(bytes + offsetof(deep_node, left));
+    const auto* value_at = reinterpret_cast<const float*>(bytes + offsetof(deep_node, value));
+    const __m256i top = _mm256_slli_epi32(lane_index, 4);
+    const __m256i feature_table = _mm256_mask_i32gather_epi32(zero, feature_at, top, all, 1);
+    const __m256 threshold_table = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), threshold_at, top, all_ps, 1);
+    const __m256i left_table = _mm256_mask_i32gather_epi32(zero, left_at, top, all, 1);
+    __m256i index[vectors];
+    for (int v = 0; v < vectors; ++v) {
+        index[v] = zero;
+    }
+    for (std::uint32_t level = 0; level < t.depth; ++level) {
+        const bool in_registers = level < t.steps_in_8;
+        for (int v = 0; v < vectors; ++v) {
+            __m256i f;
+            __m256 threshold;
+            __m256i left;
+            if (in_registers) {
+                f = _mm256_permutevar8x32_epi32(feature_table, index[v]);
+                threshold = _mm256_permutevar8x32_ps(threshold_table, index[v]);
+                left = _mm256_permutevar8x32_epi32(left_table, index[v]);
+            } else {
+                const __m256i offset = _mm256_slli_epi32(index[v], 4);
+                f = _mm256_mask_i32gather_epi32(zero, feature_at, offset, all, 1);
+                threshold = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), threshold_at, offset, all_ps, 1);
+                left = _mm256_mask_i32gather_epi32(zero, left_at, offset, all, 1);
+            }
+            const __m256i at = _mm256_add_epi32(row_base[v], _mm256_and_si256(f, mask));
+            const __m256 x = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), values, at, all_ps, 4);
+            const __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(x, threshold, _CMP_GE_OQ));
+            const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            const __m256i missing_right = _mm256_srai_epi32(f, 31);
+            const __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, missing_right));  // 0 or -1
+            index[v] = _mm256_sub_epi32(left, right);
+        }
+    }
+    for (int v = 0; v < vectors; ++v) {
+        const __m256 leaf =
+                _mm256_mask_i32gather_ps(_mm256_setzero_ps(), value_at, _mm256_slli_epi32(index[v], 4), all_ps, 1);
+        float* s = sum + v * lanes;
+        _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), leaf));
+    }
+}
+
 __attribute__((target("avx2"))) void compiled_forest::block_avx2(const float* values, std::size_t rows,
                                                                   float* acc) const {
     // Eight vectors of 8 rows in flight. The first 7 nodes (levels 0-2) sit in one register
@@ -262,9 +435,7 @@ __attribute__((target("avx2"))) void compiled_forest::block_avx2(const float* va
     for (const auto& t : trees_) {
         float* sum = acc + t.group * block_rows;
         if (!t.perfect) {
-            for (std::size_t r = 0; r < rows; ++r) {
-                sum[r] += walk_deep(t, values + r * num_features_);
-            }
+            deep_avx2(t, values, sum);
             continue;
         }
         const auto* features = reinterpret_cast<const int*>(node_feature_.data() + t.node_offset);
@@ -305,6 +476,7 @@ __attribute__((target("avx2"))) void compiled_forest::block_avx2(const float* va
             _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), leaf));
         }
     }
+    (void)rows;
 }
 #else
 void compiled_forest::block_avx512(const float* values, std::size_t rows, float* acc) const {
@@ -312,6 +484,12 @@ void compiled_forest::block_avx512(const float* values, std::size_t rows, float*
 }
 void compiled_forest::block_avx2(const float* values, std::size_t rows, float* acc) const {
     block_scalar(values, rows, acc);
+}
+void compiled_forest::deep_avx512(const tree_ref& t, const float* values, float* sum) const {
+    deep_scalar(t, values, block_rows, sum);
+}
+void compiled_forest::deep_avx2(const tree_ref& t, const float* values, float* sum) const {
+    deep_scalar(t, values, block_rows, sum);
 }
 #endif
 

@@ -18,8 +18,11 @@ namespace sluice::ml::detail {
 /// Trees up to `max_perfect_depth` are stored as perfect binary trees (node i has children
 /// 2i+1 and 2i+2; a leaf above the bottom becomes a chain of "always left" nodes with a NaN
 /// threshold), so a step is `i = 2i + 1 + go_right` with no child pointers to load. Deeper
-/// trees are walked through their own child arrays. On CPUs with AVX-512 the perfect trees
-/// are evaluated 16 rows per instruction, with AVX2 8 rows (chosen at run time).
+/// trees (any depth) are stored as compact 16-byte nodes in breadth-first order with the two
+/// children adjacent, so a step is `i = left[i] + go_right`; a leaf points at itself and so
+/// absorbs the remaining steps, and the same level-by-level block loop applies. On CPUs with
+/// AVX-512 both layouts are evaluated 16 rows per instruction, with AVX2 8 rows (chosen at
+/// run time).
 ///
 /// Semantics are XGBoost's: a value goes left if `x < threshold`; a NaN follows the node's
 /// default direction; margins start at base_margin and add each tree's leaf in model order
@@ -44,10 +47,14 @@ public:
     std::size_t memory_bytes() const noexcept;
 
     struct tree_ref {
-        std::uint32_t depth;        ///< levels of a perfect tree; unused for deep trees
-        std::uint32_t node_offset;  ///< first node in nodes_ (perfect) or deep arrays
+        std::uint32_t depth;        ///< levels (edges on the longest root-to-leaf path)
+        std::uint32_t node_offset;  ///< first node in node_feature_ (perfect) or deep_nodes_
         std::uint32_t leaf_offset;  ///< first leaf in leaves_ (perfect only)
         std::uint32_t group;        ///< margin the tree adds to
+        /// Deep trees: leading steps that only visit the first 8 / 32 nodes (breadth-first,
+        /// so every node at those levels), which the AVX2 / AVX-512 kernels keep in registers.
+        std::uint8_t steps_in_8;
+        std::uint8_t steps_in_32;
         bool perfect;
     };
 
@@ -55,7 +62,6 @@ private:
     void block_scalar(const float* values, std::size_t rows, float* acc) const;
     void block_avx512(const float* values, std::size_t rows, float* acc) const;
     void block_avx2(const float* values, std::size_t rows, float* acc) const;
-    float walk_deep(const tree_ref& t, const float* row) const;
 
     std::size_t num_features_;
     std::size_t groups_;
@@ -65,12 +71,25 @@ private:
     std::vector<std::uint32_t> node_feature_;
     std::vector<float> node_threshold_;
     std::vector<float> leaves_;
-    // Deep trees: XGBoost's own layout.
-    std::vector<std::int32_t> deep_left_;
-    std::vector<std::int32_t> deep_right_;
-    std::vector<std::int32_t> deep_feature_;
-    std::vector<float> deep_threshold_;
-    std::vector<std::uint8_t> deep_default_left_;
+public:
+    /// A node of a deep tree. The children of an inner node are `left` and `left + 1`. A leaf
+    /// has feature 0 (missing goes left), a NaN threshold (`x >= NaN` is false) and
+    /// `left` = itself, so every further step stays on it; its value is in `value`.
+    struct deep_node {
+        std::uint32_t feature;  ///< feature index, bit 31 set when a missing value goes right
+        float threshold;
+        std::uint32_t left;  ///< index of the left child within the tree
+        float value;         ///< leaf value (0 for inner nodes)
+    };
+    static_assert(sizeof(deep_node) == 16);
+
+private:
+    void deep_scalar(const tree_ref& t, const float* values, std::size_t rows, float* sum) const;
+    void deep_avx512(const tree_ref& t, const float* values, float* sum) const;
+    void deep_avx2(const tree_ref& t, const float* values, float* sum) const;
+    // Deep trees: breadth-first compact nodes (one 16-byte record per node: one cache line
+    // holds everything a step needs).
+    std::vector<deep_node> deep_nodes_;
     kernel kernel_ = kernel::scalar;
 };
 

@@ -141,11 +141,13 @@ struct kernel_choice {
     ~kernel_choice() { ::unsetenv("SLUICE_FOREST_KERNEL"); }
 };
 
-void check_agreement(const training_spec& spec, std::size_t rows = 100'000) {
+/// Trains `spec` (whose trees must reach `min_depth`) and compares the backends on every kernel.
+void check_agreement(const training_spec& spec, std::size_t rows = 100'000, std::size_t min_depth = 0) {
     const auto table = load_training_table(spec);
     const auto result = train_model(spec, table);
     INFO(spec.name << ": " << result.info.objective << " " << result.info.booster << ", " << result.info.num_trees
                    << " trees, depth " << result.info.max_depth);
+    REQUIRE(result.info.max_depth >= min_depth);
     const auto values = random_rows(table, rows, 12345);
     // Every kernel the CPU has: AVX-512, AVX2 and the portable one.
     for (const char* kernel : {"", "avx2", "scalar"}) {
@@ -206,6 +208,39 @@ TEST_CASE("native backend agrees with XGBoost on trees deeper than the perfect l
         INFO("kernel cap '" << kernel << "'");
         CHECK(compare_backends(spec.model_path, values, 100'000).mismatches == 0);
     }
+}
+
+TEST_CASE("native backend agrees with XGBoost on a deep multiclass random forest", "[xgboost][native]") {
+    // Depth-wise trees past the perfect layout (compact breadth-first nodes), three groups.
+    check_agreement(simulator_spec("deep_forest", {"temperature", "humidity", "hour_of_day", "day_of_week"},
+                                   "status_flag", 1,
+                                   {{"objective", "multi:softprob"},
+                                    {"num_class", "3"},
+                                    {"num_parallel_tree", "8"},
+                                    {"max_depth", "16"},
+                                    {"subsample", "0.8"},
+                                    {"colsample_bynode", "0.8"},
+                                    {"learning_rate", "1"},
+                                    {"min_child_weight", "0"},
+                                    {"lambda", "0"},
+                                    {"tree_method", "hist"}},
+                                   40'000),
+                    100'000, 13);
+}
+
+TEST_CASE("native backend agrees with XGBoost on boosted trees of depth 20 split on exact values",
+          "[xgboost][native]") {
+    // The exact method splits between observed values, so the training values among the random
+    // rows land right next to thresholds, at every level down to 20.
+    check_agreement(simulator_spec("depth20", {"temperature", "hour_of_day", "day_of_week", "status_flag"}, "humidity",
+                                   4,
+                                   {{"objective", "reg:squarederror"},
+                                    {"max_depth", "20"},
+                                    {"min_child_weight", "0"},
+                                    {"lambda", "0"},
+                                    {"tree_method", "exact"}},
+                                   40'000),
+                    100'000, 17);
 }
 
 TEST_CASE("native backend agrees with XGBoost on gblinear (a dot product)", "[xgboost][native]") {
