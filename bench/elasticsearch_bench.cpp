@@ -16,9 +16,9 @@
 #include <sluice/ops/generator.hpp>
 #include <sluice/sluice.hpp>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <curl/curl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -108,7 +108,8 @@ double post_bodies(const std::vector<std::string>& bodies, std::size_t concurren
         curl_easy_setopt(e, CURLOPT_URL, full.c_str());
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, bodies[next].data());
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bodies[next].size()));
+        curl_easy_setopt(
+                e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(bodies[next].size()));
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &responses[slot]);
         curl_easy_setopt(e, CURLOPT_PRIVATE, reinterpret_cast<void*>(slot));
@@ -177,7 +178,9 @@ int main(int argc, char** argv) {
     bool gzip = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto value = [&] { return static_cast<std::size_t>(std::atoll(i + 1 < argc ? argv[++i] : "0")); };
+        auto value = [&] {
+            return static_cast<std::size_t>(std::atoll(i + 1 < argc ? argv[++i] : "0"));
+        };
         if (a == "--docs") {
             docs = value();
         } else if (a == "--runs") {
@@ -189,7 +192,10 @@ int main(int argc, char** argv) {
         } else if (a == "--gzip") {
             gzip = true;
         } else {
-            fmt::print(stderr, "usage: {} [--docs N] [--runs R] [--concurrency C] [--max-docs M] [--gzip]\n", argv[0]);
+            fmt::print(
+                    stderr,
+                    "usage: {} [--docs N] [--runs R] [--concurrency C] [--max-docs M] [--gzip]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -199,7 +205,8 @@ int main(int argc, char** argv) {
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (call("GET", "/_cluster/health?wait_for_status=yellow&timeout=30s").status != 200) {
-        fmt::print(stderr, "no search node answers at {}: run `scripts/services start search`\n", url);
+        fmt::print(
+                stderr, "no search node answers at {}: run `scripts/services start search`\n", url);
         return 1;
     }
 
@@ -214,7 +221,8 @@ int main(int argc, char** argv) {
     es_detail::template_settings tmpl;
     tmpl.name = "sluice-bench";
     tmpl.pattern = "sluice-bench-*";
-    if (call("PUT", "/_index_template/sluice-bench", es_detail::template_body(tmpl, *fields)).status != 200) {
+    if (call("PUT", "/_index_template/sluice-bench", es_detail::template_body(tmpl, *fields))
+                .status != 200) {
         fmt::print(stderr, "cannot create the index template\n");
         return 1;
     }
@@ -239,9 +247,16 @@ int main(int argc, char** argv) {
     });
     register_builtin_operators();
 
-    fmt::print("elasticsearch sink benchmark: node {}, {} documents (simulator seed 42, 1000 sensors), "
-               "{} runs, concurrency {}, {} documents per bulk request, gzip {}\n",
-               url, docs, runs, concurrency, max_docs, gzip ? "on" : "off");
+    fmt::print(
+            "elasticsearch sink benchmark: node {}, {} documents (simulator seed 42, 1000 "
+            "sensors), "
+            "{} runs, concurrency {}, {} documents per bulk request, gzip {}\n",
+            url,
+            docs,
+            runs,
+            concurrency,
+            max_docs,
+            gzip ? "on" : "off");
     // Bodies of the ceiling measurement for `index`, built before its clock starts.
     auto build_bodies = [&](const std::string& index) {
         std::vector<std::string> bodies;
@@ -249,8 +264,10 @@ int main(int argc, char** argv) {
         for (std::size_t first = 0; first < docs; first += max_docs) {
             std::string body;
             for (std::size_t row = first; row < std::min(docs, first + max_docs); ++row) {
-                fmt::format_to(std::back_inserter(body), R"({{"index":{{"_index":"{}","_id":"0-{}"}}}})",
-                               index, row);
+                fmt::format_to(std::back_inserter(body),
+                               R"({{"index":{{"_index":"{}","_id":"0-{}"}}}})",
+                               index,
+                               row);
                 body.push_back('\n');
                 cursor.append_row(body, row, '\n');
             }
@@ -280,12 +297,15 @@ int main(int argc, char** argv) {
                 for (const auto& b : bodies) {
                     total_bytes += b.size();
                 }
-                bulk_bytes_note = fmt::format("{} bulk requests, {:.1f} MB of NDJSON, {:.0f} bytes per document",
-                                              bodies.size(), total_bytes / 1e6,
-                                              static_cast<double>(total_bytes) / static_cast<double>(docs));
+                bulk_bytes_note = fmt::format(
+                        "{} bulk requests, {:.1f} MB of NDJSON, {:.0f} bytes per document",
+                        bodies.size(),
+                        total_bytes / 1e6,
+                        static_cast<double>(total_bytes) / static_cast<double>(docs));
             }
             const double ceiling_seconds = post_bodies(bodies, concurrency);
-            const bool ceiling_ok = ceiling_seconds > 0 && count_of(ceiling_index) == static_cast<std::int64_t>(docs);
+            const bool ceiling_ok = ceiling_seconds > 0 &&
+                                    count_of(ceiling_index) == static_cast<std::int64_t>(docs);
             checksum_ok = checksum_ok && ceiling_ok;
             ceiling_by_run[run] = static_cast<double>(docs) / std::max(ceiling_seconds, 1e-9);
             ceiling_ok_by_run[run] = ceiling_ok;
@@ -306,7 +326,8 @@ sinks:
         template: {{create: false}}, concurrency: {concurrency}, max_docs: {max_docs},
         max_bytes: 104857600, max_pending_bytes: 209715200, compression: {gzip}}}
 )yaml",
-                                             fmt::arg("docs", docs), fmt::arg("url", url),
+                                             fmt::arg("docs", docs),
+                                             fmt::arg("url", url),
                                              fmt::arg("index", sink_index),
                                              fmt::arg("concurrency", concurrency),
                                              fmt::arg("max_docs", max_docs),
@@ -317,7 +338,8 @@ sinks:
         const auto summary = p->run();
         const double seconds = std::chrono::duration<double>(steady::now() - t0).count();
         const double cpu = process_cpu_seconds() - cpu0;
-        const bool sink_ok = summary.records_rejected == 0 && count_of(sink_index) == static_cast<std::int64_t>(docs);
+        const bool sink_ok = summary.records_rejected == 0 &&
+                             count_of(sink_index) == static_cast<std::int64_t>(docs);
         checksum_ok = checksum_ok && sink_ok;
         sink_rates.push_back(static_cast<double>(docs) / seconds);
         process_cpu.push_back(cpu / seconds);
@@ -338,13 +360,20 @@ sinks:
     }
     for (std::size_t run = 0; run < runs; ++run) {
         ceiling_rates.push_back(ceiling_by_run[run]);
-        fmt::print("run {} ({} first): ceiling {:>8.0f} docs/s ({}), sink {:>8.0f} docs/s ({}) = {:5.1f} %, "
-                   "sink CPU {:.2f} s = {:.2f} cores, process CPU {:.2f} cores\n",
-                   run + 1, run % 2 == 0 ? "ceiling" : "sink", ceiling_by_run[run],
-                   ceiling_ok_by_run[run] ? "count ok" : "COUNT WRONG", sink_rates[run],
-                   sink_ok_by_run[run] ? "count ok" : "COUNT WRONG",
-                   100.0 * sink_rates[run] / ceiling_by_run[run], sink_cpu_seconds_by_run[run],
-                   sink_cpu[run], process_cpu[run]);
+        fmt::print(
+                "run {} ({} first): ceiling {:>8.0f} docs/s ({}), sink {:>8.0f} docs/s ({}) = "
+                "{:5.1f} %, "
+                "sink CPU {:.2f} s = {:.2f} cores, process CPU {:.2f} cores\n",
+                run + 1,
+                run % 2 == 0 ? "ceiling" : "sink",
+                ceiling_by_run[run],
+                ceiling_ok_by_run[run] ? "count ok" : "COUNT WRONG",
+                sink_rates[run],
+                sink_ok_by_run[run] ? "count ok" : "COUNT WRONG",
+                100.0 * sink_rates[run] / ceiling_by_run[run],
+                sink_cpu_seconds_by_run[run],
+                sink_cpu[run],
+                process_cpu[run]);
     }
     set_log_sink({});
     call("DELETE", "/_index_template/sluice-bench");
@@ -358,10 +387,26 @@ sinks:
     const auto r = summarize(ratios);
     const auto cpu = summarize(sink_cpu);
     fmt::print("{}\n", bulk_bytes_note);
-    fmt::print("ceiling (pre-built bodies, libcurl multi): median {:.0f} docs/s (min {:.0f}, max {:.0f})\n", c.median, c.low, c.high);
-    fmt::print("sink (generator -> elasticsearch):         median {:.0f} docs/s (min {:.0f}, max {:.0f})\n", s.median, s.low, s.high);
-    fmt::print("ratio sink/ceiling: median {:.1f} % (min {:.1f} %, max {:.1f} %); sink CPU median {:.2f} cores (max {:.2f})\n",
-               100 * r.median, 100 * r.low, 100 * r.high, cpu.median, cpu.high);
+    fmt::print(
+            "ceiling (pre-built bodies, libcurl multi): median {:.0f} docs/s (min {:.0f}, max "
+            "{:.0f})\n",
+            c.median,
+            c.low,
+            c.high);
+    fmt::print(
+            "sink (generator -> elasticsearch):         median {:.0f} docs/s (min {:.0f}, max "
+            "{:.0f})\n",
+            s.median,
+            s.low,
+            s.high);
+    fmt::print(
+            "ratio sink/ceiling: median {:.1f} % (min {:.1f} %, max {:.1f} %); sink CPU median "
+            "{:.2f} cores (max {:.2f})\n",
+            100 * r.median,
+            100 * r.low,
+            100 * r.high,
+            cpu.median,
+            cpu.high);
     fmt::print("checksum (every index holds exactly the documents sent, no item error): {}\n",
                checksum_ok ? "ok" : "FAILED");
     return checksum_ok ? 0 : 1;

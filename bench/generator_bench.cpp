@@ -72,7 +72,8 @@ BENCHMARK(bm_row_json_ndjson);
 void bm_row_json_ndjson_iso_timestamps(benchmark::State& state) {
     sluice::sensor_simulator simulator(sluice::simulator_config{});
     const sluice::batch rows = simulator.next_columns(batch_rows);
-    const sluice::row_json_writer writer(*rows.schema(), {sluice::json_timestamp_format::iso8601, false});
+    const sluice::row_json_writer writer(*rows.schema(),
+                                         {sluice::json_timestamp_format::iso8601, false});
     std::string out;
     for (auto _ : state) {
         out.clear();

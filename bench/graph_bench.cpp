@@ -26,7 +26,9 @@ batch tiny_batch(std::size_t rows) {
 
 class replay_source final : public source {
 public:
-    replay_source(std::size_t batches, std::size_t rows) : remaining_(batches), prototype_(tiny_batch(rows)) {}
+    replay_source(std::size_t batches, std::size_t rows)
+        : remaining_(batches)
+        , prototype_(tiny_batch(rows)) {}
     schema_ptr output_schema() const override { return one_column(); }
     poll_status poll(source_batch& out, operator_context&) override {
         if (remaining_ == 0) {
@@ -44,9 +46,11 @@ private:
 
 class pass_through final : public transform {
 public:
-    explicit pass_through(bool ordered) : ordered_(ordered) {}
+    explicit pass_through(bool ordered)
+        : ordered_(ordered) {}
     operator_traits traits() const override {
-        return ordered_ ? operator_traits{concurrency::serial, true} : operator_traits{concurrency::parallel, false};
+        return ordered_ ? operator_traits{concurrency::serial, true}
+                        : operator_traits{concurrency::parallel, false};
     }
     schema_ptr bind(const schema_ptr& input, bind_context&) override { return input; }
     batch process(const batch& input, operator_context&) override { return input; }
@@ -71,7 +75,8 @@ void graph_per_batch(benchmark::State& state) {
     const auto rows = static_cast<std::size_t>(state.range(2));
     for (auto _ : state) {
         pipeline p("bench");
-        p.add_source({"src", "replay", {}, {}}, std::make_unique<replay_source>(batches_per_run, rows));
+        p.add_source({"src", "replay", {}, {}},
+                     std::make_unique<replay_source>(batches_per_run, rows));
         std::string previous = "src";
         for (std::size_t i = 0; i < hops; ++i) {
             const auto id = "t" + std::to_string(i);

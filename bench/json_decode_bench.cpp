@@ -15,12 +15,6 @@
 #include <sluice/ops/json.hpp>
 
 #include <fmt/format.h>
-// As simdjson::simdjson's usage requirements define it for the operator (this target gets
-// simdjson through sluice::sluice without them): simdjson's classes must have the same
-// layout in every translation unit of the program.
-#ifndef SIMDJSON_THREADS_ENABLED
-#    define SIMDJSON_THREADS_ENABLED 1
-#endif
 #include <simdjson.h>
 
 #include <benchmark/benchmark.h>

@@ -21,24 +21,25 @@
 // Besides records/s, the consume runs report records per CPU-second of this process (the
 // broker shares the cores, so the rate alone follows the machine's load) and the broker's
 // CPU per record (from /proc, its pid from `scripts/services status kafka`).
-#include <sluice/sluice.hpp>
 #include <sluice/ops/generator.hpp>
 #include <sluice/ops/kafka.hpp>
+#include <sluice/sluice.hpp>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
-#include <iterator>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <vector>
 
 using namespace sluice;
@@ -53,20 +54,24 @@ std::string brokers() {
 }
 
 std::string unique(const std::string& prefix) {
-    return fmt::format("{}-{}-{}", prefix, ::getpid(),
+    return fmt::format("{}-{}-{}",
+                       prefix,
+                       ::getpid(),
                        std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                        .count() %
                                100'000'000);
 }
 
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& props) {
+rd_kafka_t* make_client(rd_kafka_type_t type,
+                        const std::vector<std::pair<std::string, std::string>>& props) {
     char error[512] = {0};
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), error, sizeof(error));
     rd_kafka_conf_set(conf, "log_level", "3", error, sizeof(error));
     for (const auto& [k, v] : props) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), error, sizeof(error)) !=
+            RD_KAFKA_CONF_OK) {
             throw std::runtime_error(error);
         }
     }
@@ -82,13 +87,16 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<std::pair<std::s
 double own_cpu_seconds() {
     rusage usage{};
     ::getrusage(RUSAGE_SELF, &usage);
-    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+    };
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 /// The broker's process id from `scripts/services status kafka` ("... pid N ..."), or 0.
 long broker_pid() {
-    const std::string command = fmt::format("'{}/scripts/services' status kafka 2>/dev/null", SLUICE_SOURCE_DIR);
+    const std::string command =
+            fmt::format("'{}/scripts/services' status kafka 2>/dev/null", SLUICE_SOURCE_DIR);
     std::FILE* out = ::popen(command.c_str(), "r");
     if (out == nullptr) {
         return 0;
@@ -118,7 +126,8 @@ double process_cpu_seconds(long pid) {
     std::size_t start = close + 2;
     while (start < text.size()) {
         const auto end = text.find(' ', start);
-        fields.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        fields.push_back(
+                text.substr(start, end == std::string::npos ? std::string::npos : end - start));
         if (end == std::string::npos) {
             break;
         }
@@ -129,7 +138,8 @@ double process_cpu_seconds(long pid) {
         return -1;
     }
     const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks;
+    return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) /
+           ticks;
 }
 
 std::string load_average() {
@@ -145,7 +155,7 @@ long g_broker_pid = 0;
 
 struct measurement {
     double seconds = 0;
-    double cpu_seconds = 0;         // this process, over the run (raw and sluice runs)
+    double cpu_seconds = 0;          // this process, over the run (raw and sluice runs)
     double broker_cpu_seconds = -1;  // the broker's process over the run, if known
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;
@@ -156,26 +166,32 @@ struct measurement {
 };
 
 /// Raw consume loop over all partitions from the beginning until `records` arrived.
-measurement raw_consume(const std::string& topic, int partitions, std::uint64_t records, bool mirror) {
-    rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"group.id", unique("bench-raw")},
-                                                     {"enable.auto.commit", "false"},
-                                                     {"enable.partition.eof", "false"}});
+measurement raw_consume(const std::string& topic,
+                        int partitions,
+                        std::uint64_t records,
+                        bool mirror) {
+    rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER,
+                                 {{"group.id", unique("bench-raw")},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.partition.eof", "false"}});
     rd_kafka_t* producer = nullptr;
     rd_kafka_topic_t* out_topic = nullptr;
     const std::string out_name = unique("bench-raw-mirror");
     if (mirror) {
         create_kafka_topic(brokers(), out_name, partitions);
-        producer = make_client(RD_KAFKA_PRODUCER, {{"enable.idempotence", "true"},
-                                                   {"acks", "all"},
-                                                   {"linger.ms", "5"},
-                                                   {"batch.num.messages", "10000"},
-                                                   {"partitioner", "murmur2_random"}});
+        producer = make_client(RD_KAFKA_PRODUCER,
+                               {{"enable.idempotence", "true"},
+                                {"acks", "all"},
+                                {"linger.ms", "5"},
+                                {"batch.num.messages", "10000"},
+                                {"partitioner", "murmur2_random"}});
         out_topic = rd_kafka_topic_new(producer, out_name.c_str(), nullptr);
     }
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
     }
     measurement m;
     const auto started = steady::now();
@@ -193,8 +209,14 @@ measurement raw_consume(const std::string& topic, int partitions, std::uint64_t 
             ++m.records;
             m.bytes += msg->len + msg->key_len;
             if (mirror) {
-                while (rd_kafka_produce(out_topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msg->payload, msg->len,
-                                        msg->key, msg->key_len, nullptr) != 0) {
+                while (rd_kafka_produce(out_topic,
+                                        RD_KAFKA_PARTITION_UA,
+                                        RD_KAFKA_MSG_F_COPY,
+                                        msg->payload,
+                                        msg->len,
+                                        msg->key,
+                                        msg->key_len,
+                                        nullptr) != 0) {
                     rd_kafka_poll(producer, 1);
                 }
                 rd_kafka_poll(producer, 0);
@@ -234,7 +256,8 @@ std::int64_t topic_size(const std::string& topic, int partitions) {
     for (int p = 0; p < partitions; ++p) {
         std::int64_t low = 0;
         std::int64_t high = 0;
-        if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
             total += high - low;
         }
     }
@@ -245,7 +268,8 @@ std::int64_t topic_size(const std::string& topic, int partitions) {
 /// Runs `scripts/services kafka-tool <arguments>` (a Java main class on the broker's classpath)
 /// and returns its stdout lines; its log goes to stderr. nullopt if it failed.
 std::optional<std::vector<std::string>> kafka_tool(const std::string& arguments) {
-    const std::string command = fmt::format("'{}/scripts/services' kafka-tool {}", SLUICE_SOURCE_DIR, arguments);
+    const std::string command =
+            fmt::format("'{}/scripts/services' kafka-tool {}", SLUICE_SOURCE_DIR, arguments);
     std::FILE* out = ::popen(command.c_str(), "r");
     if (out == nullptr) {
         return std::nullopt;
@@ -272,7 +296,8 @@ std::vector<std::string> split(const std::string& text, const std::string& separ
     std::size_t start = 0;
     while (true) {
         const auto at = text.find(separator, start);
-        parts.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+        parts.push_back(
+                text.substr(start, at == std::string::npos ? std::string::npos : at - start));
         if (at == std::string::npos) {
             return parts;
         }
@@ -282,19 +307,26 @@ std::vector<std::string> split(const std::string& text, const std::string& separ
 
 /// ConsumerPerformance (a fresh group, from the beginning) until `records` were read.
 /// `fetch_only`: its time without the group join (fetch.time.ms) instead of the whole run.
-std::pair<measurement, measurement> broker_consume(const std::string& topic, std::uint64_t records) {
+std::pair<measurement, measurement> broker_consume(const std::string& topic,
+                                                   std::uint64_t records) {
     measurement whole;
     measurement fetch;
-    const auto lines = kafka_tool(fmt::format(
-            "org.apache.kafka.tools.ConsumerPerformance --bootstrap-server {} --topic {} --messages {} --group {} "
-            "--timeout 60000 --hide-header",
-            brokers(), topic, records, unique("bench-broker")));
+    const auto lines =
+            kafka_tool(fmt::format("org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "
+                                   "{} --topic {} --messages {} --group {} "
+                                   "--timeout 60000 --hide-header",
+                                   brokers(),
+                                   topic,
+                                   records,
+                                   unique("bench-broker")));
     // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
     // rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-    const auto fields = lines && !lines->empty() ? split(lines->back(), ", ") : std::vector<std::string>{};
+    const auto fields =
+            lines && !lines->empty() ? split(lines->back(), ", ") : std::vector<std::string>{};
     if (fields.size() < 10) {
         whole.ok = fetch.ok = false;
-        whole.problem = fetch.problem = "ConsumerPerformance gave no result line (see its log above)";
+        whole.problem = fetch.problem =
+                "ConsumerPerformance gave no result line (see its log above)";
         whole.seconds = fetch.seconds = 1;
         return {whole, fetch};
     }
@@ -321,11 +353,16 @@ measurement broker_produce(int partitions, std::uint64_t records, const std::str
     measurement m;
     const std::string topic = unique("bench-broker-produce");
     create_kafka_topic(brokers(), topic, partitions);
-    const auto lines = kafka_tool(fmt::format(
-            "org.apache.kafka.tools.ProducerPerformance --topic {} --num-records {} --throughput -1 "
-            "--payload-file {} --producer-props bootstrap.servers={} acks=all enable.idempotence=true "
-            "compression.type=lz4 linger.ms=5 batch.size=1000000",
-            topic, records, payload_file, brokers()));
+    const auto lines =
+            kafka_tool(fmt::format("org.apache.kafka.tools.ProducerPerformance --topic {} "
+                                   "--num-records {} --throughput -1 "
+                                   "--payload-file {} --producer-props bootstrap.servers={} "
+                                   "acks=all enable.idempotence=true "
+                                   "compression.type=lz4 linger.ms=5 batch.size=1000000",
+                                   topic,
+                                   records,
+                                   payload_file,
+                                   brokers()));
     // "1000000 records sent, 254323.5 records/sec (48.51 MB/sec), 45.67 ms avg latency, ..."
     const std::string* summary = nullptr;
     if (lines) {
@@ -356,10 +393,18 @@ measurement broker_produce(int partitions, std::uint64_t records, const std::str
     return m;
 }
 
-enum class shape { blackhole, decode, sink };
+enum class shape {
+    blackhole,
+    decode,
+    sink
+};
 
 /// One sluice run: `kafka` source (fresh group, from the beginning) into `what`.
-measurement sluice_run(const std::string& topic, int partitions, std::uint64_t records, std::uint64_t bytes, shape what) {
+measurement sluice_run(const std::string& topic,
+                       int partitions,
+                       std::uint64_t records,
+                       std::uint64_t bytes,
+                       shape what) {
     const std::string out_topic = unique("bench-sluice-out");
     if (what == shape::sink) {
         create_kafka_topic(brokers(), out_topic, partitions);
@@ -375,7 +420,9 @@ sources:
     start: earliest
     batch: {{max_records: 8192, max_latency: 50ms}}
 )",
-                                   brokers(), unique("bench-sluice"), topic);
+                                   brokers(),
+                                   unique("bench-sluice"),
+                                   topic);
     std::string last = "in";
     if (what == shape::decode) {
         yaml += R"(transforms:
@@ -388,9 +435,12 @@ sources:
         last = "parsed";
     }
     if (what == shape::sink) {
-        yaml += fmt::format("sinks:\n  out: {{type: kafka, inputs: [in], brokers: '{}', topic: '{}', key_column: key, "
-                            "format: raw, value_column: value}}\n",
-                            brokers(), out_topic);
+        yaml += fmt::format(
+                "sinks:\n  out: {{type: kafka, inputs: [in], brokers: '{}', topic: '{}', "
+                "key_column: key, "
+                "format: raw, value_column: value}}\n",
+                brokers(),
+                out_topic);
     } else {
         yaml += fmt::format("sinks:\n  out: {{type: blackhole, inputs: [{}]}}\n", last);
     }
@@ -446,7 +496,11 @@ sources:
         // The source may read a little past `records` before stop() lands; never less.
         if (m.records < records || m.bytes < bytes || summary.records_rejected != 0) {
             m.ok = false;
-            m.problem = fmt::format("records {} of {}, bytes {} of {}, rejected {}", m.records, records, m.bytes, bytes,
+            m.problem = fmt::format("records {} of {}, bytes {} of {}, rejected {}",
+                                    m.records,
+                                    records,
+                                    m.bytes,
+                                    bytes,
                                     summary.records_rejected);
         }
     }
@@ -454,7 +508,8 @@ sources:
         const auto held = topic_size(out_topic, partitions);
         if (held != static_cast<std::int64_t>(m.records)) {
             m.ok = false;
-            m.problem = fmt::format("output topic holds {} messages, sink accepted {}", held, m.records);
+            m.problem = fmt::format(
+                    "output topic holds {} messages, sink accepted {}", held, m.records);
         }
     }
     return m;
@@ -485,8 +540,12 @@ double report(const std::string& name,
     std::sort(rate.begin(), rate.end());
     std::sort(mb.begin(), mb.end());
     const double median = rate[rate.size() / 2];
-    std::string line = fmt::format("  {:<52} {:>9.0f} rec/s [{:>8.0f} .. {:>8.0f}] {:>6.1f} MB/s", name, median,
-                                   rate.front(), rate.back(), mb[mb.size() / 2]);
+    std::string line = fmt::format("  {:<52} {:>9.0f} rec/s [{:>8.0f} .. {:>8.0f}] {:>6.1f} MB/s",
+                                   name,
+                                   median,
+                                   rate.front(),
+                                   rate.back(),
+                                   mb[mb.size() / 2]);
     if (ceiling > 0) {
         line += fmt::format("  {:>3.0f} % of {}", 100 * median / ceiling, ceiling_name);
     }
@@ -509,8 +568,11 @@ double report(const std::string& name,
         line += fmt::format(" (broker {:.2f} CPU-us/rec)", broker_us[broker_us.size() / 2]);
     }
     if (latency) {
-        std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.p50_ns < b.p50_ns; });
-        line += fmt::format("  batch p50 {:.0f} us p99 {:.0f} us", runs[runs.size() / 2].p50_ns / 1e3,
+        std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+            return a.p50_ns < b.p50_ns;
+        });
+        line += fmt::format("  batch p50 {:.0f} us p99 {:.0f} us",
+                            runs[runs.size() / 2].p50_ns / 1e3,
                             runs[runs.size() / 2].p99_ns / 1e3);
     }
     line += ok ? "  check ok" : "  CHECK FAILED: " + problem;
@@ -532,13 +594,16 @@ int main(int argc, char** argv) {
         } else if (a == "--consume-only") {
             consume_only = true;
         } else if (!a.empty() && a[0] == '-') {
-            std::fprintf(stderr, "usage: %s [records] [runs] [--no-broker-tools] [--consume-only]\n", argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s [records] [runs] [--no-broker-tools] [--consume-only]\n",
+                         argv[0]);
             return 2;
         } else {
             positional.push_back(a);
         }
     }
-    const std::uint64_t records = positional.size() > 0 ? std::strtoull(positional[0].c_str(), nullptr, 10) : 1'000'000;
+    const std::uint64_t records =
+            positional.size() > 0 ? std::strtoull(positional[0].c_str(), nullptr, 10) : 1'000'000;
     const int runs = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 3;
     if (records == 0 || runs < 1) {
         std::fprintf(stderr, "kafka_bench: records and runs must be at least 1\n");
@@ -550,27 +615,48 @@ int main(int argc, char** argv) {
 
     const std::string topic = unique("sluice-bench");
     if (const auto error = create_kafka_topic(brokers(), topic, partitions); !error.empty()) {
-        std::fprintf(stderr, "kafka_bench: no broker on %s (%s); start one with scripts/services start kafka\n",
-                     brokers().c_str(), error.c_str());
+        std::fprintf(
+                stderr,
+                "kafka_bench: no broker on %s (%s); start one with scripts/services start kafka\n",
+                brokers().c_str(),
+                error.c_str());
         return 1;
     }
-    std::printf("kafka_bench: broker %s, topic %s (%d partitions), %llu simulator records (JSON, ~%s), %d runs each\n",
-                brokers().c_str(), topic.c_str(), partitions, static_cast<unsigned long long>(records), "190 B", runs);
-    std::printf("  sluice source: batch max_records 8192, max_latency 50ms, start earliest, fresh group per run\n");
-    std::printf("  load average at start: %s (%ld cores); broker pid %ld\n", load_average().c_str(),
-                ::sysconf(_SC_NPROCESSORS_ONLN), g_broker_pid);
-    std::printf("  rec/CPU-s: records per CPU-second of this process (all its threads, librdkafka's too)\n");
+    std::printf(
+            "kafka_bench: broker %s, topic %s (%d partitions), %llu simulator records (JSON, ~%s), "
+            "%d runs each\n",
+            brokers().c_str(),
+            topic.c_str(),
+            partitions,
+            static_cast<unsigned long long>(records),
+            "190 B",
+            runs);
+    std::printf(
+            "  sluice source: batch max_records 8192, max_latency 50ms, start earliest, fresh "
+            "group per run\n");
+    std::printf("  load average at start: %s (%ld cores); broker pid %ld\n",
+                load_average().c_str(),
+                ::sysconf(_SC_NPROCESSORS_ONLN),
+                g_broker_pid);
+    std::printf(
+            "  rec/CPU-s: records per CPU-second of this process (all its threads, librdkafka's "
+            "too)\n");
     if (broker_tools) {
-        std::printf("  broker tools (Kafka's own, Java client, from the broker's jars via scripts/services kafka-tool):\n"
-                    "    ConsumerPerformance defaults (fetch 1 MiB/partition, max.poll.records 500), fresh group;\n"
-                    "    ProducerPerformance acks=all enable.idempotence=true compression.type=lz4 linger.ms=5\n"
-                    "    batch.size=1000000, values = 10000 simulator JSON readings, no key\n");
+        std::printf(
+                "  broker tools (Kafka's own, Java client, from the broker's jars via "
+                "scripts/services kafka-tool):\n"
+                "    ConsumerPerformance defaults (fetch 1 MiB/partition, max.poll.records 500), "
+                "fresh group;\n"
+                "    ProducerPerformance acks=all enable.idempotence=true compression.type=lz4 "
+                "linger.ms=5\n"
+                "    batch.size=1000000, values = 10000 simulator JSON readings, no key\n");
     }
 
     // Pre-fill (also the raw producer's rate: idempotent, acks=all, lz4, linger 5 ms).
     std::uint64_t bytes = 0;
     measurement prefill;
-    const std::string payload_file = fmt::format("/tmp/sluice-kafka-bench-payloads-{}.txt", ::getpid());
+    const std::string payload_file =
+            fmt::format("/tmp/sluice-kafka-bench-payloads-{}.txt", ::getpid());
     {
         simulator_config config;
         config.sensors = 1000;
@@ -591,7 +677,8 @@ int main(int argc, char** argv) {
             }
         }
         if (producer.flush(120s) != 0 || producer.delivered() != records) {
-            std::fprintf(stderr, "kafka_bench: pre-fill failed: %s\n", producer.first_error().c_str());
+            std::fprintf(
+                    stderr, "kafka_bench: pre-fill failed: %s\n", producer.first_error().c_str());
             return 1;
         }
         prefill.seconds = std::chrono::duration<double>(steady::now() - started).count();
@@ -628,26 +715,40 @@ int main(int argc, char** argv) {
     std::printf("  load average at end: %s\n", load_average().c_str());
     std::remove(payload_file.c_str());
 
-    std::printf("\n  %-52s %15s %21s %11s\n", "consume (same topic)", "median", "[min .. max]", "MB/s");
-    const double ceiling = report("broker: ConsumerPerformance, whole run (with join)", broker_whole, false);
+    std::printf(
+            "\n  %-52s %15s %21s %11s\n", "consume (same topic)", "median", "[min .. max]", "MB/s");
+    const double ceiling =
+            report("broker: ConsumerPerformance, whole run (with join)", broker_whole, false);
     report("broker: ConsumerPerformance, fetch time only", broker_fetch, false);
-    const double raw_rate = report("baseline: raw librdkafka consume loop (no group)", raw, false, ceiling, "broker");
-    const double source_rate = report("sluice: kafka -> blackhole", blackhole, true, ceiling, "broker");
+    const double raw_rate = report(
+            "baseline: raw librdkafka consume loop (no group)", raw, false, ceiling, "broker");
+    const double source_rate =
+            report("sluice: kafka -> blackhole", blackhole, true, ceiling, "broker");
     report("sluice: kafka -> json_decode -> blackhole", decode, true, ceiling, "broker");
     if (raw_rate > 0) {
-        std::printf("  (sluice: kafka -> blackhole at %.0f %% of the raw librdkafka loop)\n", 100 * source_rate / raw_rate);
+        std::printf("  (sluice: kafka -> blackhole at %.0f %% of the raw librdkafka loop)\n",
+                    100 * source_rate / raw_rate);
     }
     if (!consume_only) {
         std::printf("\n  %-52s\n", "produce (idempotent, acks=all, lz4)");
         const double write_ceiling = report("broker: ProducerPerformance", broker_write, false);
-        report("sluice: kafka_producer pre-fill (1 run, JSON made inline)", {prefill}, false, write_ceiling, "broker");
+        report("sluice: kafka_producer pre-fill (1 run, JSON made inline)",
+               {prefill},
+               false,
+               write_ceiling,
+               "broker");
         std::printf("\n  %-52s\n", "consume + produce (idempotent, acks=all)");
-        report("baseline: raw librdkafka mirror loop", mirror, false, write_ceiling, "broker write");
+        report("baseline: raw librdkafka mirror loop",
+               mirror,
+               false,
+               write_ceiling,
+               "broker write");
         report("sluice: kafka -> kafka sink (raw)", sink, true, write_ceiling, "broker write");
     }
 
     bool ok = true;
-    for (const auto* set : {&broker_whole, &broker_write, &raw, &blackhole, &decode, &mirror, &sink}) {
+    for (const auto* set :
+         {&broker_whole, &broker_write, &raw, &blackhole, &decode, &mirror, &sink}) {
         for (const auto& m : *set) {
             ok = ok && m.ok;
         }

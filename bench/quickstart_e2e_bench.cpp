@@ -8,8 +8,9 @@
 //       --benchmark_report_aggregates_only=true
 #include <sluice/sluice.hpp>
 
-#include <benchmark/benchmark.h>
 #include <fmt/format.h>
+
+#include <benchmark/benchmark.h>
 
 namespace {
 
@@ -32,7 +33,10 @@ transforms:
 sinks:
   out: {{type: blackhole, inputs: [hot]}}
 )",
-                       records_per_run, batch_rows, schema_yaml, condition);
+                       records_per_run,
+                       batch_rows,
+                       schema_yaml,
+                       condition);
 }
 
 std::uint64_t& expected_hot_rows() {
@@ -41,7 +45,8 @@ std::uint64_t& expected_hot_rows() {
 }
 
 template <typename Operator>
-std::unique_ptr<Operator> make(operator_role role, const std::string& type,
+std::unique_ptr<Operator> make(operator_role role,
+                               const std::string& type,
                                const std::vector<std::pair<std::string, std::string>>& values) {
     const auto* d = operator_registry::global().find(role, type);
     build_context build{"bench"};
@@ -59,12 +64,18 @@ void plain_loop_one_thread(benchmark::State& state) {
     const auto batch_rows = static_cast<std::size_t>(state.range(0));
     std::uint64_t hot = 0;
     for (auto _ : state) {
-        auto src = make<source>(operator_role::source, "generator",
-                                {{"count", std::to_string(records_per_run)}, {"sensors", "1000"}, {"rate", "0"},
-                                 {"seed", "11"}, {"emit", "json"},
+        auto src = make<source>(operator_role::source,
+                                "generator",
+                                {{"count", std::to_string(records_per_run)},
+                                 {"sensors", "1000"},
+                                 {"rate", "0"},
+                                 {"seed", "11"},
+                                 {"emit", "json"},
                                  {"batch", fmt::format("{{max_records: {}}}", batch_rows)}});
-        auto decode = make<transform>(operator_role::transform, "json_decode", {{"schema", schema_yaml}});
-        auto filter = make<transform>(operator_role::transform, "filter", {{"condition", condition}});
+        auto decode =
+                make<transform>(operator_role::transform, "json_decode", {{"schema", schema_yaml}});
+        auto filter =
+                make<transform>(operator_role::transform, "filter", {{"condition", condition}});
         diagnostics_collector problems;
         bind_context bind("bench", "bench", nullptr, &problems);
         auto decoded_schema = decode->bind(src->output_schema(), bind);
@@ -88,7 +99,11 @@ void plain_loop_one_thread(benchmark::State& state) {
     state.counters["hot_rows"] = static_cast<double>(hot);
     state.SetItemsProcessed(state.iterations() * records_per_run);
 }
-BENCHMARK(plain_loop_one_thread)->ArgName("batch")->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(plain_loop_one_thread)
+        ->ArgName("batch")
+        ->Arg(1024)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 
 void graph_all_cores(benchmark::State& state) {
     register_builtin_operators();
@@ -104,13 +119,17 @@ void graph_all_cores(benchmark::State& state) {
             }
             if (m->id == "parsed") {
                 benchmark::DoNotOptimize(batch_latency.count());
-                state.counters["decode_p50_us"] = static_cast<double>(m->batch_latency.quantile(0.5)) / 1e3;
-                state.counters["decode_p99_us"] = static_cast<double>(m->batch_latency.quantile(0.99)) / 1e3;
+                state.counters["decode_p50_us"] =
+                        static_cast<double>(m->batch_latency.quantile(0.5)) / 1e3;
+                state.counters["decode_p99_us"] =
+                        static_cast<double>(m->batch_latency.quantile(0.99)) / 1e3;
             }
         }
     }
     if (expected_hot_rows() != 0 && hot != expected_hot_rows()) {
-        state.SkipWithError(fmt::format("checksum: {} hot rows, baseline {}", hot, expected_hot_rows()).c_str());
+        state.SkipWithError(
+                fmt::format("checksum: {} hot rows, baseline {}", hot, expected_hot_rows())
+                        .c_str());
     }
     state.counters["hot_rows"] = static_cast<double>(hot);
     state.SetItemsProcessed(state.iterations() * records_per_run);

@@ -2,7 +2,8 @@
 // with a baseline that computes the same aggregates in a plain hash-map loop.
 //
 //   cmake --preset release -B build/release && cmake --build build/release --target window_bench
-//   ./build/release/bench/window_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   ./build/release/bench/window_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 //
 // Input: sensors "sensor-00000".. each reporting once per second of event time (staggered),
 // in event-time order, in batches of 1024 rows with watermark = max event time - 1s.
@@ -18,8 +19,9 @@
 
 #include <sluice/ops/window.hpp>
 
-#include <benchmark/benchmark.h>
 #include <fmt/format.h>
+
+#include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cmath>
@@ -71,7 +73,8 @@ const workload& make_workload(std::size_t keys, std::int64_t seconds) {
         for (std::size_t i = first; i < std::min(total, first + batch_rows); ++i) {
             const std::size_t k = i % keys;
             const auto second = static_cast<std::int64_t>(i / keys);
-            const std::int64_t t = start_ms + second * 1000 + static_cast<std::int64_t>(k * 1000 / keys);
+            const std::int64_t t =
+                    start_ms + second * 1000 + static_cast<std::int64_t>(k * 1000 / keys);
             state = state * 6364136223846793005ULL + 1442695040888963407ULL;
             id->push_string(names[k]);
             ts->push_int64(t);
@@ -121,7 +124,8 @@ void run_window(benchmark::State& state, window_kind kind, std::size_t keys, boo
     for (auto _ : state) {
         window_transform op(bench_config(kind, five));
         diagnostics_collector problems;
-        bind_context bctx("window", "bench", [](std::string_view) { return source_location{}; }, &problems);
+        bind_context bctx(
+                "window", "bench", [](std::string_view) { return source_location{}; }, &problems);
         op.bind(bench_schema(), bctx);
         operator_context ctx("window", "bench", nullptr, nullptr, nullptr);
         std::int64_t counted = 0;
@@ -143,9 +147,11 @@ void run_window(benchmark::State& state, window_kind kind, std::size_t keys, boo
         count_rows(*op.finish(ctx));
         // Every record is in size/slide windows, and finish() emits whatever is still open.
         if (counted != static_cast<std::int64_t>(w.records) * windows_per_record) {
-            state.SkipWithError(fmt::format("checksum: counted {} of {} records", counted,
-                                            static_cast<std::int64_t>(w.records) * windows_per_record)
-                                        .c_str());
+            state.SkipWithError(
+                    fmt::format("checksum: counted {} of {} records",
+                                counted,
+                                static_cast<std::int64_t>(w.records) * windows_per_record)
+                            .c_str());
             return;
         }
     }

@@ -11,9 +11,9 @@ namespace {
 
 struct civil_time {
     std::int64_t year;
-    unsigned month;  // 1..12
-    unsigned day;    // 1..31
-    unsigned hour;   // 0..23
+    unsigned month;        // 1..12
+    unsigned day;          // 1..31
+    unsigned hour;         // 0..23
     unsigned day_of_year;  // 1..366
 };
 
@@ -38,7 +38,8 @@ civil_time to_civil(std::int64_t epoch_ms) {
     const unsigned m = mp < 10 ? mp + 3 : mp - 9;
     const std::int64_t year = m <= 2 ? y + 1 : y;
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    static constexpr unsigned before_month[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    static constexpr unsigned before_month[12] = {
+            0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
     const unsigned day_of_year = before_month[m - 1] + d + (leap && m > 2 ? 1 : 0);
     return {year, m, d, static_cast<unsigned>(rest / 3'600'000), day_of_year};
 }
@@ -63,9 +64,12 @@ std::optional<index_pattern> index_pattern::parse(std::string_view text, std::st
         const char c = text[i];
         if (c != '%') {
             if (forbidden_index_char(c)) {
-                error = fmt::format("index '{}' has '{}' at {}; index names are lowercase and "
-                                    "must not contain \\ / * ? \" < > | , # : or spaces",
-                                    text, c, i);
+                error = fmt::format(
+                        "index '{}' has '{}' at {}; index names are lowercase and "
+                        "must not contain \\ / * ? \" < > | , # : or spaces",
+                        text,
+                        c,
+                        i);
                 return std::nullopt;
             }
             literal.push_back(c);
@@ -81,8 +85,8 @@ std::optional<index_pattern> index_pattern::parse(std::string_view text, std::st
             continue;
         }
         if (std::strchr("YmdHj", f) == nullptr) {
-            error = fmt::format("index '{}' has unknown date field '%{}' (known: %Y %m %d %H %j %%)",
-                                text, f);
+            error = fmt::format(
+                    "index '{}' has unknown date field '%{}' (known: %Y %m %d %H %j %%)", text, f);
             return std::nullopt;
         }
         if (!literal.empty()) {
@@ -100,7 +104,8 @@ std::optional<index_pattern> index_pattern::parse(std::string_view text, std::st
     }
     const char first = text.front();
     if (first == '-' || first == '_' || first == '+' || text == "." || text == "..") {
-        error = fmt::format("index '{}' must not start with '-', '_' or '+' nor be '.' or '..'", text);
+        error = fmt::format("index '{}' must not start with '-', '_' or '+' nor be '.' or '..'",
+                            text);
         return std::nullopt;
     }
     return p;
@@ -133,13 +138,26 @@ std::string index_pattern::format(std::int64_t epoch_ms) const {
     std::string out;
     for (const auto& s : segments_) {
         switch (s.field) {
-            case 0: out += s.literal; break;
-            case 'Y': fmt::format_to(std::back_inserter(out), "{:04}", t.year); break;
-            case 'm': fmt::format_to(std::back_inserter(out), "{:02}", t.month); break;
-            case 'd': fmt::format_to(std::back_inserter(out), "{:02}", t.day); break;
-            case 'H': fmt::format_to(std::back_inserter(out), "{:02}", t.hour); break;
-            case 'j': fmt::format_to(std::back_inserter(out), "{:03}", t.day_of_year); break;
-            default: break;
+            case 0:
+                out += s.literal;
+                break;
+            case 'Y':
+                fmt::format_to(std::back_inserter(out), "{:04}", t.year);
+                break;
+            case 'm':
+                fmt::format_to(std::back_inserter(out), "{:02}", t.month);
+                break;
+            case 'd':
+                fmt::format_to(std::back_inserter(out), "{:02}", t.day);
+                break;
+            case 'H':
+                fmt::format_to(std::back_inserter(out), "{:02}", t.hour);
+                break;
+            case 'j':
+                fmt::format_to(std::back_inserter(out), "{:03}", t.day_of_year);
+                break;
+            default:
+                break;
         }
     }
     return out;
@@ -191,7 +209,8 @@ std::optional<id_template> id_template::parse(std::string_view text, std::string
             }
             const auto name = text.substr(i + 1, close - i - 1);
             if (name.empty() || name.find('{') != std::string_view::npos) {
-                error = fmt::format("id template '{}' has an empty or nested '{{...}}' at {}", text, i);
+                error = fmt::format(
+                        "id template '{}' has an empty or nested '{{...}}' at {}", text, i);
                 return std::nullopt;
             }
             if (!literal.empty()) {
@@ -201,9 +220,11 @@ std::optional<id_template> id_template::parse(std::string_view text, std::string
             t.parts_.push_back({{}, std::string(name), 0});
             i = close;
         } else if (c == '}') {
-            error = fmt::format("id template '{}' has an unmatched '}}' at {} (write '}}}}' for a "
-                                "literal brace)",
-                                text, i);
+            error = fmt::format(
+                    "id template '{}' has an unmatched '}}' at {} (write '}}}}' for a "
+                    "literal brace)",
+                    text,
+                    i);
             return std::nullopt;
         } else {
             literal.push_back(c);
@@ -213,9 +234,10 @@ std::optional<id_template> id_template::parse(std::string_view text, std::string
         t.parts_.push_back({std::move(literal), {}, 0});
     }
     if (t.columns().empty()) {
-        error = fmt::format("id template '{}' names no column: every document would get the "
-                            "same id (write e.g. \"{{sensor_id}}-{{timestamp}}\")",
-                            text);
+        error = fmt::format(
+                "id template '{}' names no column: every document would get the "
+                "same id (write e.g. \"{{sensor_id}}-{{timestamp}}\")",
+                text);
         return std::nullopt;
     }
     return t;
@@ -238,7 +260,8 @@ bool id_template::bind(const schema& fields, std::string& error) {
         }
         const auto index = fields.index_of(p.column);
         if (!index) {
-            error = fmt::format("id template names unknown column '{}' (columns: {})", p.column,
+            error = fmt::format("id template names unknown column '{}' (columns: {})",
+                                p.column,
                                 fields.to_string());
             return false;
         }
@@ -255,11 +278,19 @@ void append_id_value(std::string& out, const column& values, std::size_t row) {
         return;
     }
     switch (values.type()) {
-        case data_type::string: out += values.string_at(row); break;
+        case data_type::string:
+            out += values.string_at(row);
+            break;
         case data_type::int64:
-        case data_type::timestamp_ms: append_json_int(out, values.int64_values()[row]); break;
-        case data_type::float64: append_json_double(out, values.float64_values()[row]); break;
-        case data_type::boolean: out += values.bool_values()[row] != 0 ? "true" : "false"; break;
+        case data_type::timestamp_ms:
+            append_json_int(out, values.int64_values()[row]);
+            break;
+        case data_type::float64:
+            append_json_double(out, values.float64_values()[row]);
+            break;
+        case data_type::boolean:
+            out += values.bool_values()[row] != 0 ? "true" : "false";
+            break;
     }
 }
 
@@ -319,8 +350,11 @@ void position_ids::append(std::string& out, std::size_t row) {
 
 // ---- bulk_body_builder ----
 
-bulk_body_builder::bulk_body_builder(const schema& fields, index_pattern pattern, row_json_options json)
-    : writer_(fields, json), pattern_(std::move(pattern)) {}
+bulk_body_builder::bulk_body_builder(const schema& fields,
+                                     index_pattern pattern,
+                                     row_json_options json)
+    : writer_(fields, json)
+    , pattern_(std::move(pattern)) {}
 
 std::unique_ptr<bulk_body_builder> bulk_body_builder::make(const schema& fields,
                                                            const body_settings& settings,
@@ -340,9 +374,11 @@ std::unique_ptr<bulk_body_builder> bulk_body_builder::make(const schema& fields,
         if (!index || fields.at(*index).type != data_type::timestamp_ms) {
             error_key = "time_field";
             error = index ? fmt::format("'time_field' column '{}' is {}, not timestamp_ms",
-                                        settings.time_field, to_string(fields.at(*index).type))
+                                        settings.time_field,
+                                        to_string(fields.at(*index).type))
                           : fmt::format("'time_field' names unknown column '{}' (columns: {})",
-                                        settings.time_field, fields.to_string());
+                                        settings.time_field,
+                                        fields.to_string());
             return nullptr;
         }
         b->time_column_ = index;
@@ -356,9 +392,11 @@ std::unique_ptr<bulk_body_builder> bulk_body_builder::make(const schema& fields,
         }
         if (!b->time_column_) {
             error_key = "index";
-            error = fmt::format("index '{}' has date fields but the input has no timestamp_ms "
-                                "column (columns: {})",
-                                settings.index, fields.to_string());
+            error = fmt::format(
+                    "index '{}' has date fields but the input has no timestamp_ms "
+                    "column (columns: {})",
+                    settings.index,
+                    fields.to_string());
             return nullptr;
         }
     }
@@ -398,11 +436,13 @@ void bulk_body_builder::append_batch(const batch& input,
     const column* time_values = nullptr;
     if (pattern_.has_date()) {
         // The batch's own event-time column wins unless `time_field` chose one.
-        const auto index = !time_from_option_ && input.event_time_column() ? input.event_time_column()
-                                                                          : time_column_;
+        const auto index = !time_from_option_ && input.event_time_column()
+                                   ? input.event_time_column()
+                                   : time_column_;
         time_values = &input.column_at(*index);
     }
-    const std::int64_t* times = time_values != nullptr ? time_values->int64_values().data() : nullptr;
+    const std::int64_t* times =
+            time_values != nullptr ? time_values->int64_values().data() : nullptr;
 
     spans.reserve(spans.size() + rows);
     for (std::size_t row = 0; row < rows; ++row) {
@@ -419,10 +459,17 @@ void bulk_body_builder::append_batch(const batch& input,
             out += R"(,"_id":)";
             id_scratch_.clear();
             switch (ids_) {
-                case id_mode::from_template: template_->append(id_scratch_, input, row); break;
-                case id_mode::from_column: append_id_value(id_scratch_, input.column_at(id_column_), row); break;
-                case id_mode::from_position: positions_.append(id_scratch_, row); break;
-                case id_mode::automatic: break;
+                case id_mode::from_template:
+                    template_->append(id_scratch_, input, row);
+                    break;
+                case id_mode::from_column:
+                    append_id_value(id_scratch_, input.column_at(id_column_), row);
+                    break;
+                case id_mode::from_position:
+                    positions_.append(id_scratch_, row);
+                    break;
+                case id_mode::automatic:
+                    break;
             }
             append_json_string(out, id_scratch_);
         }

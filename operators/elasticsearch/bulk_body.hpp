@@ -109,7 +109,7 @@ private:
     std::vector<source_position> positions_;
     bool available_ = false;
     bool exact_ = false;
-    std::size_t range_ = 0;        // current range for exact mode
+    std::size_t range_ = 0;         // current range for exact mode
     std::int64_t next_offset_ = 0;  // offset of the next row in exact mode
     std::size_t next_row_ = 0;
 };
@@ -124,9 +124,9 @@ struct doc_span {
 
 /// Settings of a body builder.
 struct body_settings {
-    std::string index;                         ///< index name or date pattern
-    std::string id;                            ///< id template; empty = default
-    std::string time_field;                    ///< column for date patterns; empty = event time
+    std::string index;       ///< index name or date pattern
+    std::string id;          ///< id template; empty = default
+    std::string time_field;  ///< column for date patterns; empty = event time
     json_timestamp_format timestamps = json_timestamp_format::epoch_ms;  ///< timestamp spelling
 };
 

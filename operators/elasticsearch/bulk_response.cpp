@@ -1,8 +1,7 @@
 #include "bulk_response.hpp"
 
-#include <simdjson.h>
-
 #include <fmt/format.h>
+#include <simdjson.h>
 
 namespace sluice::es_detail {
 
@@ -80,8 +79,8 @@ bool parse_bulk_response(std::string_view body, bulk_response& out, std::string&
         item.action = std::string(field.key);
         simdjson::dom::object result;
         if (field.value.get(result) != simdjson::SUCCESS) {
-            error = fmt::format("bulk response item {} ('{}') is not an object", out.items.size(),
-                                item.action);
+            error = fmt::format(
+                    "bulk response item {} ('{}') is not an object", out.items.size(), item.action);
             return false;
         }
         std::int64_t status = 0;
@@ -108,8 +107,9 @@ std::string describe_error_body(std::string_view body) {
         root["error"].get(err) == simdjson::SUCCESS) {
         bulk_item item;
         read_error(err, item);
-        return item.error_reason.empty() ? item.error_type
-                                         : fmt::format("{}: {}", item.error_type, item.error_reason);
+        return item.error_reason.empty()
+                       ? item.error_type
+                       : fmt::format("{}: {}", item.error_type, item.error_reason);
     }
     std::string text(body.substr(0, 300));
     for (char& c : text) {

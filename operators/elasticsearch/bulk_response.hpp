@@ -11,24 +11,24 @@ namespace sluice::es_detail {
 
 /// What to do with one document after a bulk response.
 enum class item_outcome : std::uint8_t {
-    done,       ///< indexed (or a harmless result such as a delete of a missing id)
-    retry,      ///< transient: 429 or 5xx; send again later
-    rejected,   ///< permanent (mapping conflict, bad id, ...): dead-letter it
+    done,      ///< indexed (or a harmless result such as a delete of a missing id)
+    retry,     ///< transient: 429 or 5xx; send again later
+    rejected,  ///< permanent (mapping conflict, bad id, ...): dead-letter it
 };
 
 /// One item of a bulk response.
 struct bulk_item {
     item_outcome outcome = item_outcome::done;
-    int status = 0;             ///< the item's HTTP status (0 if the response omits it)
-    std::string action;         ///< "index", "create", "update" or "delete"
-    std::string error_type;     ///< error.type, e.g. "document_parsing_exception" ("" if none)
-    std::string error_reason;   ///< error.reason ("" if none)
+    int status = 0;            ///< the item's HTTP status (0 if the response omits it)
+    std::string action;        ///< "index", "create", "update" or "delete"
+    std::string error_type;    ///< error.type, e.g. "document_parsing_exception" ("" if none)
+    std::string error_reason;  ///< error.reason ("" if none)
 };
 
 /// A parsed bulk response.
 struct bulk_response {
-    bool errors = false;            ///< the response's "errors" flag
-    std::vector<bulk_item> items;   ///< one per action, in request order
+    bool errors = false;           ///< the response's "errors" flag
+    std::vector<bulk_item> items;  ///< one per action, in request order
 };
 
 /// Classifies one item. An item is done when it carries no `error` (whatever its status: a

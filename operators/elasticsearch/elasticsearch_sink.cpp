@@ -10,8 +10,8 @@
 #include "sink_config.hpp"
 
 #include <sluice/core/log.hpp>
-#include <sluice/ops/elasticsearch.hpp>
 #include <sluice/operator/registry.hpp>
+#include <sluice/ops/elasticsearch.hpp>
 
 #include <fmt/format.h>
 
@@ -77,7 +77,8 @@ std::int64_t wall_now_ms() {
 class elasticsearch_sink final : public sink {
 public:
     explicit elasticsearch_sink(sink_config config)
-        : config_(std::move(config)), retry_(config_.retry) {}
+        : config_(std::move(config))
+        , retry_(config_.retry) {}
 
     ~elasticsearch_sink() override {
         shutdown("the elasticsearch sink was destroyed before its documents were indexed");
@@ -125,8 +126,8 @@ public:
             std::unique_lock lock(mutex_);
             for (const doc_span& s : spans_) {
                 const std::size_t len = s.end - s.begin;
-                if (!open_.docs.empty() &&
-                    (open_.docs.size() >= config_.max_docs || open_.body.size() + len > config_.max_bytes)) {
+                if (!open_.docs.empty() && (open_.docs.size() >= config_.max_docs ||
+                                            open_.body.size() + len > config_.max_bytes)) {
                     seal_locked();
                     sealed = true;
                 }
@@ -136,8 +137,10 @@ public:
                 }
                 const auto base = static_cast<std::uint32_t>(open_.body.size());
                 open_.body.append(scratch_, s.begin, len);
-                open_.docs.push_back({tracker, {base, base + (s.doc_begin - s.begin),
-                                                base + static_cast<std::uint32_t>(len)}});
+                open_.docs.push_back({tracker,
+                                      {base,
+                                       base + (s.doc_begin - s.begin),
+                                       base + static_cast<std::uint32_t>(len)}});
                 pending_bytes_ += len;
             }
             if (open_.docs.size() >= config_.max_docs || open_.body.size() >= config_.max_bytes) {
@@ -172,12 +175,14 @@ public:
             http_->wakeup();
             while ((!open_.docs.empty() || outstanding_requests_ != 0) && fatal_.empty()) {
                 if (steady::now() >= deadline) {
-                    left = fmt::format("{} documents in {} bulk requests not indexed after "
-                                       "flush_timeout {}s (last error: {})",
-                                       outstanding_docs_ + open_.docs.size(),
-                                       outstanding_requests_ + (open_.docs.empty() ? 0 : 1),
-                                       std::chrono::duration_cast<std::chrono::seconds>(config_.flush_timeout).count(),
-                                       last_error_.empty() ? "none" : last_error_);
+                    left = fmt::format(
+                            "{} documents in {} bulk requests not indexed after "
+                            "flush_timeout {}s (last error: {})",
+                            outstanding_docs_ + open_.docs.size(),
+                            outstanding_requests_ + (open_.docs.empty() ? 0 : 1),
+                            std::chrono::duration_cast<std::chrono::seconds>(config_.flush_timeout)
+                                    .count(),
+                            last_error_.empty() ? "none" : last_error_);
                     break;
                 }
                 done_cv_.wait_for(lock, 100ms);
@@ -192,9 +197,16 @@ public:
             fmt::format("elasticsearch '{}': {} documents indexed in {} bulk requests ({} MB), {} "
                         "retried, {} dead-lettered; peak buffered {} KB; CPU {:.3f} s (build "
                         "{:.3f} s, I/O {:.3f} s)",
-                        ctx.id(), indexed_.load(), requests_.load(), bytes_sent_.load() / 1'000'000,
-                        retried_.load(), dead_lettered_.load(), peak_pending_bytes_ / 1024,
-                        consume_cpu_ + io_cpu_, consume_cpu_, io_cpu_));
+                        ctx.id(),
+                        indexed_.load(),
+                        requests_.load(),
+                        bytes_sent_.load() / 1'000'000,
+                        retried_.load(),
+                        dead_lettered_.load(),
+                        peak_pending_bytes_ / 1024,
+                        consume_cpu_ + io_cpu_,
+                        consume_cpu_,
+                        io_cpu_));
         throw_if_failed(ctx);
     }
 
@@ -246,8 +258,9 @@ private:
                     if (finishing_ || now - open_since_ >= config_.max_latency) {
                         seal_locked();
                     } else {
-                        timeout = std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(
-                                                            config_.max_latency - (now - open_since_)));
+                        timeout = std::min(timeout,
+                                           std::chrono::ceil<std::chrono::milliseconds>(
+                                                   config_.max_latency - (now - open_since_)));
                     }
                 }
                 // Retries that are due go first, then new requests, up to `concurrency`.
@@ -269,7 +282,9 @@ private:
                 }
                 if (!retry_queue_.empty() && in_flight_.size() < config_.concurrency) {
                     const auto wait = retry_queue_.begin()->first - now;
-                    timeout = std::min(timeout, std::max(1ms, std::chrono::ceil<std::chrono::milliseconds>(wait)));
+                    timeout = std::min(
+                            timeout,
+                            std::max(1ms, std::chrono::ceil<std::chrono::milliseconds>(wait)));
                 }
             }
             for (const auto& [tag, body] : to_start) {
@@ -343,28 +358,35 @@ private:
             if (head.status == 404) {
                 const http_result put = http_->request("PUT", path, "application/json", &body);
                 if (put.status == 200) {
-                    log(log_level::info, fmt::format("elasticsearch: created index template '{}' for '{}'",
-                                                     config_.index_template.name,
-                                                     config_.index_template.pattern));
+                    log(log_level::info,
+                        fmt::format("elasticsearch: created index template '{}' for '{}'",
+                                    config_.index_template.name,
+                                    config_.index_template.pattern));
                     return;
                 }
                 if (put.status != 0 && !retryable_status(put.status)) {
-                    fail_all(fmt::format("PUT {} answered HTTP {}: {}", path, put.status,
+                    fail_all(fmt::format("PUT {} answered HTTP {}: {}",
+                                         path,
+                                         put.status,
                                          describe_error_body(put.body)));
                     return;
                 }
                 problem = put.status == 0 ? put.transport_error
-                                          : fmt::format("HTTP {}: {}", put.status, describe_error_body(put.body));
+                                          : fmt::format("HTTP {}: {}",
+                                                        put.status,
+                                                        describe_error_body(put.body));
             } else if (head.status != 0 && !retryable_status(head.status)) {
-                fail_all(fmt::format("HEAD {} answered HTTP {} (check url and credentials)", path,
-                                     head.status));
+                fail_all(fmt::format(
+                        "HEAD {} answered HTTP {} (check url and credentials)", path, head.status));
                 return;
             } else {
-                problem = head.status == 0 ? head.transport_error : fmt::format("HTTP {}", head.status);
+                problem = head.status == 0 ? head.transport_error
+                                           : fmt::format("HTTP {}", head.status);
             }
             std::unique_lock lock(mutex_);
             last_error_ = fmt::format("index template: {}", problem);
-            if (done_cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(retry_.delay(attempt), 1s),
+            if (done_cv_.wait_for(lock,
+                                  std::min<std::chrono::nanoseconds>(retry_.delay(attempt), 1s),
                                   [this] { return stop_io_; }) ||
                 give_up_after_stop_locked(steady::now())) {
                 return;  // io_loop sees stop_io_ or the give-up and ends
@@ -395,13 +417,15 @@ private:
             if (parsed_.items.size() != request.docs.size()) {
                 retry_whole(std::move(request),
                             fmt::format("bulk response has {} items for {} documents",
-                                        parsed_.items.size(), request.docs.size()));
+                                        parsed_.items.size(),
+                                        request.docs.size()));
                 return;
             }
             resolve_items(std::move(request));
             return;
         }
-        const std::string why = fmt::format("HTTP {}: {}", result.status, describe_error_body(result.body));
+        const std::string why =
+                fmt::format("HTTP {}: {}", result.status, describe_error_body(result.body));
         if (retryable_status(result.status)) {
             retry_whole(std::move(request), why);
             return;
@@ -427,13 +451,15 @@ private:
                 ++ok;
                 continue;
             }
-            reason = item.error_reason.empty() ? item.error_type
-                                               : fmt::format("{}: {}", item.error_type, item.error_reason);
+            reason = item.error_reason.empty()
+                             ? item.error_type
+                             : fmt::format("{}: {}", item.error_type, item.error_reason);
             if (item.outcome == item_outcome::retry && !retry_.exhausted(request.retries)) {
                 const auto base = static_cast<std::uint32_t>(again.body.size());
                 again.body.append(request.body, doc.span.begin, doc.span.end - doc.span.begin);
                 again.docs.push_back({std::move(doc.tracker),
-                                      {base, base + (doc.span.doc_begin - doc.span.begin),
+                                      {base,
+                                       base + (doc.span.doc_begin - doc.span.begin),
                                        base + (doc.span.end - doc.span.begin)}});
                 continue;
             }
@@ -449,7 +475,8 @@ private:
             retried_ += again.docs.size();
             // Published so tests and /metrics can see per-item retries while the run goes on
             // (the end-of-run log line's "retried" also counts whole-request retries).
-            ctx_->metrics().extra.add("retried_items", static_cast<std::int64_t>(again.docs.size()));
+            ctx_->metrics().extra.add("retried_items",
+                                      static_cast<std::int64_t>(again.docs.size()));
             again.retries = request.retries + 1;
             again.not_before = steady::now() + retry_.delay(again.retries);
         }
@@ -469,7 +496,8 @@ private:
 
     void retry_whole(bulk_request request, const std::string& why) {
         if (retry_.exhausted(request.retries)) {
-            const std::string reason = fmt::format("not indexed after {} retries: {}", request.retries, why);
+            const std::string reason =
+                    fmt::format("not indexed after {} retries: {}", request.retries, why);
             for (auto& doc : request.docs) {
                 reject(doc, request.body, reason);
             }
@@ -489,7 +517,8 @@ private:
     }
 
     void reject(const pending_doc& doc, const std::string& body, std::string_view reason) {
-        const std::string_view json(body.data() + doc.span.doc_begin, doc.span.end - 1 - doc.span.doc_begin);
+        const std::string_view json(body.data() + doc.span.doc_begin,
+                                    doc.span.end - 1 - doc.span.doc_begin);
         ctx_->reject(json, reason, true, doc.tracker->positions);
     }
 
@@ -572,8 +601,8 @@ private:
     retry_policy retry_;  // I/O thread only
     schema_ptr schema_;
     std::unique_ptr<bulk_body_builder> builder_;  // consume() only
-    std::string scratch_;                          // consume() only
-    std::vector<doc_span> spans_;                  // consume() only
+    std::string scratch_;                         // consume() only
+    std::vector<doc_span> spans_;                 // consume() only
     operator_context* ctx_ = nullptr;
     std::unique_ptr<http_client> http_;
     std::thread io_;
@@ -584,19 +613,19 @@ private:
     std::condition_variable done_cv_;   // a request resolved, or the I/O thread must stop
     bulk_request open_;                 // being filled by consume()
     steady::time_point open_since_{};
-    std::deque<bulk_request> ready_;    // sealed, not yet sent
+    std::deque<bulk_request> ready_;                               // sealed, not yet sent
     std::multimap<steady::time_point, bulk_request> retry_queue_;  // waiting for their backoff
     std::unordered_map<std::uint64_t, bulk_request> in_flight_;    // sent, no answer yet
     std::uint64_t next_tag_ = 1;
-    std::size_t pending_bytes_ = 0;        // body bytes held (open + ready + retry + in flight)
+    std::size_t pending_bytes_ = 0;  // body bytes held (open + ready + retry + in flight)
     std::size_t peak_pending_bytes_ = 0;
-    std::size_t outstanding_docs_ = 0;     // documents in sealed requests not yet resolved
+    std::size_t outstanding_docs_ = 0;  // documents in sealed requests not yet resolved
     std::size_t outstanding_requests_ = 0;
     bool finishing_ = false;
     bool stop_io_ = false;
-    bool stop_seen_ = false;       // a stop request was noticed, at stop_at_
+    bool stop_seen_ = false;  // a stop request was noticed, at stop_at_
     steady::time_point stop_at_{};
-    bool give_up_ = false;         // flush_timeout passed after the stop request
+    bool give_up_ = false;  // flush_timeout passed after the stop request
     std::string fatal_;
     std::string last_error_;
 

@@ -1,9 +1,9 @@
 #include "http_client.hpp"
 
+#include <fmt/format.h>
+
 #include <curl/curl.h>
 #include <zlib.h>
-
-#include <fmt/format.h>
 
 #include <mutex>
 #include <unordered_map>
@@ -92,8 +92,10 @@ struct http_client::impl {
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.request_timeout.count()));
+        curl_easy_setopt(
+                e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
+        curl_easy_setopt(
+                e, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.request_timeout.count()));
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &t.response);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
@@ -115,7 +117,8 @@ struct http_client::impl {
         // "Expect:" turns off curl's 100-continue round trip for bodies over 1 MiB.
         t.headers = curl_slist_append(t.headers, "Expect:");
         if (!content_type.empty()) {
-            t.headers = curl_slist_append(t.headers, fmt::format("Content-Type: {}", content_type).c_str());
+            t.headers = curl_slist_append(t.headers,
+                                          fmt::format("Content-Type: {}", content_type).c_str());
         }
         if (!auth_header.empty()) {
             t.headers = curl_slist_append(t.headers, auth_header.c_str());
@@ -134,7 +137,8 @@ struct http_client::impl {
         } else if (method == "GET") {
             curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         } else {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+            curl_easy_setopt(e,
+                             CURLOPT_POSTFIELDSIZE_LARGE,
                              static_cast<curl_off_t>(payload != nullptr ? payload->size() : 0));
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload != nullptr ? payload->data() : "");
             if (method != "POST") {
@@ -146,7 +150,8 @@ struct http_client::impl {
     static http_result result_of(transfer& t, CURLcode code) {
         http_result r;
         if (code != CURLE_OK) {
-            r.transport_error = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
+            r.transport_error =
+                    t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
             return r;
         }
         curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &r.status);
@@ -156,7 +161,8 @@ struct http_client::impl {
     }
 };
 
-http_client::http_client(http_settings settings) : impl_(std::make_unique<impl>()) {
+http_client::http_client(http_settings settings)
+    : impl_(std::make_unique<impl>()) {
     global_init();
     impl_->settings = std::move(settings);
     while (!impl_->settings.base_url.empty() && impl_->settings.base_url.back() == '/') {

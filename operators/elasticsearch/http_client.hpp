@@ -16,14 +16,14 @@ namespace sluice::es_detail {
 /// Connection settings. Secrets live here only; nothing in this file prints them.
 struct http_settings {
     std::string base_url = "http://127.0.0.1:9200";  ///< scheme, host, port; no trailing '/'
-    std::string username;  ///< basic auth user ("" = no basic auth)
-    std::string password;  ///< basic auth password
-    std::string api_key;   ///< "Authorization: ApiKey <key>" ("" = none)
-    std::string ca_file;   ///< PEM bundle that signs the node's certificate ("" = system store)
-    bool verify = true;    ///< check the node's certificate and host name
+    std::string username;                            ///< basic auth user ("" = no basic auth)
+    std::string password;                            ///< basic auth password
+    std::string api_key;                             ///< "Authorization: ApiKey <key>" ("" = none)
+    std::string ca_file;  ///< PEM bundle that signs the node's certificate ("" = system store)
+    bool verify = true;   ///< check the node's certificate and host name
     std::chrono::milliseconds connect_timeout{5000};   ///< TCP + TLS connect
     std::chrono::milliseconds request_timeout{60000};  ///< whole request
-    bool gzip = false;     ///< gzip request bodies (Content-Encoding) and accept gzip answers
+    bool gzip = false;  ///< gzip request bodies (Content-Encoding) and accept gzip answers
 };
 
 /// The end of one request.

@@ -10,9 +10,22 @@ namespace sluice::es_detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 16> field_types = {
-        "date", "keyword", "text", "double", "float", "half_float", "long", "integer",
-        "short", "byte", "boolean", "geo_point", "ip", "date_nanos", "unsigned_long", "wildcard"};
+constexpr std::array<std::string_view, 16> field_types = {"date",
+                                                          "keyword",
+                                                          "text",
+                                                          "double",
+                                                          "float",
+                                                          "half_float",
+                                                          "long",
+                                                          "integer",
+                                                          "short",
+                                                          "byte",
+                                                          "boolean",
+                                                          "geo_point",
+                                                          "ip",
+                                                          "date_nanos",
+                                                          "unsigned_long",
+                                                          "wildcard"};
 
 const std::string* override_for(const template_settings& settings, std::string_view column) {
     for (const auto& [name, type] : settings.mappings) {
@@ -27,11 +40,16 @@ const std::string* override_for(const template_settings& settings, std::string_v
 
 std::string_view default_field_type(data_type type) noexcept {
     switch (type) {
-        case data_type::timestamp_ms: return "date";
-        case data_type::string: return "keyword";
-        case data_type::float64: return "double";
-        case data_type::int64: return "long";
-        case data_type::boolean: return "boolean";
+        case data_type::timestamp_ms:
+            return "date";
+        case data_type::string:
+            return "keyword";
+        case data_type::float64:
+            return "double";
+        case data_type::int64:
+            return "long";
+        case data_type::boolean:
+            return "boolean";
     }
     return "keyword";
 }
@@ -59,12 +77,14 @@ std::string known_field_types() {
 std::string check_mappings(const template_settings& settings, const schema& fields) {
     for (const auto& [name, type] : settings.mappings) {
         if (!fields.index_of(name)) {
-            return fmt::format("mapping names unknown column '{}' (columns: {})", name,
-                               fields.to_string());
+            return fmt::format(
+                    "mapping names unknown column '{}' (columns: {})", name, fields.to_string());
         }
         if (!known_field_type(type)) {
-            return fmt::format("mapping of '{}' has unknown field type '{}' (known: {})", name,
-                               type, known_field_types());
+            return fmt::format("mapping of '{}' has unknown field type '{}' (known: {})",
+                               name,
+                               type,
+                               known_field_types());
         }
     }
     return {};
@@ -73,14 +93,17 @@ std::string check_mappings(const template_settings& settings, const schema& fiel
 std::string template_body(const template_settings& settings, const schema& fields) {
     std::string out = R"({"index_patterns":[)";
     append_json_string(out, settings.pattern);
-    fmt::format_to(std::back_inserter(out),
-                   R"(],"priority":{},"template":{{"settings":{{"index":{{"number_of_shards":{},"number_of_replicas":{}}}}},"mappings":{{"properties":{{)",
-                   settings.priority, settings.shards, settings.replicas);
+    fmt::format_to(
+            std::back_inserter(out),
+            R"(],"priority":{},"template":{{"settings":{{"index":{{"number_of_shards":{},"number_of_replicas":{}}}}},"mappings":{{"properties":{{)",
+            settings.priority,
+            settings.shards,
+            settings.replicas);
     bool first = true;
     for (const auto& f : fields.fields()) {
         const std::string* chosen = override_for(settings, f.name);
-        const std::string_view type = chosen != nullptr ? std::string_view(*chosen)
-                                                        : default_field_type(f.type);
+        const std::string_view type =
+                chosen != nullptr ? std::string_view(*chosen) : default_field_type(f.type);
         if (!first) {
             out.push_back(',');
         }

@@ -15,13 +15,13 @@ namespace sluice::es_detail {
 
 /// Settings of the index template.
 struct template_settings {
-    bool create = true;          ///< create the template if the node has none of that name
-    std::string name;            ///< template name
-    std::string pattern;         ///< index pattern it applies to, e.g. "sensors-*"
+    bool create = true;   ///< create the template if the node has none of that name
+    std::string name;     ///< template name
+    std::string pattern;  ///< index pattern it applies to, e.g. "sensors-*"
     std::vector<std::pair<std::string, std::string>> mappings;  ///< column -> field type overrides
-    std::int64_t shards = 1;     ///< index.number_of_shards
-    std::int64_t replicas = 0;   ///< index.number_of_replicas
-    std::int64_t priority = 200; ///< template priority (built-in ones use 100)
+    std::int64_t shards = 1;                                    ///< index.number_of_shards
+    std::int64_t replicas = 0;                                  ///< index.number_of_replicas
+    std::int64_t priority = 200;  ///< template priority (built-in ones use 100)
 };
 
 /// The Elasticsearch field type a column gets when no mapping names it: timestamp_ms -> date,

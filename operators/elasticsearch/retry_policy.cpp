@@ -5,7 +5,8 @@
 namespace sluice::es_detail {
 
 retry_policy::retry_policy(retry_settings settings, std::uint64_t seed)
-    : settings_(settings), random_(seed) {
+    : settings_(settings)
+    , random_(seed) {
     if (settings_.initial_backoff.count() <= 0) {
         settings_.initial_backoff = std::chrono::milliseconds(1);
     }

@@ -12,7 +12,8 @@ namespace sluice::es_detail {
 struct retry_settings {
     std::chrono::nanoseconds initial_backoff = std::chrono::milliseconds(100);  ///< first wait, > 0
     std::chrono::nanoseconds max_backoff = std::chrono::seconds(10);  ///< cap, >= initial_backoff
-    std::uint32_t max_retries = 0;  ///< retries per document before it is dead-lettered; 0 = no limit
+    std::uint32_t max_retries =
+            0;  ///< retries per document before it is dead-lettered; 0 = no limit
 };
 
 /// Exponential backoff with "equal jitter": the n-th retry (n >= 1) waits a uniformly random

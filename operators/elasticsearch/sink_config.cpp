@@ -24,15 +24,18 @@ void describe_sink(option_spec& spec) {
             .describe("base URL of the node: http:// or https://, host and port");
     spec.field("index", option_kind::string)
             .require()
-            .describe("index name, or a date pattern from the event time in UTC: sensors-%Y.%m.%d "
-                      "(%Y %m %d %H %j %%)");
+            .describe(
+                    "index name, or a date pattern from the event time in UTC: sensors-%Y.%m.%d "
+                    "(%Y %m %d %H %j %%)");
     spec.field("id", option_kind::string)
-            .describe("document _id template, e.g. \"{sensor_id}-{timestamp}\"; default: the "
-                      "window_id column if present, else the record's source position "
-                      "\"<partition>-<offset>\", so a replay overwrites instead of duplicating");
+            .describe(
+                    "document _id template, e.g. \"{sensor_id}-{timestamp}\"; default: the "
+                    "window_id column if present, else the record's source position "
+                    "\"<partition>-<offset>\", so a replay overwrites instead of duplicating");
     spec.field("time_field", option_kind::string)
-            .describe("timestamp_ms column that dates the index; default: the batch's event-time "
-                      "column, else the first timestamp_ms column");
+            .describe(
+                    "timestamp_ms column that dates the index; default: the batch's event-time "
+                    "column, else the first timestamp_ms column");
     spec.field("timestamp_format", option_kind::string)
             .defaults("epoch_ms")
             .one_of({"epoch_ms", "iso8601"})
@@ -59,8 +62,9 @@ void describe_sink(option_spec& spec) {
     spec.field("max_pending_bytes", option_kind::integer)
             .defaults("67108864")
             .at_least(1024)
-            .describe("buffered, unacknowledged bytes above which the sink stops taking batches "
-                      "(backpressure, e.g. while the node is down)");
+            .describe(
+                    "buffered, unacknowledged bytes above which the sink stops taking batches "
+                    "(backpressure, e.g. while the node is down)");
     spec.field("compression", option_kind::string)
             .defaults("none")
             .one_of({"none", "gzip"})
@@ -71,11 +75,15 @@ void describe_sink(option_spec& spec) {
             .describe("basic auth password, e.g. ${ES_PASSWORD} (never printed)");
     spec.field("api_key", option_kind::string)
             .hide_value()
-            .describe("API key sent as 'Authorization: ApiKey <key>', e.g. ${ES_API_KEY} (never printed)");
+            .describe(
+                    "API key sent as 'Authorization: ApiKey <key>', e.g. ${ES_API_KEY} (never "
+                    "printed)");
     auto& tls = spec.field("tls", option_kind::object).describe("TLS for https:// URLs");
     auto& tls_fields = tls.fields();
     tls_fields.field("ca_file", option_kind::string)
-            .describe("PEM file of the CA that signed the node's certificate (default: system store)");
+            .describe(
+                    "PEM file of the CA that signed the node's certificate (default: system "
+                    "store)");
     tls_fields.field("verify", option_kind::boolean)
             .defaults("true")
             .describe("check the node's certificate and host name");
@@ -84,14 +92,18 @@ void describe_sink(option_spec& spec) {
     auto& tmpl_fields = tmpl.fields();
     tmpl_fields.field("create", option_kind::boolean)
             .defaults("true")
-            .describe("create the template before the first bulk request if the node has none of "
-                      "that name");
+            .describe(
+                    "create the template before the first bulk request if the node has none of "
+                    "that name");
     tmpl_fields.field("name", option_kind::string)
-            .describe("template name (default: sluice-<index pattern>, * spelled star: sluice-sensors-star)");
+            .describe(
+                    "template name (default: sluice-<index pattern>, * spelled star: "
+                    "sluice-sensors-star)");
     tmpl_fields.field("mappings", option_kind::string_map)
-            .describe("column -> field type (date, keyword, text, double, float, long, boolean, "
-                      "geo_point, ...); other columns: timestamp_ms date, string keyword, float64 "
-                      "double, int64 long, bool boolean");
+            .describe(
+                    "column -> field type (date, keyword, text, double, float, long, boolean, "
+                    "geo_point, ...); other columns: timestamp_ms date, string keyword, float64 "
+                    "double, int64 long, bool boolean");
     tmpl_fields.field("shards", option_kind::integer)
             .defaults("1")
             .at_least(1)
@@ -106,8 +118,9 @@ void describe_sink(option_spec& spec) {
             .defaults("200")
             .at_least(0)
             .describe("template priority (Elasticsearch's built-in templates use 100)");
-    auto& retry = spec.field("retry", option_kind::object)
-                          .describe("backoff for 429/5xx items and for requests that got no answer");
+    auto& retry =
+            spec.field("retry", option_kind::object)
+                    .describe("backoff for 429/5xx items and for requests that got no answer");
     auto& retry_fields = retry.fields();
     retry_fields.field("initial_backoff", option_kind::duration)
             .defaults("100ms")
@@ -132,8 +145,9 @@ void describe_sink(option_spec& spec) {
     spec.field("flush_timeout", option_kind::duration)
             .defaults("120s")
             .at_least(1e6)
-            .describe("after a stop request (SIGINT), how long to keep trying to index what is "
-                      "held before it is marked not delivered and the run ends with an error");
+            .describe(
+                    "after a stop request (SIGINT), how long to keep trying to index what is "
+                    "held before it is marked not delivered and the run ends with an error");
 
     spec.check([](const options& opts, diagnostics_collector& out) {
         const auto url = opts.get_string("url");
@@ -141,30 +155,39 @@ void describe_sink(option_spec& spec) {
             // A URL may carry user:password@; never echo that part.
             const auto at = url.rfind('@');
             const std::string shown = at == std::string::npos ? url : "…@" + url.substr(at + 1);
-            out.add(opts.error("url", "invalid-value",
-                               fmt::format("'url' must start with http:// or https://, got '{}'", shown)));
+            out.add(opts.error(
+                    "url",
+                    "invalid-value",
+                    fmt::format("'url' must start with http:// or https://, got '{}'", shown)));
         }
         if (opts.is_set("password") != opts.is_set("username")) {
-            out.add(opts.error(opts.is_set("password") ? "password" : "username", "cross-field",
+            out.add(opts.error(opts.is_set("password") ? "password" : "username",
+                               "cross-field",
                                "'username' and 'password' go together (basic auth)"));
         }
         if (opts.is_set("api_key") && opts.is_set("username")) {
-            out.add(opts.error("api_key", "cross-field",
+            out.add(opts.error("api_key",
+                               "cross-field",
                                "use either 'api_key' or 'username'/'password', not both"));
         }
         const auto pending = opts.get_int("max_pending_bytes");
         const auto bytes = opts.get_int("max_bytes");
         if (pending < bytes) {
-            out.add(opts.error("max_pending_bytes", "cross-field",
-                               fmt::format("'max_pending_bytes' ({}) must be at least 'max_bytes' ({})",
-                                           pending, bytes)));
+            out.add(opts.error(
+                    "max_pending_bytes",
+                    "cross-field",
+                    fmt::format("'max_pending_bytes' ({}) must be at least 'max_bytes' ({})",
+                                pending,
+                                bytes)));
         }
         const auto backoff = opts.child("retry");
         if (backoff.get_duration("max_backoff") < backoff.get_duration("initial_backoff")) {
-            out.add(opts.error("retry.max_backoff", "cross-field",
-                               fmt::format("'max_backoff' ({}) must not be below 'initial_backoff' ({})",
-                                           format_duration(backoff.get_duration("max_backoff")),
-                                           format_duration(backoff.get_duration("initial_backoff")))));
+            out.add(opts.error(
+                    "retry.max_backoff",
+                    "cross-field",
+                    fmt::format("'max_backoff' ({}) must not be below 'initial_backoff' ({})",
+                                format_duration(backoff.get_duration("max_backoff")),
+                                format_duration(backoff.get_duration("initial_backoff")))));
         }
         std::string error;
         if (!index_pattern::parse(opts.get_string("index"), error)) {
@@ -175,9 +198,13 @@ void describe_sink(option_spec& spec) {
         }
         for (const auto& [column, type] : opts.child("template").get_string_map("mappings")) {
             if (!known_field_type(type)) {
-                out.add(opts.error("template.mappings." + column, "invalid-value",
-                                   fmt::format("mapping of '{}' has unknown field type '{}' (known: {})",
-                                               column, type, known_field_types())));
+                out.add(opts.error(
+                        "template.mappings." + column,
+                        "invalid-value",
+                        fmt::format("mapping of '{}' has unknown field type '{}' (known: {})",
+                                    column,
+                                    type,
+                                    known_field_types())));
             }
         }
     });
@@ -219,7 +246,8 @@ sink_config read_sink_config(const options& opts) {
     for (const char ch : c.index_template.pattern) {
         from_pattern += ch == '*' ? std::string("star") : std::string(1, ch);
     }
-    c.index_template.name = tmpl.is_set("name") ? tmpl.get_string("name") : fmt::format("sluice-{}", from_pattern);
+    c.index_template.name =
+            tmpl.is_set("name") ? tmpl.get_string("name") : fmt::format("sluice-{}", from_pattern);
 
     const auto retry = opts.child("retry");
     c.retry.initial_backoff = retry.get_duration("initial_backoff");

@@ -18,14 +18,15 @@ namespace sluice::es_detail {
 
 /// Everything the sink is configured with.
 struct sink_config {
-    http_settings http;          ///< node URL, auth, TLS, timeouts, gzip
-    body_settings body;          ///< index (pattern), id template, time field, timestamp spelling
+    http_settings http;  ///< node URL, auth, TLS, timeouts, gzip
+    body_settings body;  ///< index (pattern), id template, time field, timestamp spelling
     template_settings index_template;  ///< template name, pattern, mapping overrides
-    retry_settings retry;        ///< backoff of 429/5xx items and failed requests
-    std::size_t max_docs = 5000;          ///< documents per bulk request, 1..1,000,000
-    std::size_t max_bytes = 5 << 20;      ///< body bytes per bulk request, 1 KiB..100 MiB
-    std::chrono::nanoseconds max_latency = std::chrono::seconds(1);  ///< oldest doc's wait before a flush
-    std::size_t concurrency = 2;          ///< bulk requests in flight, 1..64
+    retry_settings retry;              ///< backoff of 429/5xx items and failed requests
+    std::size_t max_docs = 5000;       ///< documents per bulk request, 1..1,000,000
+    std::size_t max_bytes = 5 << 20;   ///< body bytes per bulk request, 1 KiB..100 MiB
+    std::chrono::nanoseconds max_latency =
+            std::chrono::seconds(1);           ///< oldest doc's wait before a flush
+    std::size_t concurrency = 2;               ///< bulk requests in flight, 1..64
     std::size_t max_pending_bytes = 64 << 20;  ///< buffered body bytes before consume() blocks
     std::chrono::nanoseconds flush_timeout = std::chrono::seconds(120);  ///< finish()'s wait
 };

@@ -1,9 +1,8 @@
-#include <sluice/ops/generator.hpp>
-
 #include <sluice/core/duration.hpp>
 #include <sluice/core/row_json.hpp>
 #include <sluice/operator/batching.hpp>
 #include <sluice/operator/registry.hpp>
+#include <sluice/ops/generator.hpp>
 
 #include <fmt/format.h>
 
@@ -19,16 +18,19 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-enum class emit_mode { json, columns };
+enum class emit_mode {
+    json,
+    columns
+};
 
 /// Options of the `generator` source.
 struct generator_config {
-    simulator_config simulation;       ///< the fleet and its faults
-    double rate = 0;                   ///< records per second of wall time; 0 = as fast as possible
-    std::uint64_t count = 0;           ///< stop after this many records; 0 = no limit
+    simulator_config simulation;  ///< the fleet and its faults
+    double rate = 0;              ///< records per second of wall time; 0 = as fast as possible
+    std::uint64_t count = 0;      ///< stop after this many records; 0 = no limit
     std::chrono::nanoseconds duration{0};  ///< stop after this much wall time; 0 = no limit
-    emit_mode emit = emit_mode::json;  ///< JSON messages (key, value) or typed columns
-    batching_config batching;          ///< batch cut at max_records or max_latency
+    emit_mode emit = emit_mode::json;      ///< JSON messages (key, value) or typed columns
+    batching_config batching;              ///< batch cut at max_records or max_latency
 };
 
 /// Parses `start_time`: "now", an integer of ms since the epoch, or an ISO-8601 timestamp.
@@ -55,7 +57,9 @@ void describe_generator(option_spec& spec) {
             .defaults("100")
             .at_least(1)
             .at_most(1'000'000)
-            .describe("number of simulated sensors, spread over buildings (25 sensors each) and 5 floors");
+            .describe(
+                    "number of simulated sensors, spread over buildings (25 sensors each) and 5 "
+                    "floors");
     spec.field("rate", option_kind::number)
             .defaults("0")
             .at_least(0)
@@ -95,25 +99,29 @@ void describe_generator(option_spec& spec) {
     spec.field("emit", option_kind::string)
             .defaults("json")
             .one_of({"json", "columns"})
-            .describe("json: columns key (sensor id) and value (JSON text), like Kafka messages; "
-                      "columns: typed columns");
+            .describe(
+                    "json: columns key (sensor id) and value (JSON text), like Kafka messages; "
+                    "columns: typed columns");
     describe_batching(spec);
     spec.check([](const options& opts, diagnostics_collector& out) {
         if (!parse_start_time(opts.get_string("start_time"))) {
-            out.add(opts.error("start_time", "invalid-value",
+            out.add(opts.error("start_time",
+                               "invalid-value",
                                fmt::format("'start_time' must be an ISO-8601 timestamp, ms since "
                                            "the epoch or \"now\", got '{}'",
                                            opts.get_string("start_time"))));
         }
         if (opts.get_number("out_of_order") > 0 && opts.get_duration("max_delay").count() <= 0) {
-            out.add(opts.error("max_delay", "cross-field",
+            out.add(opts.error("max_delay",
+                               "cross-field",
                                fmt::format("'out_of_order' ({}) needs a positive 'max_delay' "
                                            "(the bound on how late a reading arrives)",
                                            opts.get_number("out_of_order"))));
         }
         const auto max_delay = opts.get_duration("max_delay");
         if (max_delay.count() > 0 && max_delay < std::chrono::milliseconds(1)) {
-            out.add(opts.error("max_delay", "invalid-value",
+            out.add(opts.error("max_delay",
+                               "invalid-value",
                                fmt::format("'max_delay' must be at least 1ms, got {}",
                                            format_duration(max_delay))));
         }
@@ -125,7 +133,8 @@ generator_config read_generator_config(const options& opts) {
     simulator_config& sim = config.simulation;
     sim.sensors = static_cast<std::size_t>(opts.get_int("sensors"));
     sim.seed = static_cast<std::uint64_t>(opts.get_int("seed"));
-    sim.start_time_ms = parse_start_time(opts.get_string("start_time")).value_or(simulator_default_start_ms);
+    sim.start_time_ms =
+            parse_start_time(opts.get_string("start_time")).value_or(simulator_default_start_ms);
     sim.interval_ms = std::max<std::int64_t>(1, to_ms(opts.get_duration("interval")));
     sim.anomaly_rate = opts.get_number("anomaly_rate");
     sim.out_of_order = opts.get_number("out_of_order");
@@ -143,7 +152,8 @@ generator_config read_generator_config(const options& opts) {
 class generator_source final : public source {
 public:
     explicit generator_source(generator_config config)
-        : config_(config), simulator_(config.simulation) {}
+        : config_(config)
+        , simulator_(config.simulation) {}
 
     schema_ptr output_schema() const override {
         return config_.emit == emit_mode::columns ? sensor_simulator::columns_schema()
@@ -184,12 +194,15 @@ public:
         batch data = config_.emit == emit_mode::columns ? simulator_.next_columns(n)
                                                         : simulator_.next_json(n);
         const std::int64_t max_time = simulator_.max_event_time_ms();
-        data.set_watermark_ms(max_time == no_watermark ? no_watermark
-                                                       : max_time - config_.simulation.max_delay_ms);
+        data.set_watermark_ms(max_time == no_watermark
+                                      ? no_watermark
+                                      : max_time - config_.simulation.max_delay_ms);
         data.set_created_ns(creation_times(produced, n));
         out.data = std::move(data);
-        out.positions.assign(1, source_position{0, static_cast<std::int64_t>(produced),
-                                                static_cast<std::int64_t>(produced + n - 1)});
+        out.positions.assign(1,
+                             source_position{0,
+                                             static_cast<std::int64_t>(produced),
+                                             static_cast<std::int64_t>(produced + n - 1)});
         return poll_status::produced;
     }
 
@@ -206,8 +219,11 @@ private:
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count();
         for (std::size_t i = 0; i < n; ++i) {
-            const auto due = config_.rate > 0 ? std::min(due_at(first + i), steady_now) : steady_now;
-            values[i] = wall_now - std::chrono::duration_cast<std::chrono::nanoseconds>(steady_now - due).count();
+            const auto due =
+                    config_.rate > 0 ? std::min(due_at(first + i), steady_now) : steady_now;
+            values[i] =
+                    wall_now -
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(steady_now - due).count();
         }
         return created;
     }
@@ -241,8 +257,7 @@ private:
         if (cut > now) {
             std::this_thread::sleep_until(cut);
         }
-        const double elapsed =
-                std::chrono::duration<double>(steady::now() - start_).count();
+        const double elapsed = std::chrono::duration<double>(steady::now() - start_).count();
         // Record k is due at k / rate seconds, so floor(elapsed * rate) + 1 records are due.
         const auto due_total = static_cast<std::uint64_t>(std::floor(elapsed * config_.rate)) + 1;
         if (due_total <= first) {

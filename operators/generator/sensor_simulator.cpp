@@ -1,6 +1,5 @@
-#include <sluice/ops/generator.hpp>
-
 #include <sluice/core/column.hpp>
+#include <sluice/ops/generator.hpp>
 
 #include <fmt/format.h>
 
@@ -20,9 +19,9 @@ constexpr std::int64_t ms_per_hour = 3'600'000;
 // Fault rates per reading. Small enough that most of the fleet is healthy at any time, large
 // enough that a day of 100 sensors shows each fault many times.
 // As thresholds on 21-bit uniforms (one 64-bit draw serves all three).
-constexpr std::uint64_t dropout_start_threshold = 419;    // 0.0002 * 2^21
-constexpr std::uint64_t stuck_start_threshold = 210;      // 0.0001 * 2^21
-constexpr std::uint64_t label_noise_threshold = 10'486;   // 0.005 * 2^21
+constexpr std::uint64_t dropout_start_threshold = 419;   // 0.0002 * 2^21
+constexpr std::uint64_t stuck_start_threshold = 210;     // 0.0001 * 2^21
+constexpr std::uint64_t label_noise_threshold = 10'486;  // 0.005 * 2^21
 constexpr double spiky_sensor_fraction = 0.2;
 constexpr std::size_t sensors_per_building = 25;
 
@@ -135,13 +134,13 @@ char* write_text(char* p, const std::string& text) noexcept {
 
 struct sensor_state {
     // Fixed at start.
-    double base_temperature = 21;   // °C
-    double daily_amplitude = 2;     // °C, half the peak-to-trough swing
-    double drift_per_day = 0;       // °C per day
-    double noise_sd = 0.2;          // °C
-    double base_humidity = 45;      // %
-    double coupling = 1.5;          // % humidity lost per °C above base
-    double spike_probability = 0;   // per reading
+    double base_temperature = 21;  // °C
+    double daily_amplitude = 2;    // °C, half the peak-to-trough swing
+    double drift_per_day = 0;      // °C per day
+    double noise_sd = 0.2;         // °C
+    double base_humidity = 45;     // %
+    double coupling = 1.5;         // % humidity lost per °C above base
+    double spike_probability = 0;  // per reading
     // Fault state, in ticks.
     std::int64_t dropout_until = -1;
     std::int64_t stuck_until = -1;
@@ -150,8 +149,8 @@ struct sensor_state {
 };
 
 struct delayed_reading {
-    std::int64_t release_ms;    // delivered before the first in-order reading at or after this
-    std::uint64_t order;        // generation order: ties are broken the same way every run
+    std::int64_t release_ms;  // delivered before the first in-order reading at or after this
+    std::uint64_t order;      // generation order: ties are broken the same way every run
     sensor_reading reading;
 };
 
@@ -179,7 +178,7 @@ struct sensor_simulator::impl {
     std::int64_t tick = 0;
     std::size_t index = 0;  // next sensor within the tick
     std::int64_t cached_tick = -1;
-    double cycle = 0;         // daily cycle of the current tick, -1..1
+    double cycle = 0;          // daily cycle of the current tick, -1..1
     double weekend_shift = 0;  // °C
     double days_elapsed = 0;   // since start_time, for the drift
 
@@ -189,7 +188,8 @@ struct sensor_simulator::impl {
     std::int64_t max_event_time = no_watermark;
     std::string scratch;
 
-    explicit impl(simulator_config c) : config(c) {
+    explicit impl(simulator_config c)
+        : config(c) {
         config.sensors = std::clamp<std::size_t>(config.sensors, 1, 1'000'000);
         config.interval_ms = std::max<std::int64_t>(config.interval_ms, 1);
         config.floors = std::max<std::size_t>(config.floors, 1);
@@ -209,7 +209,8 @@ struct sensor_simulator::impl {
         sensors.resize(n);
         offsets.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
-            offsets[i] = static_cast<std::int64_t>(i) * config.interval_ms / static_cast<std::int64_t>(n);
+            offsets[i] = static_cast<std::int64_t>(i) * config.interval_ms /
+                         static_cast<std::int64_t>(n);
         }
         ids.reserve(n);
         locations.reserve(n);
@@ -224,9 +225,11 @@ struct sensor_simulator::impl {
             const std::size_t building = place / config.floors + 1;
             const std::size_t floor = place % config.floors + 1;
             sensor_state& s = sensors[i];
-            s.base_temperature = 21.0 + 0.25 * static_cast<double>(floor - 1) + 1.2 * traits.normal();
+            s.base_temperature =
+                    21.0 + 0.25 * static_cast<double>(floor - 1) + 1.2 * traits.normal();
             if (traits.uniform() < 0.1) {
-                s.base_temperature += 6.5;  // a server room or a sunny corner: warnings, errors in the afternoon
+                s.base_temperature +=
+                        6.5;  // a server room or a sunny corner: warnings, errors in the afternoon
             }
             s.daily_amplitude = 1.0 + 3.0 * traits.uniform();
             s.drift_per_day = 0.05 * traits.normal();
@@ -242,12 +245,13 @@ struct sensor_simulator::impl {
                     fmt::format(R"({{"sensor_id":"{}","temperature":)", ids.back()));
             json_suffixes.push_back(
                     fmt::format(R"(,"location":"{}","is_anomaly":)", locations.back()));
-            max_affix = std::max(max_affix, json_prefixes.back().size() + json_suffixes.back().size());
+            max_affix =
+                    std::max(max_affix, json_prefixes.back().size() + json_suffixes.back().size());
         }
         // Normalise so the fleet's mean spike probability is exactly anomaly_rate.
         for (std::size_t i = 0; i < n; ++i) {
-            sensors[i].spike_probability =
-                    std::min(1.0, config.anomaly_rate * weights[i] * static_cast<double>(n) / weight_sum);
+            sensors[i].spike_probability = std::min(
+                    1.0, config.anomaly_rate * weights[i] * static_cast<double>(n) / weight_sum);
         }
     }
 
@@ -273,7 +277,8 @@ struct sensor_simulator::impl {
         // Two triangular noises (sd 1) from one draw: cheaper than two normals.
         const std::uint64_t bits = rng.next();
         const auto half = [](std::uint64_t b) {
-            return (static_cast<double>((b & 0xFFFF) + ((b >> 16) & 0xFFFF)) * (1.0 / 65536.0) - 1.0) *
+            return (static_cast<double>((b & 0xFFFF) + ((b >> 16) & 0xFFFF)) * (1.0 / 65536.0) -
+                    1.0) *
                    2.449489742783178;
         };
         const double t = temperature + 0.4 * half(bits);
@@ -328,7 +333,8 @@ struct sensor_simulator::impl {
                 const double magnitude = 8.0 + 12.0 * static_cast<double>(bits >> 40) * 0x1.0p-24;
                 temperature += (bits & 0xFF) < 205 ? magnitude : -magnitude;  // mostly upward
                 if ((bits & 0x100) != 0) {
-                    const double jump = 10.0 + 20.0 * static_cast<double>((bits >> 12) & 0xFFFF) / 65536.0;
+                    const double jump =
+                            10.0 + 20.0 * static_cast<double>((bits >> 12) & 0xFFFF) / 65536.0;
                     humidity += (bits & 0x200) != 0 ? jump : -jump;
                 }
             }
@@ -376,8 +382,8 @@ struct sensor_simulator::impl {
             }
             ++generated;
             if (may_delay && rng.uniform() < config.out_of_order) {
-                const auto delay = 1 + static_cast<std::int64_t>(
-                                               rng.below(static_cast<std::uint64_t>(config.max_delay_ms)));
+                const auto delay = 1 + static_cast<std::int64_t>(rng.below(
+                                               static_cast<std::uint64_t>(config.max_delay_ms)));
                 delayed.push_back({r.timestamp_ms + delay, generated, r});
                 std::push_heap(delayed.begin(), delayed.end(), later_release{});
                 continue;
@@ -484,8 +490,13 @@ batch sensor_simulator::next_columns(std::size_t count) {
     auto anomaly = std::make_shared<column>(data_type::boolean);
     sensor_ids->reserve(count, count * (impl_->ids.front().size()));
     locations->reserve(count, count * (impl_->locations.back().size()));
-    for (auto* c : {temperature.get(), humidity.get(), timestamp.get(), hour.get(), weekday.get(),
-                    status.get(), anomaly.get()}) {
+    for (auto* c : {temperature.get(),
+                    humidity.get(),
+                    timestamp.get(),
+                    hour.get(),
+                    weekday.get(),
+                    status.get(),
+                    anomaly.get()}) {
         c->resize(count);
     }
     double* t = temperature->mutable_float64().data();
@@ -508,9 +519,15 @@ batch sensor_simulator::next_columns(std::size_t count) {
         an[k] = r.is_anomaly ? 1 : 0;
     }
     batch out(columns_schema(),
-              {std::move(sensor_ids), std::move(temperature), std::move(humidity),
-               std::move(timestamp), std::move(hour), std::move(weekday), std::move(status),
-               std::move(locations), std::move(anomaly)});
+              {std::move(sensor_ids),
+               std::move(temperature),
+               std::move(humidity),
+               std::move(timestamp),
+               std::move(hour),
+               std::move(weekday),
+               std::move(status),
+               std::move(locations),
+               std::move(anomaly)});
     out.set_event_time_column(timestamp_column);
     return out;
 }
@@ -526,7 +543,8 @@ batch sensor_simulator::next_json(std::size_t count) {
         const sensor_reading r = impl_->next();
         const char* end = impl_->write_json(json.data(), r);
         keys->push_string(impl_->ids[r.sensor]);
-        values->push_string(std::string_view(json.data(), static_cast<std::size_t>(end - json.data())));
+        values->push_string(
+                std::string_view(json.data(), static_cast<std::size_t>(end - json.data())));
     }
     return batch(json_schema(), {std::move(keys), std::move(values)});
 }

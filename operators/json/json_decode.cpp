@@ -1047,7 +1047,8 @@ void decode_streamed(const column& raw,
                 return {row, false};
             }
             const char* following = next < end ? buf + first[next] : nullptr;
-            const std::string_view json(bytes.data() + offsets[row], offsets[row + 1] - offsets[row]);
+            const std::string_view json(bytes.data() + offsets[row],
+                                        offsets[row + 1] - offsets[row]);
             if (!decoder.decode_streamed(doc, json, buf + offsets[row], following, accepted)) {
                 return {row, false};
             }

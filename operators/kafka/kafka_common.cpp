@@ -19,8 +19,9 @@ void describe_connection(option_spec& spec) {
             .describe("bootstrap brokers, host:port[,host:port...] (librdkafka bootstrap.servers)");
     spec.field("librdkafka", option_kind::string_map)
             .defaults("{}")
-            .describe("further librdkafka properties passed through as is, e.g. "
-                      "{fetch.max.bytes: 52428800, security.protocol: ssl}");
+            .describe(
+                    "further librdkafka properties passed through as is, e.g. "
+                    "{fetch.max.bytes: 52428800, security.protocol: ssl}");
 }
 
 namespace {
@@ -28,8 +29,10 @@ namespace {
 /// Sets one property; returns librdkafka's error text, or "" if accepted.
 std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
     char error[512] = {0};
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
-        return error[0] != '\0' ? std::string(error) : fmt::format("property '{}' was rejected", name);
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error)) !=
+        RD_KAFKA_CONF_OK) {
+        return error[0] != '\0' ? std::string(error)
+                                : fmt::format("property '{}' was rejected", name);
     }
     return {};
 }
@@ -56,15 +59,21 @@ conf_ptr build_conf(const options& opts,
     for (const auto& [name, value] : user_properties) {
         // The location goes to the `librdkafka` mapping: property names hold dots, which the
         // option locator reads as nesting.
-        const auto hit = std::find_if(reserved.begin(), reserved.end(), [&](const auto& r) { return r.first == name; });
+        const auto hit = std::find_if(
+                reserved.begin(), reserved.end(), [&](const auto& r) { return r.first == name; });
         if (hit != reserved.end()) {
-            out.add(opts.error("librdkafka", "reserved-property",
-                               fmt::format("librdkafka property '{}' cannot be set here: {}", name, hit->second)));
+            out.add(opts.error(
+                    "librdkafka",
+                    "reserved-property",
+                    fmt::format(
+                            "librdkafka property '{}' cannot be set here: {}", name, hit->second)));
             continue;
         }
         if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
-            out.add(opts.error("librdkafka", "invalid-value",
-                               fmt::format("librdkafka rejected '{}: {}': {}", name, value, error)));
+            out.add(opts.error(
+                    "librdkafka",
+                    "invalid-value",
+                    fmt::format("librdkafka rejected '{}: {}': {}", name, value, error)));
         }
     }
     for (const auto& [name, value] : forced) {
@@ -78,7 +87,8 @@ conf_ptr build_conf(const property_list& properties) {
     conf_ptr conf(rd_kafka_conf_new());
     for (const auto& [name, value] : properties) {
         if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
-            throw std::runtime_error(fmt::format("librdkafka rejected '{}: {}': {}", name, value, error));
+            throw std::runtime_error(
+                    fmt::format("librdkafka rejected '{}: {}': {}", name, value, error));
         }
     }
     return conf;
@@ -109,7 +119,7 @@ const std::string& who_of(const rd_kafka_t* rk) {
 extern "C" void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
     // syslog levels: 0..4 warning (librdkafka retries what it logs as an error, e.g. a refused
     // connection; what is fatal reaches the operator through its API), 5..6 info, 7 debug.
-    const log_level mapped = level <= 4 ? log_level::warning
+    const log_level mapped = level <= 4   ? log_level::warning
                              : level <= 6 ? log_level::info
                                           : log_level::debug;
     log(mapped, fmt::format("{}: librdkafka {}: {}", who_of(rk), facility, message));
@@ -125,8 +135,11 @@ extern "C" void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
     }
     if (should_log(err)) {
         // Transport errors and "all brokers down" are retried by librdkafka: a warning.
-        log(log_level::warning, fmt::format("{}: {} ({}); librdkafka keeps retrying", who_of(rk), reason,
-                                            rd_kafka_err2name(code)));
+        log(log_level::warning,
+            fmt::format("{}: {} ({}); librdkafka keeps retrying",
+                        who_of(rk),
+                        reason,
+                        rd_kafka_err2name(code)));
     }
 }
 

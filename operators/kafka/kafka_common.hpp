@@ -62,8 +62,8 @@ conf_ptr build_conf(const property_list& properties);
 /// The opaque of every handle: a name for log lines and the object owning the handle (for
 /// callbacks such as rebalance).
 struct handle_context {
-    std::string who;       ///< "kafka source 'id'"
-    void* owner = nullptr; ///< the source, sink or producer
+    std::string who;        ///< "kafka source 'id'"
+    void* owner = nullptr;  ///< the source, sink or producer
 };
 
 /// Routes librdkafka's log lines and global errors to sluice::log, tagged with `context.who`,

@@ -28,7 +28,8 @@ struct kafka_sink::pending_batch {
 };
 
 kafka_sink::kafka_sink(kafka_sink_config config, conf_ptr conf)
-    : config_(std::move(config)), conf_(std::move(conf)) {
+    : config_(std::move(config))
+    , conf_(std::move(conf)) {
     context_.who = fmt::format("kafka sink '{}'", config_.id);
     context_.owner = this;
     char value[32] = {0};
@@ -52,17 +53,25 @@ kafka_sink::~kafka_sink() {
 }
 
 void kafka_sink::bind(const schema_ptr& input, bind_context& ctx) {
-    const auto require_string = [&](const std::string& key, const std::string& name) -> std::optional<std::size_t> {
+    const auto require_string = [&](const std::string& key,
+                                    const std::string& name) -> std::optional<std::size_t> {
         const auto index = input->index_of(name);
         if (!index) {
-            ctx.error(key, "unknown-column",
-                      fmt::format("'{}' names column '{}', which the input does not have (input: {})", key, name,
-                                  input->to_string()));
+            ctx.error(
+                    key,
+                    "unknown-column",
+                    fmt::format("'{}' names column '{}', which the input does not have (input: {})",
+                                key,
+                                name,
+                                input->to_string()));
             return std::nullopt;
         }
         if (input->at(*index).type != data_type::string) {
-            ctx.error(key, "type-mismatch",
-                      fmt::format("'{}' column '{}' must be a string, got {}", key, name,
+            ctx.error(key,
+                      "type-mismatch",
+                      fmt::format("'{}' column '{}' must be a string, got {}",
+                                  key,
+                                  name,
                                   to_string(input->at(*index).type)));
             return std::nullopt;
         }
@@ -88,7 +97,8 @@ void kafka_sink::start(operator_context& ctx) {
     char error[512] = {0};
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf_.get(), error, sizeof(error));
     if (rk == nullptr) {
-        throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot create the Kafka producer: {}", error));
+        throw operator_error(
+                ctx.type(), ctx.id(), fmt::format("cannot create the Kafka producer: {}", error));
     }
     conf_.release();  // rd_kafka_new owns it now
     rk_.reset(rk);
@@ -122,7 +132,8 @@ rd_kafka_topic_t* kafka_sink::topic_handle(std::string_view name) {
 void kafka_sink::throw_if_fatal(operator_context& ctx) {
     std::lock_guard lock(fatal_mutex_);
     if (!fatal_.empty()) {
-        throw operator_error(ctx.type(), ctx.id(), fmt::format("Kafka producer failed: {}", fatal_));
+        throw operator_error(
+                ctx.type(), ctx.id(), fmt::format("Kafka producer failed: {}", fatal_));
     }
 }
 
@@ -137,12 +148,15 @@ void kafka_sink::on_delivery(const rd_kafka_message_t* message) {
     auto* pending = static_cast<pending_batch*>(message->_private);
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         char text[512] = {0};
-        const bool fatal = message->err == RD_KAFKA_RESP_ERR__FATAL ||
-                           rd_kafka_fatal_error(rk_.get(), text, sizeof(text)) != RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (fatal || message->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || message->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        const bool fatal =
+                message->err == RD_KAFKA_RESP_ERR__FATAL ||
+                rd_kafka_fatal_error(rk_.get(), text, sizeof(text)) != RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (fatal || message->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+            message->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
             // Not a record's problem: the producer is unusable (or being torn down). The batch
             // must not count as delivered.
-            const std::string reason = text[0] != '\0' ? std::string(text) : rd_kafka_err2str(message->err);
+            const std::string reason =
+                    text[0] != '\0' ? std::string(text) : rd_kafka_err2str(message->err);
             for (const auto& ack : pending->acks) {
                 ack->fail(reason);
             }
@@ -155,11 +169,14 @@ void kafka_sink::on_delivery(const rd_kafka_message_t* message) {
         } else if (ctx_ != nullptr) {
             // Retries (message.timeout.ms, message.send.max.retries) are exhausted: this record
             // goes to the dead-letter sink, and the batch still counts as handled.
-            const std::string_view payload(static_cast<const char*>(message->payload), message->len);
+            const std::string_view payload(static_cast<const char*>(message->payload),
+                                           message->len);
             ctx_->reject(payload,
-                         fmt::format("Kafka delivery to '{}' failed: {}", rd_kafka_topic_name(message->rkt),
+                         fmt::format("Kafka delivery to '{}' failed: {}",
+                                     rd_kafka_topic_name(message->rkt),
                                      rd_kafka_err2str(message->err)),
-                         config_.format == value_format::json, pending->positions);
+                         config_.format == value_format::json,
+                         pending->positions);
         }
     }
     settle(pending);
@@ -207,7 +224,8 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
         if (topics != nullptr) {
             if (!topics->is_valid(row) || topics->string_at(row).empty()) {
                 ctx.reject({payload == nullptr ? "" : payload, payload_size},
-                           fmt::format("column '{}' holds no topic name", config_.topic_column), cursor.has_value(),
+                           fmt::format("column '{}' holds no topic name", config_.topic_column),
+                           cursor.has_value(),
                            pending->positions);
                 settle(pending);
                 continue;
@@ -221,11 +239,17 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
             key = text.data();
             key_size = text.size();
         }
-        const auto deadline = steady::now() + std::chrono::milliseconds(message_timeout_ms_) + std::chrono::seconds(10);
+        const auto deadline = steady::now() + std::chrono::milliseconds(message_timeout_ms_) +
+                              std::chrono::seconds(10);
         while (true) {
-            if (topic != nullptr &&
-                rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(payload),
-                                 payload_size, key, key_size, pending) == 0) {
+            if (topic != nullptr && rd_kafka_produce(topic,
+                                                     RD_KAFKA_PARTITION_UA,
+                                                     RD_KAFKA_MSG_F_COPY,
+                                                     const_cast<char*>(payload),
+                                                     payload_size,
+                                                     key,
+                                                     key_size,
+                                                     pending) == 0) {
                 break;
             }
             // rd_kafka_topic_new and rd_kafka_produce both leave their reason here.
@@ -234,16 +258,20 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                 // Backpressure: librdkafka's queue is full until delivery reports drain it.
                 if (steady::now() >= deadline) {
                     settle(pending);  // this loop's own count
-                    throw operator_error(ctx.type(), ctx.id(),
-                                         fmt::format("the producer queue stayed full for {} ms; is the broker down?",
-                                                     message_timeout_ms_ + 10000));
+                    throw operator_error(
+                            ctx.type(),
+                            ctx.id(),
+                            fmt::format(
+                                    "the producer queue stayed full for {} ms; is the broker down?",
+                                    message_timeout_ms_ + 10000));
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(2));
                 continue;
             }
             // A record librdkafka refuses outright (too large, unknown partition, ...).
             ctx.reject({payload == nullptr ? "" : payload, payload_size},
-                       fmt::format("Kafka refused the record: {}", rd_kafka_err2str(err)), cursor.has_value(),
+                       fmt::format("Kafka refused the record: {}", rd_kafka_err2str(err)),
+                       cursor.has_value(),
                        pending->positions);
             settle(pending);
             break;
@@ -263,8 +291,10 @@ void kafka_sink::finish(operator_context& ctx) {
     rd_kafka_poll(rk_.get(), 0);  // reports that came after the reporter stopped
     throw_if_fatal(ctx);
     if (left > 0) {
-        throw operator_error(ctx.type(), ctx.id(),
-                             fmt::format("{} message(s) still undelivered after waiting {} ms", left, timeout));
+        throw operator_error(
+                ctx.type(),
+                ctx.id(),
+                fmt::format("{} message(s) still undelivered after waiting {} ms", left, timeout));
     }
 }
 

@@ -24,14 +24,14 @@ enum class value_format {
 
 /// Options of the `kafka` sink.
 struct kafka_sink_config {
-    std::string id;                        ///< operator id, for messages
-    std::string topic;                     ///< fixed topic, or "" when topic_column is used
-    std::string topic_column;              ///< string column naming each record's topic, or ""
-    std::string key_column;                ///< string column used as message key, or "" (no key)
+    std::string id;            ///< operator id, for messages
+    std::string topic;         ///< fixed topic, or "" when topic_column is used
+    std::string topic_column;  ///< string column naming each record's topic, or ""
+    std::string key_column;    ///< string column used as message key, or "" (no key)
     value_format format = value_format::json;  ///< value encoding
-    std::string value_column;              ///< raw: the string column sent as the value
+    std::string value_column;                  ///< raw: the string column sent as the value
     json_timestamp_format timestamps = json_timestamp_format::epoch_ms;  ///< json: timestamps
-    std::chrono::nanoseconds flush_timeout = std::chrono::seconds(60);  ///< finish() bound
+    std::chrono::nanoseconds flush_timeout = std::chrono::seconds(60);   ///< finish() bound
 };
 
 /// The `kafka` sink: an idempotent producer (acks=all). A batch's acknowledgements and

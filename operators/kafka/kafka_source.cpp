@@ -56,9 +56,9 @@ const schema_ptr& kafka_source::kafka_schema() {
 }
 
 kafka_source::kafka_source(kafka_source_config config, conf_ptr conf)
-    : config_(std::move(config)),
-      conf_(std::move(conf)),
-      watermarks_(config_.max_out_of_orderness, config_.idle_timeout) {
+    : config_(std::move(config))
+    , conf_(std::move(conf))
+    , watermarks_(config_.max_out_of_orderness, config_.idle_timeout) {
     context_.who = fmt::format("kafka source '{}'", config_.id);
     context_.owner = this;
 }
@@ -73,11 +73,12 @@ void kafka_source::start(operator_context& ctx) {
     resume_ = ctx.resume();
     char reset[32] = {0};
     std::size_t reset_size = sizeof(reset);
-    if (rd_kafka_conf_get(conf_.get(), "auto.offset.reset", reset, &reset_size) == RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_get(conf_.get(), "auto.offset.reset", reset, &reset_size) ==
+        RD_KAFKA_CONF_OK) {
         const std::string_view r(reset);
         reset_start_ = r == "smallest" || r == "earliest" || r == "beginning" ? lag_start::earliest
-                       : r == "largest" || r == "latest" || r == "end"         ? lag_start::latest
-                                                                                : lag_start::unknown;
+                       : r == "largest" || r == "latest" || r == "end"        ? lag_start::latest
+                                                                              : lag_start::unknown;
     }
     route_logs(conf_.get(), &context_);
     rd_kafka_conf_set_rebalance_cb(conf_.get(), rebalance_trampoline);
@@ -85,31 +86,39 @@ void kafka_source::start(operator_context& ctx) {
     char error[512] = {0};
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf_.get(), error, sizeof(error));
     if (rk == nullptr) {
-        throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot create the Kafka consumer: {}", error));
+        throw operator_error(
+                ctx.type(), ctx.id(), fmt::format("cannot create the Kafka consumer: {}", error));
     }
     conf_.release();  // rd_kafka_new owns it now
     rk_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
     queue_.reset(rd_kafka_queue_get_consumer(rk));
 
-    list_ptr subscription(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(1, config_.topics.size()))));
+    list_ptr subscription(rd_kafka_topic_partition_list_new(
+            static_cast<int>(std::max<std::size_t>(1, config_.topics.size()))));
     if (!config_.topic_regex.empty()) {
         // librdkafka treats a subscription starting with '^' as a regular expression.
-        const std::string pattern =
-                config_.topic_regex.front() == '^' ? config_.topic_regex : "^" + config_.topic_regex;
-        rd_kafka_topic_partition_list_add(subscription.get(), pattern.c_str(), RD_KAFKA_PARTITION_UA);
+        const std::string pattern = config_.topic_regex.front() == '^' ? config_.topic_regex
+                                                                       : "^" + config_.topic_regex;
+        rd_kafka_topic_partition_list_add(
+                subscription.get(), pattern.c_str(), RD_KAFKA_PARTITION_UA);
     }
     for (const auto& topic : config_.topics) {
         rd_kafka_topic_partition_list_add(subscription.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
     }
-    if (const auto err = rd_kafka_subscribe(rk, subscription.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw operator_error(ctx.type(), ctx.id(), fmt::format("cannot subscribe: {}", rd_kafka_err2str(err)));
+    if (const auto err = rd_kafka_subscribe(rk, subscription.get());
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw operator_error(
+                ctx.type(), ctx.id(), fmt::format("cannot subscribe: {}", rd_kafka_err2str(err)));
     }
     next_commit_ = steady::now() + config_.commit_interval;
     lag_thread_ = std::thread([this, rk, metrics = &ctx.metrics()] { report_lag(rk, metrics); });
-    log(log_level::info, fmt::format("{}: joined group '{}' on {}", context_.who, config_.group_id,
-                                     config_.topic_regex.empty() ? fmt::format("{}", fmt::join(config_.topics, ", "))
-                                                                 : "^" + config_.topic_regex));
+    log(log_level::info,
+        fmt::format("{}: joined group '{}' on {}",
+                    context_.who,
+                    config_.group_id,
+                    config_.topic_regex.empty() ? fmt::format("{}", fmt::join(config_.topics, ", "))
+                                                : "^" + config_.topic_regex));
 }
 
 std::int32_t kafka_source::position_id(const char* topic, std::int32_t partition) {
@@ -123,7 +132,8 @@ std::int32_t kafka_source::position_id(const char* topic, std::int32_t partition
     return static_cast<std::int32_t>(index) * partitions_per_topic + partition;
 }
 
-void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+void kafka_source::on_rebalance(rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_t* rk = rk_.get();
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     const auto now = steady::now();
@@ -132,8 +142,12 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
         for (int i = 0; i < partitions->cnt; ++i) {
             auto& p = partitions->elems[i];
             if (p.partition >= partitions_per_topic) {
-                log(log_level::error, fmt::format("{}: partition {} of '{}' is beyond the supported {}", context_.who,
-                                                  p.partition, p.topic, partitions_per_topic - 1));
+                log(log_level::error,
+                    fmt::format("{}: partition {} of '{}' is beyond the supported {}",
+                                context_.who,
+                                p.partition,
+                                p.topic,
+                                partitions_per_topic - 1));
                 continue;
             }
             const std::int32_t id = position_id(p.topic, p.partition);
@@ -164,13 +178,18 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
             result = rd_kafka_assign(rk, partitions);
         }
         if (error != nullptr) {
-            log(log_level::error, fmt::format("{}: assign failed: {}", context_.who, rd_kafka_error_string(error)));
+            log(log_level::error,
+                fmt::format("{}: assign failed: {}", context_.who, rd_kafka_error_string(error)));
             rd_kafka_error_destroy(error);
         } else if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            log(log_level::error, fmt::format("{}: assign failed: {}", context_.who, rd_kafka_err2str(result)));
+            log(log_level::error,
+                fmt::format("{}: assign failed: {}", context_.who, rd_kafka_err2str(result)));
         }
-        log(log_level::info, fmt::format("{}: assigned {} partition(s), {} in all", context_.who, partitions->cnt,
-                                         assigned_.size()));
+        log(log_level::info,
+            fmt::format("{}: assigned {} partition(s), {} in all",
+                        context_.who,
+                        partitions->cnt,
+                        assigned_.size()));
         return;
     }
 
@@ -191,8 +210,9 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
     if (rd_kafka_assignment_lost(rk)) {
         // Another member may own these partitions already: committing now could move its
         // position backwards. Whatever is in flight will be read again by the new owner.
-        log(log_level::warning, fmt::format("{}: assignment lost; uncommitted records will be read again",
-                                            context_.who));
+        log(log_level::warning,
+            fmt::format("{}: assignment lost; uncommitted records will be read again",
+                        context_.who));
     } else {
         drain(ids);
         commit(ids, true, true);
@@ -211,14 +231,16 @@ void kafka_source::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
     }
     if (cooperative) {
         if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {
-            log(log_level::error, fmt::format("{}: unassign failed: {}", context_.who, rd_kafka_error_string(error)));
+            log(log_level::error,
+                fmt::format("{}: unassign failed: {}", context_.who, rd_kafka_error_string(error)));
             rd_kafka_error_destroy(error);
         }
     } else {
         rd_kafka_assign(rk, nullptr);
     }
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        log(log_level::warning, fmt::format("{}: rebalance error: {}", context_.who, rd_kafka_err2str(err)));
+        log(log_level::warning,
+            fmt::format("{}: rebalance error: {}", context_.who, rd_kafka_err2str(err)));
     } else {
         log(log_level::info, fmt::format("{}: revoked {} partition(s)", context_.who, ids.size()));
     }
@@ -230,13 +252,17 @@ void kafka_source::restore_resume_state(rd_kafka_topic_partition_list_t* partiti
     }
     // Synchronous, unlike the lag reporter's query: nothing may be read before this is known.
     const auto timeout = std::max<std::int64_t>(
-            1000, std::chrono::duration_cast<std::chrono::milliseconds>(config_.rebalance_timeout).count());
+            1000,
+            std::chrono::duration_cast<std::chrono::milliseconds>(config_.rebalance_timeout)
+                    .count());
     const auto err = rd_kafka_committed(rk_.get(), partitions, static_cast<int>(timeout));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log(log_level::warning,
-            fmt::format("{}: cannot read the committed offsets' metadata ({}); windows emitted before the last stop "
+            fmt::format("{}: cannot read the committed offsets' metadata ({}); windows emitted "
+                        "before the last stop "
                         "may be emitted again from part of their records",
-                        context_.who, rd_kafka_err2str(err)));
+                        context_.who,
+                        rd_kafka_err2str(err)));
         return;
     }
     // Each commit carried the whole resume state as it was then; the largest value over the
@@ -247,10 +273,14 @@ void kafka_source::restore_resume_state(rd_kafka_topic_partition_list_t* partiti
         if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR || p.metadata == nullptr || p.metadata_size == 0) {
             continue;
         }
-        const auto values = resume_state::decode({static_cast<const char*>(p.metadata), p.metadata_size});
+        const auto values =
+                resume_state::decode({static_cast<const char*>(p.metadata), p.metadata_size});
         if (!values) {
-            log(log_level::warning, fmt::format("{}: ignored commit metadata of {}[{}] written by something else",
-                                                context_.who, p.topic, p.partition));
+            log(log_level::warning,
+                fmt::format("{}: ignored commit metadata of {}[{}] written by something else",
+                            context_.who,
+                            p.topic,
+                            p.partition));
             continue;
         }
         for (const auto& [key, value] : *values) {
@@ -264,7 +294,8 @@ void kafka_source::restore_resume_state(rd_kafka_topic_partition_list_t* partiti
         resume_->restore(key, value);
     }
     if (!restored.empty()) {
-        log(log_level::info, fmt::format("{}: resumed {}", context_.who, resume_state::encode(restored)));
+        log(log_level::info,
+            fmt::format("{}: resumed {}", context_.who, resume_state::encode(restored)));
     }
 }
 
@@ -280,19 +311,25 @@ void kafka_source::drain(const std::vector<std::int32_t>& ids) {
             if (it == trackers_.end()) {
                 return true;
             }
-            const auto pinned = std::find_if(pinned_.begin(), pinned_.end(),
-                                             [&](const source_position& p) { return p.partition == id; });
-            return pinned == pinned_.end() ? it->second.in_flight() == 0
-                                           : it->second.in_flight_except(pinned->first, pinned->last) == 0;
+            const auto pinned =
+                    std::find_if(pinned_.begin(), pinned_.end(), [&](const source_position& p) {
+                        return p.partition == id;
+                    });
+            return pinned == pinned_.end()
+                           ? it->second.in_flight() == 0
+                           : it->second.in_flight_except(pinned->first, pinned->last) == 0;
         });
     };
     if (!acked_.wait_until(lock, deadline, settled)) {
         log(log_level::warning,
-            fmt::format("{}: revoked partitions still had batches in flight after {}; their records will be "
+            fmt::format("{}: revoked partitions still had batches in flight after {}; their "
+                        "records will be "
                         "read again by the next owner",
-                        context_.who, fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                   config_.rebalance_timeout)
-                                                                   .count())));
+                        context_.who,
+                        fmt::format("{} ms",
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            config_.rebalance_timeout)
+                                            .count())));
     }
 }
 
@@ -310,8 +347,8 @@ void kafka_source::commit(const std::vector<std::int32_t>& ids, bool everything,
                 return;
             }
             const auto topic_index = static_cast<std::size_t>(id / partitions_per_topic);
-            rd_kafka_topic_partition_list_add(list.get(), topic_names_.at(topic_index).c_str(),
-                                              id % partitions_per_topic)
+            rd_kafka_topic_partition_list_add(
+                    list.get(), topic_names_.at(topic_index).c_str(), id % partitions_per_topic)
                     ->offset = *offset;
         };
         if (ids.empty()) {
@@ -345,7 +382,8 @@ void kafka_source::commit(const std::vector<std::int32_t>& ids, bool everything,
     const auto err = rd_kafka_commit(rk_.get(), list.get(), synchronous ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         recommit_all_.store(true);
-        log(log_level::warning, fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
+        log(log_level::warning,
+            fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
     }
 }
 
@@ -353,7 +391,8 @@ void kafka_source::on_commit_result(rd_kafka_resp_err_t err) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         // The next periodic commit sends every position again.
         recommit_all_.store(true);
-        log(log_level::warning, fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
+        log(log_level::warning,
+            fmt::format("{}: offset commit failed: {}", context_.who, rd_kafka_err2str(err)));
     }
 }
 
@@ -405,8 +444,10 @@ void kafka_source::settle_fetched(std::size_t count, operator_context& ctx) {
     reassigned_in_call_.clear();
     list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
     for (const auto id : ids) {
-        rd_kafka_topic_partition_list_add(list.get(), topic_names_.at(static_cast<std::size_t>(id / partitions_per_topic)).c_str(),
-                                          id % partitions_per_topic);
+        rd_kafka_topic_partition_list_add(
+                list.get(),
+                topic_names_.at(static_cast<std::size_t>(id / partitions_per_topic)).c_str(),
+                id % partitions_per_topic);
     }
     const int timeout = std::max(1000, to_timeout_ms(config_.rebalance_timeout));
     auto failed = [&](const std::string& what) {
@@ -417,11 +458,15 @@ void kafka_source::settle_fetched(std::size_t count, operator_context& ctx) {
                 fetched_[i] = nullptr;
             }
         }
-        throw operator_error(ctx.type(), ctx.id(),
-                             fmt::format("cannot restart {} partition(s) assigned again during one read: {}",
-                                         list->cnt, what));
+        throw operator_error(
+                ctx.type(),
+                ctx.id(),
+                fmt::format("cannot restart {} partition(s) assigned again during one read: {}",
+                            list->cnt,
+                            what));
     };
-    if (const auto err = rd_kafka_committed(rk_.get(), list.get(), timeout); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (const auto err = rd_kafka_committed(rk_.get(), list.get(), timeout);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         failed(rd_kafka_err2str(err));
     }
     for (int i = 0; i < list->cnt; ++i) {
@@ -434,7 +479,8 @@ void kafka_source::settle_fetched(std::size_t count, operator_context& ctx) {
             if (reset_start_ == lag_start::unknown) {
                 failed("no committed offset and auto.offset.reset is neither earliest nor latest");
             }
-            p.offset = reset_start_ == lag_start::earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+            p.offset = reset_start_ == lag_start::earliest ? RD_KAFKA_OFFSET_BEGINNING
+                                                           : RD_KAFKA_OFFSET_END;
         }
     }
     if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), timeout)) {
@@ -450,9 +496,11 @@ void kafka_source::settle_fetched(std::size_t count, operator_context& ctx) {
             failed(rd_kafka_err2str(err));
         }
     }
-    log(log_level::info, fmt::format("{}: {} partition(s) revoked and assigned again during one read: restarted at "
-                                     "the committed offsets",
-                                     context_.who, list->cnt));
+    log(log_level::info,
+        fmt::format("{}: {} partition(s) revoked and assigned again during one read: restarted at "
+                    "the committed offsets",
+                    context_.who,
+                    list->cnt));
 }
 
 poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
@@ -488,15 +536,17 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
             if (now >= deadline || ctx.stop_requested()) {
                 break;
             }
-            const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+            const auto remaining =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
             timeout_ms = static_cast<int>(std::max<long long>(1, remaining));
         }
         wait = true;
-        const auto got = rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, fetched_.data(),
-                                                      max_records - collected_.size());
+        const auto got = rd_kafka_consume_batch_queue(
+                queue_.get(), timeout_ms, fetched_.data(), max_records - collected_.size());
         if (got < 0) {
             // Only for an invalid queue: a broken invariant of this class, not a broker problem.
-            throw operator_error(ctx.type(), ctx.id(),
+            throw operator_error(ctx.type(),
+                                 ctx.id(),
                                  fmt::format("cannot read the Kafka consumer queue: {}",
                                              rd_kafka_err2str(rd_kafka_last_error())));
         }
@@ -525,11 +575,14 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
                         rd_kafka_message_destroy(fetched_[j]);
                     }
                 }
-                throw operator_error(ctx.type(), ctx.id(), fmt::format("fatal Kafka consumer error: {}", fatal));
+                throw operator_error(
+                        ctx.type(), ctx.id(), fmt::format("fatal Kafka consumer error: {}", fatal));
             }
             if (steady::now() >= next_error_log_) {
                 next_error_log_ = steady::now() + std::chrono::seconds(5);
-                log(log_level::warning, fmt::format("{}: {} ({}); retrying", context_.who, text, rd_kafka_err2name(err)));
+                log(log_level::warning,
+                    fmt::format(
+                            "{}: {} ({}); retrying", context_.who, text, rd_kafka_err2name(err)));
             }
         }
     }
@@ -593,12 +646,14 @@ batch kafka_source::make_batch(operator_context& ctx, std::vector<source_positio
     for (auto* m : collected_) {
         if (m->rkt != last_rkt) {
             last_rkt = m->rkt;
-            const auto cached = std::find_if(topic_cache_.begin(), topic_cache_.end(),
+            const auto cached = std::find_if(topic_cache_.begin(),
+                                             topic_cache_.end(),
                                              [&](const auto& e) { return e.first == m->rkt; });
             if (cached != topic_cache_.end()) {
                 last_topic_index = cached->second;
             } else {
-                last_topic_index = position_id(rd_kafka_topic_name(m->rkt), 0) / partitions_per_topic;
+                last_topic_index =
+                        position_id(rd_kafka_topic_name(m->rkt), 0) / partitions_per_topic;
                 topic_cache_.emplace_back(m->rkt, last_topic_index);
             }
         }
@@ -713,8 +768,8 @@ void kafka_source::report_lag(rd_kafka_t* rk, operator_metrics* metrics) {
             for (int i = 0; i < ask->cnt; ++i) {
                 const auto& answer = ask->elems[i];
                 for (auto& [id, p] : lag_positions_) {
-                    if (p.partition != answer.partition || p.topic != answer.topic || p.next_offset >= 0 ||
-                        answer.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    if (p.partition != answer.partition || p.topic != answer.topic ||
+                        p.next_offset >= 0 || answer.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         continue;
                     }
                     if (answer.offset >= 0) {
@@ -780,8 +835,10 @@ void kafka_source::shut_down() {
     stop_lag_reporter();
     commit({}, true, true);
     if (const auto stale = stale_acks_.load(); stale != 0) {
-        log(log_level::info, fmt::format("{}: ignored {} acknowledgement(s) of partitions revoked before they came",
-                                         context_.who, stale));
+        log(log_level::info,
+            fmt::format("{}: ignored {} acknowledgement(s) of partitions revoked before they came",
+                        context_.who,
+                        stale));
     }
     // Leaves the group at once (the rebalance callback commits nothing new: closing_), so the
     // other members take over without waiting for a session timeout.

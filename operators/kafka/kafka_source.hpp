@@ -29,16 +29,18 @@ enum class start_mode {
 
 /// Options of the `kafka` source.
 struct kafka_source_config {
-    std::string id;                                  ///< operator id, for messages
-    std::string group_id;                            ///< consumer group (group.id)
-    std::vector<std::string> topics;                 ///< topics by name, or empty
-    std::string topic_regex;                         ///< topics by regular expression, or ""
-    start_mode start = start_mode::committed;        ///< first read of a partition
-    batching_config batching;                        ///< cut at max_records or max_latency
+    std::string id;                            ///< operator id, for messages
+    std::string group_id;                      ///< consumer group (group.id)
+    std::vector<std::string> topics;           ///< topics by name, or empty
+    std::string topic_regex;                   ///< topics by regular expression, or ""
+    start_mode start = start_mode::committed;  ///< first read of a partition
+    batching_config batching;                  ///< cut at max_records or max_latency
     std::chrono::nanoseconds commit_interval = std::chrono::seconds(1);  ///< between commits
     std::chrono::milliseconds max_out_of_orderness{0};  ///< watermark lag behind max time
-    std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);  ///< silent partition; 0 = never
-    std::chrono::nanoseconds rebalance_timeout = std::chrono::seconds(10);  ///< drain wait on revoke
+    std::chrono::nanoseconds idle_timeout =
+            std::chrono::seconds(30);  ///< silent partition; 0 = never
+    std::chrono::nanoseconds rebalance_timeout =
+            std::chrono::seconds(10);  ///< drain wait on revoke
 };
 
 /// The `kafka` source: a consumer-group member whose offsets are committed only for records
@@ -98,11 +100,11 @@ private:
     std::shared_ptr<resume_state> resume_;  // the pipeline's; stored with every commit
 
     // Poll thread only.
-    std::vector<std::string> topic_names_;               // index = position id >> 16
+    std::vector<std::string> topic_names_;  // index = position id >> 16
     std::vector<std::pair<const rd_kafka_topic_t*, std::int32_t>> topic_cache_;  // rkt -> index
-    std::set<std::int32_t> assigned_;                    // position ids currently assigned
-    std::set<std::int32_t> seen_;                        // ever assigned in this process
-    std::vector<rd_kafka_message_t*> collected_;         // the batch being cut
+    std::set<std::int32_t> assigned_;             // position ids currently assigned
+    std::set<std::int32_t> seen_;                 // ever assigned in this process
+    std::vector<rd_kafka_message_t*> collected_;  // the batch being cut
     // What one rd_kafka_consume_batch_queue() call fills. Not collected_ itself: the rebalance
     // callback (run inside that call) edits collected_ while librdkafka writes into this.
     std::vector<rd_kafka_message_t*> fetched_;
@@ -122,11 +124,16 @@ private:
     std::condition_variable acked_;
     std::unordered_map<std::int32_t, kafka_offset_tracker> trackers_;
     // Where reading a partition starts: its lag before the first record is handed out.
-    enum class lag_start : std::uint8_t { earliest, latest, committed, unknown };
+    enum class lag_start : std::uint8_t {
+        earliest,
+        latest,
+        committed,
+        unknown
+    };
     struct lag_position {
         std::string topic;
         std::int32_t partition = 0;
-        std::int64_t next_offset = -1;  // one past the last record handed out; -1 = none yet
+        std::int64_t next_offset = -1;         // one past the last record handed out; -1 = none yet
         lag_start start = lag_start::unknown;  // while next_offset is -1
     };
     std::unordered_map<std::int32_t, lag_position> lag_positions_;  // assigned partitions

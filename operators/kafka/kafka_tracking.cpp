@@ -1,6 +1,5 @@
-#include <sluice/ops/kafka.hpp>
-
 #include <sluice/core/batch.hpp>
+#include <sluice/ops/kafka.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -54,7 +53,8 @@ bool kafka_offset_tracker::fail(std::int64_t first, std::int64_t last) {
     return true;
 }
 
-std::size_t kafka_offset_tracker::in_flight_except(std::int64_t first, std::int64_t last) const noexcept {
+std::size_t kafka_offset_tracker::in_flight_except(std::int64_t first,
+                                                   std::int64_t last) const noexcept {
     const bool listed = std::any_of(ranges_.begin(), ranges_.end(), [&](const range& r) {
         return r.first == first && r.last == last && r.status == state::pending;
     });
@@ -75,9 +75,9 @@ std::optional<std::int64_t> kafka_offset_tracker::take_commit() {
 
 kafka_watermarks::kafka_watermarks(std::chrono::milliseconds max_out_of_orderness,
                                    std::chrono::nanoseconds idle_timeout)
-    : max_out_of_orderness_ms_(max_out_of_orderness.count()),
-      idle_timeout_(idle_timeout),
-      emitted_(no_watermark) {}
+    : max_out_of_orderness_ms_(max_out_of_orderness.count())
+    , idle_timeout_(idle_timeout)
+    , emitted_(no_watermark) {}
 
 void kafka_watermarks::assign(std::int32_t id, clock::time_point now) {
     for (auto& [pid, state] : partitions_) {
@@ -145,7 +145,9 @@ void kafka_lag::add(std::int64_t high_watermark, std::int64_t next_offset) noexc
 column_ptr kafka_creation_times(std::span<const std::int64_t> timestamps_ms) {
     auto created = std::make_shared<column>(data_type::int64);
     created->resize(timestamps_ms.size());
-    std::transform(timestamps_ms.begin(), timestamps_ms.end(), created->mutable_int64().begin(),
+    std::transform(timestamps_ms.begin(),
+                   timestamps_ms.end(),
+                   created->mutable_int64().begin(),
                    [](std::int64_t ms) { return ms * 1'000'000; });
     return created;
 }

@@ -37,10 +37,11 @@ struct history {
 };
 
 struct key_entry {
-    std::string key;                // encoded key value (see encode_key)
-    std::int64_t newest_ms = std::numeric_limits<std::int64_t>::min();  // newest event time of its records
-    std::vector<history> columns;   // one per configured column
-    std::vector<double> rings;      // columns * size values
+    std::string key;  // encoded key value (see encode_key)
+    std::int64_t newest_ms =
+            std::numeric_limits<std::int64_t>::min();  // newest event time of its records
+    std::vector<history> columns;                      // one per configured column
+    std::vector<double> rings;                         // columns * size values
 };
 
 // The keys are short (a sensor id): 8 bytes at a time with a multiply-xorshift mix is a
@@ -171,7 +172,7 @@ struct rolling_transform::impl {
     std::optional<std::size_t> time_column;  // resolved `time`; else the batch's event time
 
     std::list<key_entry> entries;  // least recently seen first
-    key_index index;  // the entries by key
+    key_index index;               // the entries by key
     std::string key_buffer;
     std::int64_t clock_ms = std::numeric_limits<std::int64_t>::min();  // newest event time seen
     std::uint64_t evicted_capacity = 0;
@@ -287,7 +288,8 @@ std::vector<std::string> check_rolling_config(const rolling_config& config) {
         problems.push_back(fmt::format("'size' must be 2..{}, got {}", max_history, config.size));
     }
     if (!(config.min_stddev >= 0.0) || !std::isfinite(config.min_stddev)) {
-        problems.push_back(fmt::format("'min_stddev' must be a finite number >= 0, got {}", config.min_stddev));
+        problems.push_back(fmt::format("'min_stddev' must be a finite number >= 0, got {}",
+                                       config.min_stddev));
     }
     if (config.max_keys < 1) {
         problems.emplace_back("'max_keys' must be at least 1, got 0");
@@ -297,7 +299,8 @@ std::vector<std::string> check_rolling_config(const rolling_config& config) {
     }
     std::vector<std::string> sorted = config.columns;
     std::sort(sorted.begin(), sorted.end());
-    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+        twice != sorted.end()) {
         problems.push_back(fmt::format("'columns' lists '{}' twice", *twice));
     }
     return problems;
@@ -308,7 +311,9 @@ void rolling_transform::describe(option_spec& spec) {
             .describe("grouping column (string or int64); absent = one global group");
     spec.field("columns", option_kind::string_list)
             .require()
-            .describe("numeric columns to describe; each adds <c>_recent_mean, <c>_recent_stddev, <c>_zscore");
+            .describe(
+                    "numeric columns to describe; each adds <c>_recent_mean, <c>_recent_stddev, "
+                    "<c>_zscore");
     spec.field("size", option_kind::integer)
             .defaults("60")
             .at_least(2)
@@ -317,23 +322,33 @@ void rolling_transform::describe(option_spec& spec) {
     spec.field("min_stddev", option_kind::number)
             .defaults("0")
             .at_least(0)
-            .describe("floor of the z-score's denominator (e.g. the sensor's resolution), so a flat history "
-                      "does not divide by ~0");
+            .describe(
+                    "floor of the z-score's denominator (e.g. the sensor's resolution), so a flat "
+                    "history "
+                    "does not divide by ~0");
     spec.field("max_keys", option_kind::integer)
             .defaults("100000")
             .at_least(1)
-            .describe("keys held at most (8 bytes x size x columns each); the least recently seen is forgotten");
+            .describe(
+                    "keys held at most (8 bytes x size x columns each); the least recently seen is "
+                    "forgotten");
     spec.field("key_ttl", option_kind::duration)
             .defaults("0s")
-            .describe("forget a key whose newest event time is this far behind the newest seen; 0 = never");
+            .describe(
+                    "forget a key whose newest event time is this far behind the newest seen; 0 = "
+                    "never");
     spec.field("time", option_kind::string)
-            .describe("event-time column (timestamp_ms or int64 ms) for key_ttl; default: the batch's event time");
+            .describe(
+                    "event-time column (timestamp_ms or int64 ms) for key_ttl; default: the "
+                    "batch's event time");
     spec.check([](const options& opts, diagnostics_collector& out) {
         const auto columns = opts.get_string_list("columns");
         std::vector<std::string> sorted = columns;
         std::sort(sorted.begin(), sorted.end());
-        if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end()) {
-            out.add(opts.error("columns", "cross-field", fmt::format("'columns' lists '{}' twice", *twice)));
+        if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+            twice != sorted.end()) {
+            out.add(opts.error(
+                    "columns", "cross-field", fmt::format("'columns' lists '{}' twice", *twice)));
         }
         if (columns.empty()) {
             out.add(opts.error("columns", "bad-value", "'columns' must name at least one column"));
@@ -350,14 +365,16 @@ rolling_config rolling_transform::config_from(const options& opts) {
     config.size = static_cast<std::size_t>(opts.get_int("size"));
     config.min_stddev = opts.get_number("min_stddev");
     config.max_keys = static_cast<std::size_t>(opts.get_int("max_keys"));
-    config.key_ttl = std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("key_ttl"));
+    config.key_ttl =
+            std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("key_ttl"));
     if (opts.is_set("time")) {
         config.time_column = opts.get_string("time");
     }
     return config;
 }
 
-rolling_transform::rolling_transform(rolling_config config) : impl_(std::make_unique<impl>()) {
+rolling_transform::rolling_transform(rolling_config config)
+    : impl_(std::make_unique<impl>()) {
     const auto problems = check_rolling_config(config);
     if (!problems.empty()) {
         std::vector<diagnostic> diagnostics;
@@ -380,11 +397,17 @@ schema_ptr rolling_transform::bind(const schema_ptr& input, bind_context& ctx) {
     if (!c.key.empty()) {
         const auto found = input->index_of(c.key);
         if (!found) {
-            ctx.error("key", "unknown-column",
-                      fmt::format("key: unknown column '{}' (columns: {})", c.key, list_names(*input)));
-        } else if (const auto type = input->at(*found).type; type != data_type::string && type != data_type::int64) {
-            ctx.error("key", "wrong-type",
-                      fmt::format("key column '{}' must be string or int64, found {}", c.key, to_string(type)));
+            ctx.error("key",
+                      "unknown-column",
+                      fmt::format(
+                              "key: unknown column '{}' (columns: {})", c.key, list_names(*input)));
+        } else if (const auto type = input->at(*found).type;
+                   type != data_type::string && type != data_type::int64) {
+            ctx.error("key",
+                      "wrong-type",
+                      fmt::format("key column '{}' must be string or int64, found {}",
+                                  c.key,
+                                  to_string(type)));
         } else {
             s.key_column = found;
         }
@@ -394,20 +417,28 @@ schema_ptr rolling_transform::bind(const schema_ptr& input, bind_context& ctx) {
         const auto& name = c.columns[i];
         const auto found = input->index_of(name);
         if (!found) {
-            ctx.error(fmt::format("columns.{}", i), "unknown-column",
-                      fmt::format("columns: unknown column '{}' (columns: {})", name, list_names(*input)));
+            ctx.error(fmt::format("columns.{}", i),
+                      "unknown-column",
+                      fmt::format("columns: unknown column '{}' (columns: {})",
+                                  name,
+                                  list_names(*input)));
             continue;
         }
-        if (const auto type = input->at(*found).type; type != data_type::float64 && type != data_type::int64) {
-            ctx.error(fmt::format("columns.{}", i), "wrong-type",
-                      fmt::format("column '{}' must be float64 or int64, found {}", name, to_string(type)));
+        if (const auto type = input->at(*found).type;
+            type != data_type::float64 && type != data_type::int64) {
+            ctx.error(fmt::format("columns.{}", i),
+                      "wrong-type",
+                      fmt::format("column '{}' must be float64 or int64, found {}",
+                                  name,
+                                  to_string(type)));
             continue;
         }
         s.value_columns.push_back(*found);
         for (const char* suffix : {"_recent_mean", "_recent_stddev", "_zscore"}) {
             const std::string out_name = name + suffix;
             if (input->index_of(out_name)) {
-                ctx.error(fmt::format("columns.{}", i), "duplicate-column",
+                ctx.error(fmt::format("columns.{}", i),
+                          "duplicate-column",
                           fmt::format("output column '{}' is already in the input", out_name));
             }
             fields.push_back({out_name, data_type::float64, true});
@@ -416,12 +447,17 @@ schema_ptr rolling_transform::bind(const schema_ptr& input, bind_context& ctx) {
     if (!c.time_column.empty()) {
         const auto found = input->index_of(c.time_column);
         if (!found) {
-            ctx.error("time", "unknown-column",
-                      fmt::format("time: unknown column '{}' (columns: {})", c.time_column, list_names(*input)));
+            ctx.error("time",
+                      "unknown-column",
+                      fmt::format("time: unknown column '{}' (columns: {})",
+                                  c.time_column,
+                                  list_names(*input)));
         } else if (const auto type = input->at(*found).type;
                    type != data_type::timestamp_ms && type != data_type::int64) {
-            ctx.error("time", "wrong-type",
-                      fmt::format("time column '{}' must be timestamp_ms or int64, found {}", c.time_column,
+            ctx.error("time",
+                      "wrong-type",
+                      fmt::format("time column '{}' must be timestamp_ms or int64, found {}",
+                                  c.time_column,
                                   to_string(type)));
         } else {
             s.time_column = found;
@@ -457,8 +493,8 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
     // output arrays.
     struct lane {
         const column* values;
-        const double* f64;          // float64 input, else null
-        const std::int64_t* i64;    // int64 input, else null
+        const double* f64;        // float64 input, else null
+        const std::int64_t* i64;  // int64 input, else null
         column* mean_out;
         column* stddev_out;
         column* z_out;
@@ -498,7 +534,9 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
             history& h = entry.columns[j];
             const lane& l = lanes[j];
             const bool present = l.values->is_valid(row);
-            const double x = !present ? 0.0 : l.f64 != nullptr ? l.f64[row] : static_cast<double>(l.i64[row]);
+            const double x = !present           ? 0.0
+                             : l.f64 != nullptr ? l.f64[row]
+                                                : static_cast<double>(l.i64[row]);
             const auto n = static_cast<double>(h.count);
             if (h.count == 0) {
                 l.mean_out->set_null(row);
@@ -535,8 +573,9 @@ batch rolling_transform::process(const batch& input, operator_context& ctx) {
     s.forget_silent_keys();
     // Once per batch (metric_set takes a mutex): keys held, and keys forgotten in this batch.
     ctx.metrics().extra.set("keys", static_cast<std::int64_t>(s.index.size()));
-    ctx.metrics().extra.add("keys_evicted",
-                            static_cast<std::int64_t>(s.evicted_capacity + s.evicted_ttl - evicted_before));
+    ctx.metrics().extra.add(
+            "keys_evicted",
+            static_cast<std::int64_t>(s.evicted_capacity + s.evicted_ttl - evicted_before));
 
     std::vector<column_ptr> columns = input.columns();
     for (auto& out : outputs) {
@@ -560,12 +599,13 @@ std::uint64_t rolling_transform::evicted_for_ttl() const noexcept {
 }
 
 void register_rolling_operators(operator_registry& registry) {
-    registry.add_transform(std::string(rolling_transform::type_name),
-                           "per-key recent mean, standard deviation and z-score of numeric columns",
-                           rolling_transform::describe,
-                           [](const options& opts, build_context&) -> std::unique_ptr<transform> {
-                               return std::make_unique<rolling_transform>(rolling_transform::config_from(opts));
-                           });
+    registry.add_transform(
+            std::string(rolling_transform::type_name),
+            "per-key recent mean, standard deviation and z-score of numeric columns",
+            rolling_transform::describe,
+            [](const options& opts, build_context&) -> std::unique_ptr<transform> {
+                return std::make_unique<rolling_transform>(rolling_transform::config_from(opts));
+            });
 }
 
 }  // namespace sluice

@@ -24,26 +24,35 @@ constexpr std::int64_t earliest_watermark = no_watermark + 1;
 
 void watermark_transform::describe(option_spec& spec) {
     spec.field("column", option_kind::string)
-            .describe("event-time column (timestamp_ms or int64 ms); default: the batch's event-time column");
+            .describe(
+                    "event-time column (timestamp_ms or int64 ms); default: the batch's event-time "
+                    "column");
     spec.field("max_out_of_orderness", option_kind::duration)
             .defaults("0s")
             .describe("watermark = largest event time seen - this");
     spec.field("partition_column", option_kind::string)
-            .describe("int64 column (e.g. Kafka's partition): one watermark per value, the smallest counts");
+            .describe(
+                    "int64 column (e.g. Kafka's partition): one watermark per value, the smallest "
+                    "counts");
     spec.field("partitions", option_kind::integer)
             .defaults("0")
             .at_least(0)
-            .describe("with partition_column: partitions 0..N-1 are expected; the watermark waits for each "
-                      "(0 = only those seen)");
+            .describe(
+                    "with partition_column: partitions 0..N-1 are expected; the watermark waits "
+                    "for each "
+                    "(0 = only those seen)");
     spec.field("idle_timeout", option_kind::duration)
             .defaults("0s")
-            .describe("with partition_column: a partition without records this long (wall clock) stops "
-                      "holding the watermark back; 0 = never");
+            .describe(
+                    "with partition_column: a partition without records this long (wall clock) "
+                    "stops "
+                    "holding the watermark back; 0 = never");
     spec.check([](const options& opts, diagnostics_collector& out) {
         const bool partitioned = opts.is_set("partition_column");
         for (const char* key : {"partitions", "idle_timeout"}) {
             if (opts.is_set(key) && !partitioned) {
-                out.add(opts.error(key, "cross-field", fmt::format("'{}' needs 'partition_column'", key)));
+                out.add(opts.error(
+                        key, "cross-field", fmt::format("'{}' needs 'partition_column'", key)));
             }
         }
     });
@@ -53,7 +62,8 @@ std::int64_t watermark_transform::now() const {
     if (config_.clock) {
         return config_.clock();
     }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
             .count();
 }
 
@@ -62,38 +72,52 @@ watermark_config watermark_transform::config_from(const options& opts) {
     if (opts.is_set("column")) {
         config.column = opts.get_string("column");
     }
-    config.max_out_of_orderness =
-            std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("max_out_of_orderness"));
+    config.max_out_of_orderness = std::chrono::duration_cast<std::chrono::milliseconds>(
+            opts.get_duration("max_out_of_orderness"));
     if (opts.is_set("partition_column")) {
         config.partition_column = opts.get_string("partition_column");
     }
     config.partitions = opts.get_int("partitions");
-    config.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(opts.get_duration("idle_timeout"));
+    config.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+            opts.get_duration("idle_timeout"));
     return config;
 }
 
-watermark_transform::watermark_transform(watermark_config config) : config_(std::move(config)) {
+watermark_transform::watermark_transform(watermark_config config)
+    : config_(std::move(config)) {
     if (config_.max_out_of_orderness.count() < 0) {
-        throw config_error({diagnostic{{}, "bad-value", "watermark: 'max_out_of_orderness' must not be negative"}});
+        throw config_error({diagnostic{
+                {}, "bad-value", "watermark: 'max_out_of_orderness' must not be negative"}});
     }
 }
 
 schema_ptr watermark_transform::bind(const schema_ptr& input, bind_context& ctx) {
     time_index_.reset();
     partition_index_.reset();
-    auto resolve = [&](const std::string& name, std::string_view key, bool time) -> std::optional<std::size_t> {
+    auto resolve = [&](const std::string& name,
+                       std::string_view key,
+                       bool time) -> std::optional<std::size_t> {
         const auto found = input->index_of(name);
         if (!found) {
-            ctx.error(key, "unknown-column",
-                      fmt::format("{}: unknown column '{}' (the input has {})", key, name, input->to_string()));
+            ctx.error(key,
+                      "unknown-column",
+                      fmt::format("{}: unknown column '{}' (the input has {})",
+                                  key,
+                                  name,
+                                  input->to_string()));
             return std::nullopt;
         }
         const auto type = input->at(*found).type;
-        const bool fits = time ? type == data_type::timestamp_ms || type == data_type::int64 : type == data_type::int64;
+        const bool fits = time ? type == data_type::timestamp_ms || type == data_type::int64
+                               : type == data_type::int64;
         if (!fits) {
-            ctx.error(key, "wrong-type",
-                      fmt::format("{} column '{}' must be {}, found {}", key, name,
-                                  time ? "timestamp_ms or int64" : "int64", to_string(type)));
+            ctx.error(key,
+                      "wrong-type",
+                      fmt::format("{} column '{}' must be {}, found {}",
+                                  key,
+                                  name,
+                                  time ? "timestamp_ms or int64" : "int64",
+                                  to_string(type)));
             return std::nullopt;
         }
         return found;
@@ -117,8 +141,10 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
     }
     const auto time_index = time_index_ ? time_index_ : input.event_time_column();
     if (!time_index) {
-        throw operator_error(ctx.type(), ctx.id(),
-                             "the input batch has no event-time column; set 'column' to the event-time column");
+        throw operator_error(
+                ctx.type(),
+                ctx.id(),
+                "the input batch has no event-time column; set 'column' to the event-time column");
     }
     const std::int64_t wall = now();
     auto [found, inserted] = streams_.try_emplace(input.origin().stream);
@@ -137,8 +163,9 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
         if (!times.is_valid(row)) {
             continue;
         }
-        const std::int64_t partition =
-                partitions && partitions->is_valid(row) ? partitions->int64_values()[row] : std::int64_t{-1};
+        const std::int64_t partition = partitions && partitions->is_valid(row)
+                                               ? partitions->int64_values()[row]
+                                               : std::int64_t{-1};
         auto& p = state.partitions[partition];
         p.newest = std::max(p.newest, values[row]);
         p.last_seen = wall;
@@ -151,7 +178,8 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
     std::int64_t largest = no_watermark;
     for (const auto& [partition, p] : state.partitions) {
         largest = std::max(largest, p.newest);
-        if (config_.idle_timeout.count() > 0 && wall - p.last_seen >= config_.idle_timeout.count()) {
+        if (config_.idle_timeout.count() > 0 &&
+            wall - p.last_seen >= config_.idle_timeout.count()) {
             continue;
         }
         any_active = true;
@@ -172,12 +200,14 @@ batch watermark_transform::process(const batch& input, operator_context& ctx) {
 }
 
 void register_watermark_operators(operator_registry& registry) {
-    registry.add_transform(std::string(watermark_transform::type_name),
-                           "sets watermarks from the event time in the data (largest seen - max_out_of_orderness)",
-                           watermark_transform::describe,
-                           [](const options& opts, build_context&) -> std::unique_ptr<transform> {
-                               return std::make_unique<watermark_transform>(watermark_transform::config_from(opts));
-                           });
+    registry.add_transform(
+            std::string(watermark_transform::type_name),
+            "sets watermarks from the event time in the data (largest seen - max_out_of_orderness)",
+            watermark_transform::describe,
+            [](const options& opts, build_context&) -> std::unique_ptr<transform> {
+                return std::make_unique<watermark_transform>(
+                        watermark_transform::config_from(opts));
+            });
 }
 
 }  // namespace sluice

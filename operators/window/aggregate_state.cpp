@@ -1,9 +1,9 @@
 // Aggregate cells of one window: update (column by column), merge and result.
 
+#include "closest_name.hpp"
+
 #include <sluice/core/assert.hpp>
 #include <sluice/ops/window/aggregate_state.hpp>
-
-#include "closest_name.hpp"
 
 #include <fmt/format.h>
 
@@ -14,8 +14,8 @@ namespace sluice {
 
 namespace {
 
-constexpr std::string_view function_names[] = {"count", "sum",   "mean", "min",     "max",
-                                                "stddev", "first", "last", "quantile"};
+constexpr std::string_view function_names[] = {
+        "count", "sum", "mean", "min", "max", "stddev", "first", "last", "quantile"};
 
 void pick(aggregate_state::pick_cell& cell,
           bool earliest,
@@ -53,13 +53,17 @@ void pick(aggregate_state::pick_cell& cell,
     }
 }
 
-void merge_pick(aggregate_state::pick_cell& into, const aggregate_state::pick_cell& from, bool earliest) {
+void merge_pick(aggregate_state::pick_cell& into,
+                const aggregate_state::pick_cell& from,
+                bool earliest) {
     if (!from.has) {
         return;
     }
     if (into.has) {
-        const bool better = earliest ? (from.time < into.time || (from.time == into.time && from.seq < into.seq))
-                                     : (from.time > into.time || (from.time == into.time && from.seq > into.seq));
+        const bool better = earliest ? (from.time < into.time ||
+                                        (from.time == into.time && from.seq < into.seq))
+                                     : (from.time > into.time ||
+                                        (from.time == into.time && from.seq > into.seq));
         if (!better) {
             return;
         }
@@ -93,7 +97,8 @@ bool needs_numeric_input(aggregate_function function) noexcept {
     }
 }
 
-std::variant<aggregate_binding, std::string> bind_aggregate(const aggregate_spec& spec, const schema& input) {
+std::variant<aggregate_binding, std::string> bind_aggregate(const aggregate_spec& spec,
+                                                            const schema& input) {
     aggregate_binding b;
     b.spec = spec;
     if (spec.function == aggregate_function::count && spec.column == "*") {
@@ -111,7 +116,9 @@ std::variant<aggregate_binding, std::string> bind_aggregate(const aggregate_spec
     b.input = *index;
     b.input_type = input.at(*index).type;
     if (needs_numeric_input(spec.function) && !is_numeric(b.input_type)) {
-        return fmt::format("{} needs a numeric column, but '{}' is {}", to_string(spec.function), spec.column,
+        return fmt::format("{} needs a numeric column, but '{}' is {}",
+                           to_string(spec.function),
+                           spec.column,
                            to_string(b.input_type));
     }
     switch (spec.function) {
@@ -177,7 +184,8 @@ aggregate_state::aggregate_state(std::span<const aggregate_binding> bindings) {
     }
 }
 
-void aggregate_state::merge(const aggregate_state& other, std::span<const aggregate_binding> bindings) {
+void aggregate_state::merge(const aggregate_state& other,
+                            std::span<const aggregate_binding> bindings) {
     SLUICE_ASSERT(other.cells_.size() == cells_.size() && bindings.size() == cells_.size());
     for (std::size_t i = 0; i < cells_.size(); ++i) {
         std::visit(
@@ -197,12 +205,14 @@ void aggregate_state::merge(const aggregate_state& other, std::span<const aggreg
                         const bool want_min = bindings[i].spec.function == aggregate_function::min;
                         const bool is_float = bindings[i].input_type == data_type::float64;
                         if (from.has &&
-                            (!into.has || (is_float ? (want_min ? from.f < into.f : from.f > into.f)
-                                                    : (want_min ? from.i < into.i : from.i > into.i)))) {
+                            (!into.has ||
+                             (is_float ? (want_min ? from.f < into.f : from.f > into.f)
+                                       : (want_min ? from.i < into.i : from.i > into.i)))) {
                             into = from;
                         }
                     } else {
-                        merge_pick(into, from, bindings[i].spec.function == aggregate_function::first);
+                        merge_pick(
+                                into, from, bindings[i].spec.function == aggregate_function::first);
                     }
                 },
                 cells_[i]);
@@ -214,14 +224,17 @@ std::size_t aggregate_state::memory_bytes() const noexcept {
     for (const auto& c : cells_) {
         if (const auto* sketch = std::get_if<ddsketch>(&c)) {
             bytes += sketch->memory_bytes();
-        } else if (const auto* p = std::get_if<pick_cell>(&c); p != nullptr && p->s.capacity() > 15) {
+        } else if (const auto* p = std::get_if<pick_cell>(&c);
+                   p != nullptr && p->s.capacity() > 15) {
             bytes += p->s.capacity();
         }
     }
     return bytes;
 }
 
-void aggregate_state::append_result(const aggregate_binding& binding, std::size_t index, column& out) const {
+void aggregate_state::append_result(const aggregate_binding& binding,
+                                    std::size_t index,
+                                    column& out) const {
     const cell& c = cells_.at(index);
     const auto f = binding.spec.function;
     switch (f) {
@@ -293,8 +306,8 @@ namespace {
 // is a switch and a load (column accessors are out of line).
 struct prepared_input {
     aggregate_function function = aggregate_function::count;
-    const column* values = nullptr;  // null for count("*")
-    const double* f64 = nullptr;     // float64 inputs
+    const column* values = nullptr;     // null for count("*")
+    const double* f64 = nullptr;        // float64 inputs
     const std::int64_t* i64 = nullptr;  // int64 / timestamp_ms inputs
     bool is_float = false;
 };
@@ -362,7 +375,8 @@ void accumulate(std::span<const aggregate_binding> bindings,
             auto& c = cells[a];
             switch (in.function) {
                 case aggregate_function::count:
-                    std::get<aggregate_state::count_cell>(c).n += (in.values == nullptr || in.values->is_valid(r)) ? 1 : 0;
+                    std::get<aggregate_state::count_cell>(c).n +=
+                            (in.values == nullptr || in.values->is_valid(r)) ? 1 : 0;
                     break;
                 case aggregate_function::sum: {
                     double x = 0;
@@ -405,8 +419,12 @@ void accumulate(std::span<const aggregate_binding> bindings,
                 }
                 case aggregate_function::first:
                 case aggregate_function::last:
-                    pick(std::get<aggregate_state::pick_cell>(c), in.function == aggregate_function::first, *in.values,
-                         r, times[r], first_seq + r);
+                    pick(std::get<aggregate_state::pick_cell>(c),
+                         in.function == aggregate_function::first,
+                         *in.values,
+                         r,
+                         times[r],
+                         first_seq + r);
                     break;
                 case aggregate_function::quantile: {
                     double x = 0;

@@ -16,7 +16,8 @@
 namespace sluice::detail::window {
 
 /// "unknown column 'x'; did you mean 'y'?" or "unknown column 'x' (columns: a, b)".
-inline std::string unknown_column_message(std::string_view name, const std::vector<std::string>& columns) {
+inline std::string unknown_column_message(std::string_view name,
+                                          const std::vector<std::string>& columns) {
     std::string best;
     // Up to half the name may differ ("sensor" -> "sensor_id"), at least two edits.
     std::size_t best_distance = std::max<std::size_t>(2, name.size() / 2) + 1;

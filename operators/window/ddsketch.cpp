@@ -10,10 +10,10 @@
 namespace sluice {
 
 ddsketch::ddsketch(double relative_accuracy, std::size_t max_bins)
-        : alpha_(std::clamp(relative_accuracy, 1e-6, 0.5)),
-          gamma_((1 + alpha_) / (1 - alpha_)),
-          inv_log_gamma_(1.0 / std::log(gamma_)),
-          max_bins_(std::max<std::size_t>(max_bins, 1)) {}
+    : alpha_(std::clamp(relative_accuracy, 1e-6, 0.5))
+    , gamma_((1 + alpha_) / (1 - alpha_))
+    , inv_log_gamma_(1.0 / std::log(gamma_))
+    , max_bins_(std::max<std::size_t>(max_bins, 1)) {}
 
 double ddsketch::value_of(std::int32_t index) const {
     return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0);
@@ -69,7 +69,8 @@ void ddsketch::store::add(std::int32_t index,
     }
     std::vector<std::uint64_t> grown(static_cast<std::size_t>(new_top - new_low + 1), 0);
     for (std::size_t i = first; i < last; ++i) {
-        const std::int64_t at = std::max<std::int64_t>(offset + static_cast<std::int64_t>(i), new_low);
+        const std::int64_t at =
+                std::max<std::int64_t>(offset + static_cast<std::int64_t>(i), new_low);
         grown[static_cast<std::size_t>(at - new_low)] += counts[i];
     }
     const std::int64_t at = std::max<std::int64_t>(index, new_low);
@@ -101,7 +102,10 @@ void ddsketch::merge(const ddsketch& other) {
     const auto merge_store = [this](store& into, const store& from) {
         for (std::size_t i = 0; i < from.counts.size(); ++i) {
             if (from.counts[i] != 0) {
-                into.add(from.offset + static_cast<std::int32_t>(i), from.counts[i], max_bins_, collapses_);
+                into.add(from.offset + static_cast<std::int32_t>(i),
+                         from.counts[i],
+                         max_bins_,
+                         collapses_);
             }
         }
     };
@@ -136,7 +140,8 @@ double ddsketch::quantile(double q) const {
     // Unreachable when the counts add up; the largest bin is the safe answer.
     return positive_.counts.empty()
                    ? 0.0
-                   : value_of(positive_.offset + static_cast<std::int32_t>(positive_.counts.size()) - 1);
+                   : value_of(positive_.offset +
+                              static_cast<std::int32_t>(positive_.counts.size()) - 1);
 }
 
 std::size_t ddsketch::memory_bytes() const noexcept {

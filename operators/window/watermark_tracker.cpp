@@ -6,8 +6,10 @@
 
 namespace sluice {
 
-watermark_tracker::watermark_tracker(std::int64_t max_out_of_orderness_ms, std::int64_t idle_timeout_ms)
-        : max_out_of_orderness_(std::max<std::int64_t>(max_out_of_orderness_ms, 0)), idle_timeout_(idle_timeout_ms) {}
+watermark_tracker::watermark_tracker(std::int64_t max_out_of_orderness_ms,
+                                     std::int64_t idle_timeout_ms)
+    : max_out_of_orderness_(std::max<std::int64_t>(max_out_of_orderness_ms, 0))
+    , idle_timeout_(idle_timeout_ms) {}
 
 std::int64_t watermark_tracker::observe(std::uint32_t stream,
                                         std::int64_t batch_watermark_ms,
@@ -21,8 +23,9 @@ std::int64_t watermark_tracker::observe(std::uint32_t stream,
     std::int64_t own = batch_watermark_ms;
     if (own == no_watermark && s.max_event_time != no_watermark) {
         // Guard the subtraction: an event time near INT64_MIN must not wrap around.
-        own = s.max_event_time < no_watermark + max_out_of_orderness_ ? no_watermark
-                                                                       : s.max_event_time - max_out_of_orderness_;
+        own = s.max_event_time < no_watermark + max_out_of_orderness_
+                      ? no_watermark
+                      : s.max_event_time - max_out_of_orderness_;
     }
     s.watermark = std::max(s.watermark, own);
 
@@ -48,7 +51,9 @@ std::int64_t watermark_tracker::observe(std::uint32_t stream,
 
 std::size_t watermark_tracker::idle_streams(std::int64_t now_ms) const noexcept {
     return static_cast<std::size_t>(
-            std::count_if(streams_.begin(), streams_.end(), [&](const auto& item) { return is_idle(item.second, now_ms); }));
+            std::count_if(streams_.begin(), streams_.end(), [&](const auto& item) {
+                return is_idle(item.second, now_ms);
+            }));
 }
 
 }  // namespace sluice

@@ -1,13 +1,13 @@
 // The window operator: key lookup, window state, timers, emission and held acknowledgements.
 
+#include "closest_name.hpp"
+#include "key_table.hpp"
+#include "slot_array.hpp"
+
 #include <sluice/core/duration.hpp>
 #include <sluice/core/error.hpp>
 #include <sluice/core/row_json.hpp>
 #include <sluice/ops/window.hpp>
-
-#include "closest_name.hpp"
-#include "key_table.hpp"
-#include "slot_array.hpp"
 
 #include <fmt/format.h>
 
@@ -17,8 +17,8 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <numeric>
 #include <mutex>
+#include <numeric>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -29,7 +29,8 @@ namespace sluice {
 namespace {
 
 std::int64_t system_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
             .count();
 }
 
@@ -51,15 +52,15 @@ struct key_entry {
     // What a record's lookup reads comes first (one cache line): the last slot, the hash and the
     // key bytes.
     std::uint32_t recent = std::numeric_limits<std::uint32_t>::max();  // last slot used (fast path)
-    std::uint64_t hash = 0;              // hash_key_bytes(encoded)
+    std::uint64_t hash = 0;                                            // hash_key_bytes(encoded)
     std::string encoded;                 // index key: typed bytes of every key value
     std::vector<std::uint32_t> windows;  // slots of this key's open windows
     // Tumbling/hopping: the start of each of `windows` (same order), so finding a record's
     // windows reads no slot (sessions change their starts and do not use it).
     std::vector<std::int64_t> window_starts;
-    std::vector<std::uint32_t> panes;    // hopping with panes: this key's panes
+    std::vector<std::uint32_t> panes;  // hopping with panes: this key's panes
     std::uint32_t recent_pane = std::numeric_limits<std::uint32_t>::max();
-    std::string id_prefix;               // escaped key values, each followed by '/'
+    std::string id_prefix;  // escaped key values, each followed by '/'
     std::vector<key_value> values;
 };
 
@@ -88,7 +89,10 @@ struct pane_slot {
     aggregate_state agg;
 };
 
-enum class timer_kind : std::uint8_t { fire = 0, purge = 1 };
+enum class timer_kind : std::uint8_t {
+    fire = 0,
+    purge = 1
+};
 
 struct timer {
     std::int64_t time;
@@ -103,14 +107,15 @@ struct timer {
 // An input batch whose acknowledgement waits for the windows holding its records.
 struct held_batch {
     std::vector<ack_ref> acks;
-    std::size_t windows = 0;        // open windows that hold records of it
-    std::uint64_t last_output = 0;  // output number it was last attached to (no duplicates)
+    std::size_t windows = 0;               // open windows that hold records of it
+    std::uint64_t last_output = 0;         // output number it was last attached to (no duplicates)
     std::int64_t last_end = no_watermark;  // largest end of an emitted window holding its records
 };
 
 // end - lateness, saturating at no_watermark.
 std::int64_t minus_lateness(std::int64_t end, std::int64_t lateness) noexcept {
-    return end < std::numeric_limits<std::int64_t>::min() + lateness ? no_watermark : end - lateness;
+    return end < std::numeric_limits<std::int64_t>::min() + lateness ? no_watermark
+                                                                     : end - lateness;
 }
 
 // Which of the window's outputs the sinks accepted, and the input acknowledgements that wait for
@@ -127,18 +132,20 @@ std::int64_t minus_lateness(std::int64_t end, std::int64_t lateness) noexcept {
 // A source storing the resume state with its commits thereby lets the next run suppress exactly
 // the windows whose records it may not replay in full.
 struct delivery_progress {
-    explicit delivery_progress(std::int64_t allowed_lateness) : lateness(allowed_lateness) {}
+    explicit delivery_progress(std::int64_t allowed_lateness)
+        : lateness(allowed_lateness) {}
 
     const std::int64_t lateness;
     std::mutex mutex;
-    std::uint64_t next_accept = 0;                   // lowest output index not accepted yet
-    std::map<std::uint64_t, std::int64_t> accepted;  // accepted after a gap: index -> fired watermark
-    std::int64_t fired_accepted = no_watermark;      // E: largest F_k with outputs 0..k accepted
-    std::int64_t closed_through = no_watermark;      // E - allowed_lateness
-    bool failed = false;                             // an output was not delivered: E stays
+    std::uint64_t next_accept = 0;  // lowest output index not accepted yet
+    std::map<std::uint64_t, std::int64_t>
+            accepted;                            // accepted after a gap: index -> fired watermark
+    std::int64_t fired_accepted = no_watermark;  // E: largest F_k with outputs 0..k accepted
+    std::int64_t closed_through = no_watermark;  // E - allowed_lateness
+    bool failed = false;                         // an output was not delivered: E stays
     std::multimap<std::int64_t, std::vector<ack_ref>> waiting;  // last window end -> acks
-    std::shared_ptr<resume_state> resume;            // set by the first process() call
-    std::string key;                                 // the operator id
+    std::shared_ptr<resume_state> resume;                       // set by the first process() call
+    std::string key;                                            // the operator id
 
     // Output `index`, fired up to `fired`, was accepted by every sink (or not: `delivered`).
     void on_output(std::uint64_t index, std::int64_t fired, bool delivered) {
@@ -216,7 +223,11 @@ struct delivery_progress {
 };
 
 // A record's fate in assign_*.
-enum class assigned : std::uint8_t { accepted, late, suppressed };
+enum class assigned : std::uint8_t {
+    accepted,
+    late,
+    suppressed
+};
 
 // The escaped text of one key value inside a window_id: '%', '/' and '~' are percent-encoded
 // so that the id is injective; a missing value is "~".
@@ -259,7 +270,8 @@ std::vector<std::string> check_window_config(const window_config& c) {
     if (!c.processing_time && c.time_column.empty()) {
         problems.emplace_back("'time' needs a 'column' or 'processing: true'");
     }
-    if (c.max_out_of_orderness.count() < 0 || c.idle_timeout.count() < 0 || c.allowed_lateness.count() < 0) {
+    if (c.max_out_of_orderness.count() < 0 || c.idle_timeout.count() < 0 ||
+        c.allowed_lateness.count() < 0) {
         problems.emplace_back("durations must not be negative");
     }
     switch (c.kind) {
@@ -286,22 +298,30 @@ std::vector<std::string> check_window_config(const window_config& c) {
     std::set<std::string, std::less<>> names(c.key.begin(), c.key.end());
     for (const char* reserved : {"window_start", "window_end", "window_id", "is_update"}) {
         if (names.count(reserved) != 0) {
-            problems.push_back(fmt::format("key column '{}' clashes with an output column", reserved));
+            problems.push_back(
+                    fmt::format("key column '{}' clashes with an output column", reserved));
         }
         names.insert(reserved);
     }
     for (const auto& a : c.aggregates) {
         if (!names.insert(a.name).second) {
-            problems.push_back(fmt::format("aggregate '{}' has the name of another output column", a.name));
+            problems.push_back(
+                    fmt::format("aggregate '{}' has the name of another output column", a.name));
         }
         if (a.function == aggregate_function::quantile && !(a.q > 0 && a.q < 1)) {
-            problems.push_back(fmt::format("aggregate '{}': 'q' must be between 0 and 1 (exclusive), got {}", a.name, a.q));
+            problems.push_back(
+                    fmt::format("aggregate '{}': 'q' must be between 0 and 1 (exclusive), got {}",
+                                a.name,
+                                a.q));
         }
-        if (a.function == aggregate_function::quantile && !(a.relative_error > 0 && a.relative_error < 1)) {
-            problems.push_back(fmt::format("aggregate '{}': 'relative_error' must be between 0 and 1", a.name));
+        if (a.function == aggregate_function::quantile &&
+            !(a.relative_error > 0 && a.relative_error < 1)) {
+            problems.push_back(fmt::format(
+                    "aggregate '{}': 'relative_error' must be between 0 and 1", a.name));
         }
         if (a.column == "*" && a.function != aggregate_function::count) {
-            problems.push_back(fmt::format("aggregate '{}': \"*\" is only allowed with count", a.name));
+            problems.push_back(
+                    fmt::format("aggregate '{}': \"*\" is only allowed with count", a.name));
         }
     }
     return problems;
@@ -309,12 +329,12 @@ std::vector<std::string> check_window_config(const window_config& c) {
 
 struct window_transform::impl {
     explicit impl(window_config c)
-            : config(std::move(c)),
-              lateness(to_ms(config.allowed_lateness)),
-              assigner(config.kind,
-                       config.kind == window_kind::session ? to_ms(config.gap) : to_ms(config.size),
-                       config.kind == window_kind::hopping ? to_ms(config.slide) : to_ms(config.size)),
-              tracker(to_ms(config.max_out_of_orderness), to_ms(config.idle_timeout)) {
+        : config(std::move(c))
+        , lateness(to_ms(config.allowed_lateness))
+        , assigner(config.kind,
+                   config.kind == window_kind::session ? to_ms(config.gap) : to_ms(config.size),
+                   config.kind == window_kind::hopping ? to_ms(config.slide) : to_ms(config.size))
+        , tracker(to_ms(config.max_out_of_orderness), to_ms(config.idle_timeout)) {
         if (!config.clock) {
             config.clock = system_now_ms;
         }
@@ -367,9 +387,10 @@ struct window_transform::impl {
     std::uint64_t next_output = 1;
     std::uint64_t outputs_made = 0;  // index of the next output's delivery token
     std::shared_ptr<delivery_progress> progress;
-    std::optional<std::int64_t> resumed;  // windows ending at or before it were emitted before a restart
-    bool resume_read = false;             // resumed was read (at the first batch with records)
-    std::uint64_t seq = 0;  // arrival number of the next record
+    std::optional<std::int64_t>
+            resumed;           // windows ending at or before it were emitted before a restart
+    bool resume_read = false;  // resumed was read (at the first batch with records)
+    std::uint64_t seq = 0;     // arrival number of the next record
     std::int64_t processing_watermark = no_watermark;
 
     // Per-batch scratch, kept to avoid allocations.
@@ -379,7 +400,7 @@ struct window_transform::impl {
     std::vector<std::uint32_t> pair_rows;
     std::vector<aggregate_state*> pair_targets;
     std::string key_buffer;
-    std::string key_arena;                // tumbling/hopping: the batch's encoded keys, back to back
+    std::string key_arena;  // tumbling/hopping: the batch's encoded keys, back to back
     std::vector<std::uint32_t> key_ends;  // end of each live row's key in key_arena
     std::vector<std::uint64_t> row_hashes;
     std::vector<std::uint32_t> live_rows;  // rows with an open window
@@ -393,7 +414,8 @@ struct window_transform::impl {
         const std::uint64_t index = outputs_made++;
         return std::make_shared<ack_token>(
                 std::vector<source_position>{},
-                [progress = progress, index, fired](const std::vector<source_position>&, bool delivered) {
+                [progress = progress, index, fired](const std::vector<source_position>&,
+                                                    bool delivered) {
                     progress->on_output(index, fired, delivered);
                 });
     }
@@ -462,8 +484,8 @@ struct window_transform::impl {
     // The key of the row in key_buffer, or nullopt if it has no open window.
     std::optional<std::uint32_t> find_key() {
         key_hash = detail::window::hash_key_bytes(key_buffer);
-        const auto found =
-                key_index.find(key_hash, [this](std::uint32_t id) { return keys[id].encoded == key_buffer; });
+        const auto found = key_index.find(
+                key_hash, [this](std::uint32_t id) { return keys[id].encoded == key_buffer; });
         if (found == detail::window::key_table::npos) {
             return std::nullopt;
         }
@@ -658,13 +680,20 @@ struct window_transform::impl {
 
     // A record later than the allowed lateness, when it goes to the dead-letter sink
     // (`late: dead_letter`, or process() called without side outputs).
-    void route_late(operator_context& ctx, const std::string& payload, std::int64_t time, std::int64_t watermark_before,
+    void route_late(operator_context& ctx,
+                    const std::string& payload,
+                    std::int64_t time,
+                    std::int64_t watermark_before,
                     const std::vector<source_position>& positions) const {
         ctx.reject(payload,
-                   fmt::format("late: event time {} is behind the watermark {} by {} (allowed lateness {})", iso(time),
-                               iso(watermark_before), format_duration(std::chrono::milliseconds(watermark_before - time)),
+                   fmt::format("late: event time {} is behind the watermark {} by {} (allowed "
+                               "lateness {})",
+                               iso(time),
+                               iso(watermark_before),
+                               format_duration(std::chrono::milliseconds(watermark_before - time)),
                                format_duration(config.allowed_lateness)),
-                   true, positions);
+                   true,
+                   positions);
     }
 
     // Tumbling/hopping: the fate of a record at `time` before any key work: accepted if one of
@@ -692,7 +721,9 @@ struct window_transform::impl {
     // every one of them is a cache miss, and one row's misses no longer wait for the previous
     // row's. Rows are still handled in order within each stage: keys and windows are created in
     // the same order as before.
-    void assign_fixed_batch(const batch& input, std::int64_t watermark_before, std::size_t& late,
+    void assign_fixed_batch(const batch& input,
+                            std::int64_t watermark_before,
+                            std::size_t& late,
                             std::size_t& suppressed) {
         const std::size_t rows = input.num_rows();
         live_rows.clear();
@@ -710,7 +741,8 @@ struct window_transform::impl {
                 continue;
             }
             if (fate == assigned::suppressed) {
-                // Only in windows a run before a restart emitted and saw accepted: dropped silently.
+                // Only in windows a run before a restart emitted and saw accepted: dropped
+                // silently.
                 skip[r] = 3;
                 ++suppressed;
                 continue;
@@ -734,8 +766,10 @@ struct window_transform::impl {
         row_keys.resize(live);
         for (std::size_t i = 0; i < live; ++i) {
             const std::size_t begin = i == 0 ? 0 : key_ends[i - 1];
-            const std::string_view bytes = std::string_view(key_arena).substr(begin, key_ends[i] - begin);
-            std::uint32_t id = key_index.find(row_hashes[i], [&](std::uint32_t k) { return keys[k].encoded == bytes; });
+            const std::string_view bytes =
+                    std::string_view(key_arena).substr(begin, key_ends[i] - begin);
+            std::uint32_t id = key_index.find(
+                    row_hashes[i], [&](std::uint32_t k) { return keys[k].encoded == bytes; });
             if (id == detail::window::key_table::npos) {
                 key_buffer.assign(bytes);
                 key_hash = row_hashes[i];
@@ -758,7 +792,10 @@ struct window_transform::impl {
     }
 
     // Tumbling/hopping: adds the row's open windows (of key `key`) to the pair lists.
-    void assign_fixed(std::size_t row, std::int64_t time, std::int64_t watermark_before, std::uint32_t key) {
+    void assign_fixed(std::size_t row,
+                      std::int64_t time,
+                      std::int64_t watermark_before,
+                      std::uint32_t key) {
         const std::size_t n = assigner.assign(time, bounds.data());
         for (std::size_t j = 0; j < n; ++j) {
             if (resumed && bounds[j].end <= *resumed) {
@@ -803,7 +840,10 @@ struct window_transform::impl {
 
     // Session: merges the row into its key's sessions and adds it at once (a later row of the
     // same batch may merge the session away); false if it is late.
-    assigned assign_session(const batch& input, std::size_t row, std::int64_t time, std::int64_t watermark_before) {
+    assigned assign_session(const batch& input,
+                            std::size_t row,
+                            std::int64_t time,
+                            std::int64_t watermark_before) {
         const std::int64_t gap = to_ms(config.gap);
         const std::int64_t new_end = time > std::numeric_limits<std::int64_t>::max() - gap
                                              ? std::numeric_limits<std::int64_t>::max()
@@ -832,8 +872,9 @@ struct window_transform::impl {
             }
             target = make_window(*key, time, new_end);
         } else {
-            target = *std::min_element(overlapping.begin(), overlapping.end(),
-                                       [&](auto a, auto b) { return slots[a].start < slots[b].start; });
+            target = *std::min_element(overlapping.begin(), overlapping.end(), [&](auto a, auto b) {
+                return slots[a].start < slots[b].start;
+            });
             window_slot& t = slots[target];
             const std::int64_t old_end = t.end;
             bool merged_fired = t.fired;
@@ -849,7 +890,8 @@ struct window_transform::impl {
                 merged_fired = merged_fired || other.fired;
                 t.agg.merge(other.agg, bindings);
                 for (const auto batch_id : other.pending) {
-                    if (std::find(t.pending.begin(), t.pending.end(), batch_id) != t.pending.end()) {
+                    if (std::find(t.pending.begin(), t.pending.end(), batch_id) !=
+                        t.pending.end()) {
                         // One window fewer holds that batch (both merged into one).
                         auto h = held.find(batch_id);
                         if (h != held.end()) {
@@ -906,7 +948,9 @@ struct window_transform::impl {
     }
 
     // Builds the output batch of the windows in `emit` (sorted here).
-    batch emit_windows(std::vector<std::uint32_t>& emit, std::vector<ack_ref>& acks, std::uint64_t output) {
+    batch emit_windows(std::vector<std::uint32_t>& emit,
+                       std::vector<ack_ref>& acks,
+                       std::uint64_t output) {
         std::sort(emit.begin(), emit.end(), [&](auto a, auto b) {
             const auto& x = slots[a];
             const auto& y = slots[b];
@@ -974,7 +1018,9 @@ struct window_transform::impl {
             timers.push({w.end > std::numeric_limits<std::int64_t>::max() - lateness
                                  ? std::numeric_limits<std::int64_t>::max()
                                  : w.end + lateness,
-                         timer_kind::purge, slot_id, w.generation});
+                         timer_kind::purge,
+                         slot_id,
+                         w.generation});
         }
         std::vector<column_ptr> shared(cols.begin(), cols.end());
         return batch(output_schema, std::move(shared));
@@ -1003,8 +1049,8 @@ struct window_transform::impl {
         }
         for (const auto& [slot_id, generation] : dirty) {
             window_slot& w = slots[slot_id];
-            if (w.alive && w.generation == generation && w.dirty && !w.emitting && watermark != no_watermark &&
-                w.end <= watermark) {
+            if (w.alive && w.generation == generation && w.dirty && !w.emitting &&
+                watermark != no_watermark && w.end <= watermark) {
                 w.emitting = true;
                 emit.push_back(slot_id);
             }
@@ -1059,7 +1105,9 @@ schema_ptr window_transform::bind(const schema_ptr& input, bind_context& ctx) {
     for (const auto& k : s.config.key) {
         const auto index = input->index_of(k);
         if (!index) {
-            ctx.error("key", "unknown-column", "key: " + detail::window::unknown_column_message(k, names));
+            ctx.error("key",
+                      "unknown-column",
+                      "key: " + detail::window::unknown_column_message(k, names));
             continue;
         }
         s.key_columns.push_back(*index);
@@ -1069,11 +1117,15 @@ schema_ptr window_transform::bind(const schema_ptr& input, bind_context& ctx) {
     if (!s.config.processing_time) {
         const auto index = input->index_of(s.config.time_column);
         if (!index) {
-            ctx.error("time.column", "unknown-column",
-                      "time.column: " + detail::window::unknown_column_message(s.config.time_column, names));
+            ctx.error("time.column",
+                      "unknown-column",
+                      "time.column: " +
+                              detail::window::unknown_column_message(s.config.time_column, names));
         } else if (!is_integer_storage(input->at(*index).type)) {
-            ctx.error("time.column", "wrong-type",
-                      fmt::format("time.column: '{}' is {}, expected timestamp_ms or int64 (ms)", s.config.time_column,
+            ctx.error("time.column",
+                      "wrong-type",
+                      fmt::format("time.column: '{}' is {}, expected timestamp_ms or int64 (ms)",
+                                  s.config.time_column,
                                   to_string(input->at(*index).type)));
         } else {
             s.time_column = *index;
@@ -1118,7 +1170,9 @@ std::vector<side_output> window_transform::side_outputs() const {
     return {{"late", impl_->input_schema}};
 }
 
-batch window_transform::process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) {
+batch window_transform::process_with_side_outputs(const batch& input,
+                                                  operator_context& ctx,
+                                                  std::span<batch> sides) {
     impl& s = *impl_;
     if (!s.output_schema) {
         throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
@@ -1183,7 +1237,8 @@ batch window_transform::process_with_side_outputs(const batch& input, operator_c
                 s.skip[r] = 2;
                 ++late;
             } else if (fate == assigned::suppressed) {
-                // Only in windows a run before a restart emitted and saw accepted: dropped silently.
+                // Only in windows a run before a restart emitted and saw accepted: dropped
+                // silently.
                 s.skip[r] = 3;
                 ++suppressed;
             }
@@ -1198,7 +1253,8 @@ batch window_transform::process_with_side_outputs(const batch& input, operator_c
     s.seq += rows;
 
     // Late records to the side output when there is one; what is left goes to the dead letters.
-    const bool late_to_side = late != 0 && s.config.late == late_policy::side_output && !sides.empty();
+    const bool late_to_side =
+            late != 0 && s.config.late == late_policy::side_output && !sides.empty();
     if (late_to_side) {
         std::vector<std::uint8_t> selection(rows);
         for (std::size_t r = 0; r < rows; ++r) {
@@ -1207,7 +1263,8 @@ batch window_transform::process_with_side_outputs(const batch& input, operator_c
         sides[0] = input.filter_rows(selection);  // keeps the lineage of the rows it keeps
         ctx.metrics().extra.add("late_records", static_cast<std::int64_t>(late));
     }
-    if ((late != 0 && !late_to_side) || std::find(s.skip.begin(), s.skip.end(), 1) != s.skip.end()) {
+    if ((late != 0 && !late_to_side) ||
+        std::find(s.skip.begin(), s.skip.end(), 1) != s.skip.end()) {
         const auto positions = input.source_positions();
         auto cursor = s.json->prepare(input);
         std::string payload;
@@ -1219,7 +1276,9 @@ batch window_transform::process_with_side_outputs(const batch& input, operator_c
             cursor.append_row(payload, r);
             if (s.skip[r] == 1) {
                 ctx.reject(payload,
-                           fmt::format("missing event time in column '{}'", s.config.time_column), true, positions);
+                           fmt::format("missing event time in column '{}'", s.config.time_column),
+                           true,
+                           positions);
             } else {
                 s.route_late(ctx, payload, s.times[r], before, positions);
             }

@@ -75,7 +75,9 @@ schema_ptr zip_transform::bind_inputs(std::span<const join_input> inputs, bind_c
     // The columns every input has come from before the fan-out; any other column is one that
     // its input added, and only one input may add a given name.
     auto in_every_input = [&](std::string_view name) {
-        return std::all_of(inputs.begin(), inputs.end(), [&](const join_input& in) { return in.schema->index_of(name); });
+        return std::all_of(inputs.begin(), inputs.end(), [&](const join_input& in) {
+            return in.schema->index_of(name);
+        });
     };
     std::map<std::string, std::size_t, std::less<>> added_by;  // new column -> its input
     for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -87,17 +89,27 @@ schema_ptr zip_transform::bind_inputs(std::span<const join_input> inputs, bind_c
             if (in_every_input(f.name)) {
                 const field& base = first.at(*first.index_of(f.name));
                 if (base.type != f.type) {
-                    ctx.error(fmt::format("inputs.{}", k), "schema-mismatch",
-                              fmt::format("column '{}' is {} in input '{}' but {} in the first input '{}'", f.name,
-                                          to_string(f.type), inputs[k].id, to_string(base.type), inputs.front().id));
+                    ctx.error(fmt::format("inputs.{}", k),
+                              "schema-mismatch",
+                              fmt::format("column '{}' is {} in input '{}' but {} in the first "
+                                          "input '{}'",
+                                          f.name,
+                                          to_string(f.type),
+                                          inputs[k].id,
+                                          to_string(base.type),
+                                          inputs.front().id));
                 }
                 continue;
             }
             if (const auto clash = added_by.find(f.name); clash != added_by.end()) {
-                ctx.error(fmt::format("inputs.{}", k), "schema-mismatch",
-                          fmt::format("inputs '{}' and '{}' both add a column '{}'; rename one of them (e.g. "
+                ctx.error(fmt::format("inputs.{}", k),
+                          "schema-mismatch",
+                          fmt::format("inputs '{}' and '{}' both add a column '{}'; rename one of "
+                                      "them (e.g. "
                                       "xgboost's output_prefix)",
-                                      inputs[clash->second].id, inputs[k].id, f.name));
+                                      inputs[clash->second].id,
+                                      inputs[k].id,
+                                      f.name));
                 continue;
             }
             added_by.emplace(f.name, k);
@@ -125,26 +137,37 @@ schema_ptr zip_transform::bind_inputs(std::span<const join_input> inputs, bind_c
 
 batch zip_transform::process_inputs(std::span<const batch* const> inputs, operator_context& ctx) {
     if (!output_schema_ || inputs.size() != input_schemas_.size()) {
-        throw operator_error(ctx.type(), ctx.id(),
-                             fmt::format("received {} inputs but was bound to {}", inputs.size(),
+        throw operator_error(ctx.type(),
+                             ctx.id(),
+                             fmt::format("received {} inputs but was bound to {}",
+                                         inputs.size(),
                                          input_schemas_.size()));
     }
     const batch& first = *inputs.front();
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         const auto& got = inputs[k]->schema();
         if (got != input_schemas_[k] && !(got && *got == *input_schemas_[k])) {
-            throw operator_error(ctx.type(), ctx.id(),
-                                 fmt::format("input '{}' sent a batch of schema {}, but was bound to {}",
-                                             input_ids_[k], got ? got->to_string() : "{}",
-                                             input_schemas_[k]->to_string()));
+            throw operator_error(
+                    ctx.type(),
+                    ctx.id(),
+                    fmt::format("input '{}' sent a batch of schema {}, but was bound to {}",
+                                input_ids_[k],
+                                got ? got->to_string() : "{}",
+                                input_schemas_[k]->to_string()));
         }
         if (inputs[k]->num_rows() != first.num_rows()) {
-            throw operator_error(ctx.type(), ctx.id(),
-                                 fmt::format("input '{}' has {} rows but '{}' has {} for the same source batch "
-                                             "(stream {}, sequence {}); every zipped branch must keep its rows "
-                                             "(no filter, decoder rejects or window on a branch)",
-                                             input_ids_[k], inputs[k]->num_rows(), input_ids_.front(),
-                                             first.num_rows(), first.origin().stream, first.origin().sequence));
+            throw operator_error(
+                    ctx.type(),
+                    ctx.id(),
+                    fmt::format("input '{}' has {} rows but '{}' has {} for the same source batch "
+                                "(stream {}, sequence {}); every zipped branch must keep its rows "
+                                "(no filter, decoder rejects or window on a branch)",
+                                input_ids_[k],
+                                inputs[k]->num_rows(),
+                                input_ids_.front(),
+                                first.num_rows(),
+                                first.origin().stream,
+                                first.origin().sequence));
         }
     }
     // A name every input has must mean one column from before the fan-out. Branches share such
@@ -155,11 +178,14 @@ batch zip_transform::process_inputs(std::span<const batch* const> inputs, operat
         for (std::size_t k = 1; k < inputs.size(); ++k) {
             if (inputs[k]->shared_column(positions[k]).get() != &base &&
                 !same_values(base, inputs[k]->column_at(positions[k]))) {
-                throw operator_error(ctx.type(), ctx.id(),
-                                     fmt::format("column '{}' holds other values in input '{}' than in '{}'; if "
-                                                 "both branches compute it, rename one of them",
-                                                 input_schemas_.front()->at(positions.front()).name, input_ids_[k],
-                                                 input_ids_.front()));
+                throw operator_error(
+                        ctx.type(),
+                        ctx.id(),
+                        fmt::format("column '{}' holds other values in input '{}' than in '{}'; if "
+                                    "both branches compute it, rename one of them",
+                                    input_schemas_.front()->at(positions.front()).name,
+                                    input_ids_[k],
+                                    input_ids_.front()));
             }
         }
     }
@@ -174,12 +200,13 @@ batch zip_transform::process_inputs(std::span<const batch* const> inputs, operat
 }
 
 void register_zip_operators(operator_registry& registry) {
-    registry.add_transform(std::string(zip_transform::type_name),
-                           "joins the branches of a fan-out back into one record (columns side by side)",
-                           zip_transform::describe,
-                           [](const options&, build_context&) -> std::unique_ptr<transform> {
-                               return std::make_unique<zip_transform>();
-                           });
+    registry.add_transform(
+            std::string(zip_transform::type_name),
+            "joins the branches of a fan-out back into one record (columns side by side)",
+            zip_transform::describe,
+            [](const options&, build_context&) -> std::unique_ptr<transform> {
+                return std::make_unique<zip_transform>();
+            });
 }
 
 }  // namespace sluice

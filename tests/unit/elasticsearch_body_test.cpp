@@ -61,7 +61,8 @@ std::unique_ptr<bulk_body_builder> builder_for(body_settings settings) {
 
 }  // namespace
 
-TEST_CASE("a fixed index and source positions give one action and one document line per row", "[elasticsearch]") {
+TEST_CASE("a fixed index and source positions give one action and one document line per row",
+          "[elasticsearch]") {
     auto b = builder_for({"sensors", "", "", json_timestamp_format::epoch_ms});
     CHECK(b->ids() == id_mode::from_position);
     std::string body;
@@ -70,9 +71,11 @@ TEST_CASE("a fixed index and source positions give one action and one document l
     const auto lines = lines_of(body);
     REQUIRE(lines.size() == 4);
     CHECK(lines[0] == R"({"index":{"_index":"sensors","_id":"3-100"}})");
-    CHECK(lines[1] == R"({"sensor_id":"s\"0","temperature":20.5,"timestamp":1767225600000,"ok":true})");
+    CHECK(lines[1] ==
+          R"({"sensor_id":"s\"0","temperature":20.5,"timestamp":1767225600000,"ok":true})");
     CHECK(lines[2] == R"({"index":{"_index":"sensors","_id":"3-101"}})");
-    CHECK(lines[3] == R"({"sensor_id":"s\"1","temperature":21.5,"timestamp":1767225601000,"ok":false})");
+    CHECK(lines[3] ==
+          R"({"sensor_id":"s\"1","temperature":21.5,"timestamp":1767225601000,"ok":false})");
     REQUIRE(spans.size() == 2);
     CHECK(body.substr(spans[1].begin, spans[1].doc_begin - spans[1].begin) == lines[2] + "\n");
     CHECK(body.substr(spans[1].doc_begin, spans[1].end - spans[1].doc_begin) == lines[3] + "\n");
@@ -110,7 +113,8 @@ TEST_CASE("a batch without positions gets automatic ids", "[elasticsearch]") {
 }
 
 TEST_CASE("an id template joins column values and escapes the result", "[elasticsearch]") {
-    auto b = builder_for({"sensors", "{sensor_id}-{timestamp}/{{x}}", "", json_timestamp_format::epoch_ms});
+    auto b = builder_for(
+            {"sensors", "{sensor_id}-{timestamp}/{{x}}", "", json_timestamp_format::epoch_ms});
     CHECK(b->ids() == id_mode::from_template);
     std::string body;
     std::vector<doc_span> spans;
@@ -122,7 +126,8 @@ TEST_CASE("a window_id column is the default id", "[elasticsearch]") {
     auto s = make_schema({{"window_id", data_type::string}, {"mean", data_type::float64}});
     std::string key;
     std::string error;
-    auto b = bulk_body_builder::make(*s, {"agg", "", "", json_timestamp_format::epoch_ms}, key, error);
+    auto b = bulk_body_builder::make(
+            *s, {"agg", "", "", json_timestamp_format::epoch_ms}, key, error);
     REQUIRE(b);
     CHECK(b->ids() == id_mode::from_column);
     auto w = std::make_shared<column>(data_type::string);
@@ -140,8 +145,10 @@ TEST_CASE("a date pattern names the index from each row's event time in UTC", "[
     std::string body;
     std::vector<doc_span> spans;
     // 2025-12-31T23:59:59.999Z, 2026-01-01T00:00:00Z, 2024-02-29T12:00:00Z, missing (now_ms)
-    b->append_batch(readings({1767225599999, 1767225600000, 1709208000000, 0}, {{0, 0, 3}}), body,
-                    spans, 951782400000 /* 2000-02-29 */);
+    b->append_batch(readings({1767225599999, 1767225600000, 1709208000000, 0}, {{0, 0, 3}}),
+                    body,
+                    spans,
+                    951782400000 /* 2000-02-29 */);
     const auto lines = lines_of(body);
     CHECK(lines[0].find(R"("_index":"sensors-2025.12.31")") != std::string::npos);
     CHECK(lines[1].find(R"("timestamp":"2025-12-31T23:59:59.999Z")") != std::string::npos);
@@ -150,7 +157,8 @@ TEST_CASE("a date pattern names the index from each row's event time in UTC", "[
     CHECK(lines[6].find(R"("_index":"sensors-1970.01.01")") != std::string::npos);  // a valid 0
 }
 
-TEST_CASE("index patterns accept hour and day-of-year fields and reject bad names", "[elasticsearch]") {
+TEST_CASE("index patterns accept hour and day-of-year fields and reject bad names",
+          "[elasticsearch]") {
     std::string error;
     auto p = index_pattern::parse("logs-%Y-%j-%H%%", error);
     REQUIRE(p);
@@ -207,10 +215,12 @@ TEST_CASE("the index template maps columns by type with overrides", "[elasticsea
     t.mappings = {{"where", "geo_point"}};
     CHECK(check_mappings(t, *reading_schema()).find("unknown column 'where'") != std::string::npos);
     t.mappings = {{"ok", "bool"}};
-    CHECK(check_mappings(t, *reading_schema()).find("unknown field type 'bool'") != std::string::npos);
+    CHECK(check_mappings(t, *reading_schema()).find("unknown field type 'bool'") !=
+          std::string::npos);
 }
 
-TEST_CASE("a row whose event time is missing goes to the index of the given current time", "[elasticsearch]") {
+TEST_CASE("a row whose event time is missing goes to the index of the given current time",
+          "[elasticsearch]") {
     auto b = builder_for({"sensors-%Y.%m.%d", "", "", json_timestamp_format::epoch_ms});
     auto ids = std::make_shared<column>(data_type::string);
     auto temps = std::make_shared<column>(data_type::float64);
@@ -225,6 +235,7 @@ TEST_CASE("a row whose event time is missing goes to the index of the given curr
     std::vector<doc_span> spans;
     b->append_batch(input, body, spans, 951782400000 /* 2000-02-29T00:00:00Z */);
     const auto lines = lines_of(body);
-    CHECK(lines[0] == R"({"index":{"_index":"sensors-2000.02.29"}})");  // no positions: automatic id
+    CHECK(lines[0] ==
+          R"({"index":{"_index":"sensors-2000.02.29"}})");  // no positions: automatic id
     CHECK(lines[1] == R"({"sensor_id":"a","temperature":1.5,"timestamp":null,"ok":true})");
 }

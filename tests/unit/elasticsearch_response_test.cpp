@@ -24,7 +24,8 @@ fs::path data_dir() {
 
 std::string conformance_file(const std::string& name) {
     const fs::path path = data_dir() / "bulk-conformance" / name;
-    INFO("the shared data folder is absent: " << path
+    INFO("the shared data folder is absent: "
+         << path
          << " does not exist (set SLUICE_DATA_DIR to the folder holding bulk-conformance/)");
     REQUIRE(fs::exists(path));
     std::ifstream in(path, std::ios::binary);
@@ -43,7 +44,8 @@ bulk_response parse_ok(const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("Elastic's example of successful operations: a delete answered 404 is not an error", "[elasticsearch]") {
+TEST_CASE("Elastic's example of successful operations: a delete answered 404 is not an error",
+          "[elasticsearch]") {
     const auto r = parse_ok(conformance_file("es-spec-BulkResponseExample1.json"));
     CHECK_FALSE(r.errors);
     REQUIRE(r.items.size() == 4);
@@ -61,7 +63,8 @@ TEST_CASE("Elastic's example of successful operations: a delete answered 404 is 
     }
 }
 
-TEST_CASE("Elastic's example with failed updates: each error is permanent, the create is done", "[elasticsearch]") {
+TEST_CASE("Elastic's example with failed updates: each error is permanent, the create is done",
+          "[elasticsearch]") {
     const auto r = parse_ok(conformance_file("es-spec-BulkResponseExample2.json"));
     CHECK(r.errors);
     REQUIRE(r.items.size() == 3);
@@ -74,7 +77,8 @@ TEST_CASE("Elastic's example with failed updates: each error is permanent, the c
     CHECK(r.items[2].status == 201);
 }
 
-TEST_CASE("Elastic's filter_path example: errors without a status are permanent", "[elasticsearch]") {
+TEST_CASE("Elastic's filter_path example: errors without a status are permanent",
+          "[elasticsearch]") {
     const auto r = parse_ok(conformance_file("es-spec-BulkResponseExample3.json"));
     CHECK_FALSE(r.errors);  // filtered out of the response
     REQUIRE(r.items.size() == 2);
@@ -83,7 +87,8 @@ TEST_CASE("Elastic's filter_path example: errors without a status are permanent"
     CHECK(r.items[0].error_type == "document_missing_exception");
 }
 
-TEST_CASE("per-item 429s and 5xx are retried, a mapping conflict is rejected with its reason", "[elasticsearch]") {
+TEST_CASE("per-item 429s and 5xx are retried, a mapping conflict is rejected with its reason",
+          "[elasticsearch]") {
     // Shapes answered by Elasticsearch 8.19.21 (SEARCH_WRITE_QUEUE=1 and a long-mapped field).
     const std::string body = R"({"errors":true,"took":3,"items":[
  {"index":{"_index":"t","_id":"0-1","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}},
@@ -124,7 +129,8 @@ TEST_CASE("malformed bulk responses are reported, not guessed at", "[elasticsear
 }
 
 TEST_CASE("a whole-request error names its type and reason", "[elasticsearch]") {
-    CHECK(describe_error_body(R"({"error":{"root_cause":[],"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429})") ==
+    CHECK(describe_error_body(
+                  R"({"error":{"root_cause":[],"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429})") ==
           "es_rejected_execution_exception: rejected execution");
     CHECK(describe_error_body("<html>Bad Gateway</html>\n") == "<html>Bad Gateway</html> ");
     CHECK(describe_error_body("") == "(empty body)");

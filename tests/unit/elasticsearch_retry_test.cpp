@@ -18,7 +18,8 @@ TEST_CASE("backoff doubles from the initial wait up to the cap", "[elasticsearch
     CHECK(p.ceiling(1000000) == 2s);  // no overflow however many retries
 }
 
-TEST_CASE("each wait lies between half its ceiling and the ceiling, and waits differ", "[elasticsearch]") {
+TEST_CASE("each wait lies between half its ceiling and the ceiling, and waits differ",
+          "[elasticsearch]") {
     retry_policy p({100ms, 10s, 0}, 42);
     std::set<long long> seen;
     for (std::uint32_t retry = 1; retry <= 12; ++retry) {

@@ -52,8 +52,9 @@ std::vector<sensor_reading> readings(const simulator_config& config, std::size_t
 }
 
 bool same_reading(const sensor_reading& a, const sensor_reading& b) {
-    return a.sensor == b.sensor && a.timestamp_ms == b.timestamp_ms && a.temperature == b.temperature &&
-           a.humidity == b.humidity && a.hour_of_day == b.hour_of_day && a.day_of_week == b.day_of_week &&
+    return a.sensor == b.sensor && a.timestamp_ms == b.timestamp_ms &&
+           a.temperature == b.temperature && a.humidity == b.humidity &&
+           a.hour_of_day == b.hour_of_day && a.day_of_week == b.day_of_week &&
            a.status_flag == b.status_flag && a.is_anomaly == b.is_anomaly;
 }
 
@@ -154,11 +155,11 @@ TEST_CASE("readings look like a building's sensors", "[generator]") {
         previous[r.sensor] = &r;
     }
     CHECK(in_range > all.size() * 95 / 100);
-    CHECK(statuses[0] > all.size() / 2);  // mostly healthy...
-    CHECK(statuses[1] > all.size() / 100);  // ...with warnings
+    CHECK(statuses[0] > all.size() / 2);     // mostly healthy...
+    CHECK(statuses[1] > all.size() / 100);   // ...with warnings
     CHECK(statuses[2] > all.size() / 1000);  // ...and errors
     CHECK(hours.size() == 24);
-    CHECK(longest_repeat >= 30);  // a stuck sensor repeats itself
+    CHECK(longest_repeat >= 30);                    // a stuck sensor repeats itself
     CHECK(longest_gap >= 30 * config.interval_ms);  // a dropout silences a sensor
 }
 
@@ -190,8 +191,8 @@ TEST_CASE("temperature follows a daily cycle and humidity moves against it", "[g
         }
     }
     CHECK(afternoon / afternoon_n > night / night_n + 1.0);
-    const double n = static_cast<double>(std::count_if(all.begin(), all.end(),
-                                                       [](const auto& r) { return r.sensor == 3; }));
+    const double n = static_cast<double>(
+            std::count_if(all.begin(), all.end(), [](const auto& r) { return r.sensor == 3; }));
     const double covariance = sum_th / n - (sum_t / n) * (sum_h / n);
     const double correlation = covariance / std::sqrt((sum_tt / n - (sum_t / n) * (sum_t / n)) *
                                                       (sum_hh / n - (sum_h / n) * (sum_h / n)));
@@ -203,7 +204,8 @@ TEST_CASE("the anomaly fraction is close to anomaly_rate", "[generator]") {
         simulator_config config;
         config.anomaly_rate = rate;
         const auto all = readings(config, 100'000);
-        const auto anomalies = std::count_if(all.begin(), all.end(), [](const auto& r) { return r.is_anomaly; });
+        const auto anomalies =
+                std::count_if(all.begin(), all.end(), [](const auto& r) { return r.is_anomaly; });
         const double fraction = static_cast<double>(anomalies) / static_cast<double>(all.size());
         INFO("anomaly_rate " << rate << ", fraction " << fraction);
         CHECK(fraction > rate * 0.8);
@@ -241,8 +243,9 @@ TEST_CASE("late readings are never more than max_delay behind the stream", "[gen
 
     config.out_of_order = 0;
     const auto ordered = readings(config, 10'000);
-    CHECK(std::is_sorted(ordered.begin(), ordered.end(),
-                         [](const auto& a, const auto& b) { return a.timestamp_ms < b.timestamp_ms; }));
+    CHECK(std::is_sorted(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        return a.timestamp_ms < b.timestamp_ms;
+    }));
 }
 
 TEST_CASE("JSON messages hold the same readings as typed columns", "[generator]") {
@@ -261,9 +264,11 @@ TEST_CASE("JSON messages hold the same readings as typed columns", "[generator]"
 
     const std::string_view first = messages.column_at(1).string_at(0);
     CHECK(first.rfind(R"({"sensor_id":"sensor-0001","temperature":)", 0) == 0);
-    CHECK(first.find(R"(,"timestamp":1767225600000,"hour_of_day":0,"day_of_week":3,"status_flag":)") !=
+    CHECK(first.find(
+                  R"(,"timestamp":1767225600000,"hour_of_day":0,"day_of_week":3,"status_flag":)") !=
           std::string_view::npos);
-    CHECK(first.find(R"(,"location":"building-1/floor-1","is_anomaly":)") != std::string_view::npos);
+    CHECK(first.find(R"(,"location":"building-1/floor-1","is_anomaly":)") !=
+          std::string_view::npos);
 
     simdjson::dom::parser parser;
     for (std::size_t row = 0; row < 5000; ++row) {
@@ -304,7 +309,8 @@ TEST_CASE("JSON messages hold the same readings as typed columns", "[generator]"
 
 TEST_CASE("the generator source stops after count records with contiguous positions",
           "[generator]") {
-    auto gen = make_generator({{"count", "2500"}, {"sensors", "10"}, {"batch", "{max_records: 1000}"}});
+    auto gen = make_generator(
+            {{"count", "2500"}, {"sensors", "10"}, {"batch", "{max_records: 1000}"}});
     operator_context ctx("generator", "gen", nullptr, nullptr, nullptr);
     std::vector<std::size_t> sizes;
     std::int64_t next_position = 0;
@@ -315,7 +321,8 @@ TEST_CASE("the generator source stops after count records with contiguous positi
         REQUIRE(out.positions.size() == 1);
         CHECK(out.positions[0].partition == 0);
         CHECK(out.positions[0].first == next_position);
-        CHECK(out.positions[0].last == next_position + static_cast<std::int64_t>(out.data.num_rows()) - 1);
+        CHECK(out.positions[0].last ==
+              next_position + static_cast<std::int64_t>(out.data.num_rows()) - 1);
         next_position = out.positions[0].last + 1;
         CHECK(*out.data.schema() == *sensor_simulator::json_schema());
         CHECK(out.data.watermark_ms() >= simulator_default_start_ms);
@@ -370,7 +377,8 @@ TEST_CASE("the generator source stops when the pipeline asks it to", "[generator
 
 TEST_CASE("a paced generator is idle while no record is due", "[generator]") {
     // One record per 1000 s: the first is due at once, the second not within any test run.
-    auto gen = make_generator({{"rate", "0.001"}, {"batch", "{max_records: 100, max_latency: 1ms}"}});
+    auto gen =
+            make_generator({{"rate", "0.001"}, {"batch", "{max_records: 100, max_latency: 1ms}"}});
     operator_context ctx("generator", "gen", nullptr, nullptr, nullptr);
     source_batch out;
     REQUIRE(gen->poll(out, ctx) == poll_status::produced);
@@ -380,20 +388,29 @@ TEST_CASE("a paced generator is idle while no record is due", "[generator]") {
 }
 
 TEST_CASE("generator options are checked against each other", "[generator]") {
-    CHECK(config_error_text([] { generator_options({{"out_of_order", "0.1"}}); }) ==
-          "cross-field: generator 'gen': 'out_of_order' (0.1) needs a positive 'max_delay' (the bound on "
+    CHECK(config_error_text([] {
+              generator_options({{"out_of_order", "0.1"}});
+          }) ==
+          "cross-field: generator 'gen': 'out_of_order' (0.1) needs a positive 'max_delay' (the "
+          "bound on "
           "how late a reading arrives)\n");
-    CHECK(config_error_text([] { generator_options({{"start_time", "last tuesday"}}); }) ==
-          "invalid-value: generator 'gen': 'start_time' must be an ISO-8601 timestamp, ms since the "
+    CHECK(config_error_text([] {
+              generator_options({{"start_time", "last tuesday"}});
+          }) ==
+          "invalid-value: generator 'gen': 'start_time' must be an ISO-8601 timestamp, ms since "
+          "the "
           "epoch or \"now\", got 'last tuesday'\n");
     CHECK(config_error_text([] { generator_options({{"emit", "xml"}}); }) != "no error");
     CHECK(config_error_text([] { generator_options({{"sensors", "0"}}); }) != "no error");
-    CHECK(config_error_text([] { generator_options({{"start_time", "1767225600000"}}); }) == "no error");
+    CHECK(config_error_text([] {
+              generator_options({{"start_time", "1767225600000"}});
+          }) == "no error");
     CHECK(config_error_text([] { generator_options({{"start_time", "now"}}); }) == "no error");
 }
 
 TEST_CASE("the generator's start_time option moves event time", "[generator]") {
-    auto gen = make_generator({{"start_time", "2026-03-02T12:00:00Z"}, {"emit", "columns"}, {"count", "5"}});
+    auto gen = make_generator(
+            {{"start_time", "2026-03-02T12:00:00Z"}, {"emit", "columns"}, {"count", "5"}});
     operator_context ctx("generator", "gen", nullptr, nullptr, nullptr);
     source_batch out;
     REQUIRE(gen->poll(out, ctx) == poll_status::produced);

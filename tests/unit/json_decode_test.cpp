@@ -1046,9 +1046,10 @@ const std::vector<std::optional<std::string>> awkward_records = {
 
 }  // namespace
 
-TEST_CASE("json_decode gives a batch of good and broken records the outputs and dead letters "
-          "it gives each record alone",
-          "[json]") {
+TEST_CASE(
+        "json_decode gives a batch of good and broken records the outputs and dead letters "
+        "it gives each record alone",
+        "[json]") {
     const std::vector<std::pair<std::string, std::string>> options = {
             sensor_schema, {"required", "[sensor_id, timestamp]"}};
     SECTION("each awkward record between good ones") {
@@ -1081,7 +1082,8 @@ TEST_CASE("json_decode gives a batch of good and broken records the outputs and 
         for (int round = 0; round < 40; ++round) {
             std::vector<std::optional<std::string>> rows;
             const std::size_t size = 8 + rng() % 400;
-            const unsigned broken_per_mille = round % 4 == 0 ? 900 : static_cast<unsigned>(rng() % 120);
+            const unsigned broken_per_mille =
+                    round % 4 == 0 ? 900 : static_cast<unsigned>(rng() % 120);
             for (std::size_t i = 0; i < size; ++i) {
                 if (rng() % 1000 < broken_per_mille) {
                     rows.push_back(awkward_records[rng() % awkward_records.size()]);

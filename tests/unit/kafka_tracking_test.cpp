@@ -1,7 +1,7 @@
 // Pure logic of the kafka operators (no broker): the contiguous-offset commit tracker, the
 // per-partition watermark and the option checks, including librdkafka's own property errors.
-#include <sluice/sluice.hpp>
 #include <sluice/ops/kafka.hpp>
+#include <sluice/sluice.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -78,7 +78,8 @@ TEST_CASE("a replayed range after a rewind commits the rewound position", "[kafk
     CHECK(t.take_commit() == 50);
 }
 
-TEST_CASE("the watermark is the minimum over active partitions minus the allowed lateness", "[kafka]") {
+TEST_CASE("the watermark is the minimum over active partitions minus the allowed lateness",
+          "[kafka]") {
     using clock = kafka_watermarks::clock;
     const auto t0 = clock::time_point{} + 1h;
     kafka_watermarks w(5ms, 10s);
@@ -181,7 +182,8 @@ const operator_descriptor& kafka_descriptor(operator_role role) {
     return *d;
 }
 
-std::string config_errors(operator_role role, const std::vector<std::pair<std::string, std::string>>& values) {
+std::string config_errors(operator_role role,
+                          const std::vector<std::pair<std::string, std::string>>& values) {
     const auto& d = kafka_descriptor(role);
     try {
         const options opts = options::from_values(d.spec, "kafka", "k", values);
@@ -202,7 +204,8 @@ std::string config_errors(operator_role role, const std::vector<std::pair<std::s
 TEST_CASE("the kafka source needs topics or a topic regex, not both", "[kafka]") {
     CHECK_THAT(config_errors(operator_role::source, {{"group_id", "g"}}),
                Catch::Contains("requires 'topics' (a list of topic names) or 'topic_regex'"));
-    CHECK_THAT(config_errors(operator_role::source, {{"group_id", "g"}, {"topics", "[a]"}, {"topic_regex", "a.*"}}),
+    CHECK_THAT(config_errors(operator_role::source,
+                             {{"group_id", "g"}, {"topics", "[a]"}, {"topic_regex", "a.*"}}),
                Catch::Contains("give either 'topics' or 'topic_regex', not both"));
     CHECK_THAT(config_errors(operator_role::source, {{"group_id", "g"}, {"topic_regex", "a(("}}),
                Catch::Contains("'topic_regex' 'a((' is not a valid regular expression"));
@@ -210,22 +213,30 @@ TEST_CASE("the kafka source needs topics or a topic regex, not both", "[kafka]")
 }
 
 TEST_CASE("librdkafka's own text explains a rejected property", "[kafka]") {
-    const auto errors = config_errors(
-            operator_role::source,
-            {{"group_id", "g"}, {"topics", "[a]"}, {"librdkafka", "{fetch.wait.max.ms: soon, no.such.thing: 1}"}});
-    CHECK_THAT(errors, Catch::Contains("librdkafka rejected 'fetch.wait.max.ms: soon': Invalid value for "
-                                       "configuration property \"fetch.wait.max.ms\""));
+    const auto errors =
+            config_errors(operator_role::source,
+                          {{"group_id", "g"},
+                           {"topics", "[a]"},
+                           {"librdkafka", "{fetch.wait.max.ms: soon, no.such.thing: 1}"}});
+    CHECK_THAT(errors,
+               Catch::Contains("librdkafka rejected 'fetch.wait.max.ms: soon': Invalid value for "
+                               "configuration property \"fetch.wait.max.ms\""));
     CHECK_THAT(errors, Catch::Contains("No such configuration property: \"no.such.thing\""));
     CHECK_THAT(config_errors(operator_role::source,
-                             {{"group_id", "g"}, {"topics", "[a]"}, {"librdkafka", "{enable.auto.commit: true}"}}),
+                             {{"group_id", "g"},
+                              {"topics", "[a]"},
+                              {"librdkafka", "{enable.auto.commit: true}"}}),
                Catch::Contains("'enable.auto.commit' cannot be set here"));
     CHECK(config_errors(operator_role::source,
-                        {{"group_id", "g"}, {"topics", "[a]"}, {"librdkafka", "{fetch.wait.max.ms: 100}"}})
+                        {{"group_id", "g"},
+                         {"topics", "[a]"},
+                         {"librdkafka", "{fetch.wait.max.ms: 100}"}})
                   .empty());
 }
 
 TEST_CASE("the kafka sink checks its topic and value options", "[kafka]") {
-    CHECK_THAT(config_errors(operator_role::sink, {}), Catch::Contains("requires 'topic' (or 'topic_column')"));
+    CHECK_THAT(config_errors(operator_role::sink, {}),
+               Catch::Contains("requires 'topic' (or 'topic_column')"));
     CHECK_THAT(config_errors(operator_role::sink, {{"topic", "t"}, {"topic_column", "c"}}),
                Catch::Contains("give either 'topic' or 'topic_column', not both"));
     CHECK_THAT(config_errors(operator_role::sink, {{"topic", "t"}, {"format", "raw"}}),
@@ -239,14 +250,16 @@ TEST_CASE("the kafka sink checks its topic and value options", "[kafka]") {
 
 TEST_CASE("the kafka sink reports unknown or mistyped columns at bind time", "[kafka]") {
     const auto& d = kafka_descriptor(operator_role::sink);
-    const options opts =
-            options::from_values(d.spec, "kafka", "k", {{"topic", "t"}, {"key_column", "n"}, {"format", "json"}});
+    const options opts = options::from_values(
+            d.spec, "kafka", "k", {{"topic", "t"}, {"key_column", "n"}, {"format", "json"}});
     build_context build;
     auto sink = d.make_sink(opts, build);
     diagnostics_collector out;
-    bind_context ctx("kafka", "k", [](std::string_view) { return source_location{}; }, &out);
+    bind_context ctx(
+            "kafka", "k", [](std::string_view) { return source_location{}; }, &out);
     sink->bind(make_schema({{"n", data_type::int64, false}}), ctx);
     REQUIRE(ctx.failed());
     REQUIRE(out.items().size() == 1);
-    CHECK_THAT(out.items()[0].message, Catch::Contains("'key_column' column 'n' must be a string, got int64"));
+    CHECK_THAT(out.items()[0].message,
+               Catch::Contains("'key_column' column 'n' must be a string, got int64"));
 }

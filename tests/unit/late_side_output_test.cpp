@@ -49,9 +49,12 @@ public:
 /// Keeps every batch it accepts (columns only), per sink id.
 class keeping_sink final : public sink {
 public:
-    explicit keeping_sink(std::vector<batch>* into) : into_(into) {}
+    explicit keeping_sink(std::vector<batch>* into)
+        : into_(into) {}
     void bind(const schema_ptr&, bind_context&) override {}
-    void consume(const batch& input, operator_context&) override { into_->emplace_back(input.schema(), input.columns()); }
+    void consume(const batch& input, operator_context&) override {
+        into_->emplace_back(input.schema(), input.columns());
+    }
 
 private:
     std::vector<batch>* into_;
@@ -65,10 +68,13 @@ std::map<std::string, std::vector<batch>>& kept() {
 void register_keeping_sink() {
     auto& registry = operator_registry::global();
     if (registry.find(operator_role::sink, "late_test_keeper") == nullptr) {
-        registry.add_sink("late_test_keeper", "test sink keeping batches in memory", [](option_spec&) {},
-                          [](const options& opts, build_context&) -> std::unique_ptr<sink> {
-                              return std::make_unique<keeping_sink>(&kept()[opts.operator_id()]);
-                          });
+        registry.add_sink(
+                "late_test_keeper",
+                "test sink keeping batches in memory",
+                [](option_spec&) {},
+                [](const options& opts, build_context&) -> std::unique_ptr<sink> {
+                    return std::make_unique<keeping_sink>(&kept()[opts.operator_id()]);
+                });
     }
 }
 
@@ -132,7 +138,7 @@ sinks:
 struct late_run {
     std::multiset<std::string> windows;
     std::vector<std::string> window_sequence;  // the same, in the order emitted
-    std::multiset<std::string> side;  // rows of the late side output
+    std::multiset<std::string> side;           // rows of the late side output
     std::vector<std::string> dead_reasons;
     std::multiset<std::string> dead_rows;  // "sensor/timestamp" of each dead-lettered record
     std::size_t records_read = 0;
@@ -159,7 +165,8 @@ late_run run_late_pipeline(bool side_output) {
     out.side = row_keys(kept()["late"]);
     out.dead_reasons = dead_ptr->reasons;
     for (const auto& payload : dead_ptr->payloads) {
-        out.dead_rows.insert(json_field(payload, "sensor_id") + "/" + json_field(payload, "timestamp"));
+        out.dead_rows.insert(json_field(payload, "sensor_id") + "/" +
+                             json_field(payload, "timestamp"));
     }
     kept().clear();
     return out;
@@ -167,11 +174,14 @@ late_run run_late_pipeline(bool side_output) {
 
 }  // namespace
 
-TEST_CASE("with late: side_output, records later than the allowed lateness go to the side output unchanged",
-          "[window][side-output]") {
+TEST_CASE(
+        "with late: side_output, records later than the allowed lateness go to the side output "
+        "unchanged",
+        "[window][side-output]") {
     auto op = std::make_unique<window_transform>(tumbling_second(late_policy::side_output));
     diagnostics_collector problems;
-    bind_context bctx("window", "w", [](std::string_view) { return source_location{}; }, &problems);
+    bind_context bctx(
+            "window", "w", [](std::string_view) { return source_location{}; }, &problems);
     REQUIRE(op->bind(readings_schema(), bctx) != nullptr);
     const auto sides = op->side_outputs();
     REQUIRE(sides.size() == 1);
@@ -186,8 +196,8 @@ TEST_CASE("with late: side_output, records later than the allowed lateness go to
     CHECK(!side[0].schema());  // nothing late yet: left for the runtime to fill with an empty batch
 
     side.assign(1, batch{});
-    out = op->process_with_side_outputs(readings_batch({{"a", 300, 30.0}, {"b", -1, 1.0}, {"a", 1200, 5.0}}, 1500), ctx,
-                                        side);
+    out = op->process_with_side_outputs(
+            readings_batch({{"a", 300, 30.0}, {"b", -1, 1.0}, {"a", 1200, 5.0}}, 1500), ctx, side);
     REQUIRE(side[0].schema());
     REQUIRE(side[0].num_rows() == 1);
     CHECK(side[0].column_at(0).string_at(0) == "a");
@@ -199,16 +209,20 @@ TEST_CASE("with late: side_output, records later than the allowed lateness go to
     CHECK(ctx.metrics().rejected.load() == 1);
 }
 
-TEST_CASE("with late: dead_letter (the default), the window declares no side output", "[window][side-output]") {
+TEST_CASE("with late: dead_letter (the default), the window declares no side output",
+          "[window][side-output]") {
     auto op = std::make_unique<window_transform>(tumbling_second(late_policy::dead_letter));
     diagnostics_collector problems;
-    bind_context bctx("window", "w", [](std::string_view) { return source_location{}; }, &problems);
+    bind_context bctx(
+            "window", "w", [](std::string_view) { return source_location{}; }, &problems);
     REQUIRE(op->bind(readings_schema(), bctx) != nullptr);
     CHECK(op->side_outputs().empty());
 }
 
-TEST_CASE("a pipeline's late side output holds exactly the records the dead-letter setting rejects as late",
-          "[window][side-output][pipeline]") {
+TEST_CASE(
+        "a pipeline's late side output holds exactly the records the dead-letter setting rejects "
+        "as late",
+        "[window][side-output][pipeline]") {
     const auto dead_lettered = run_late_pipeline(false);
     const auto side = run_late_pipeline(true);
     REQUIRE(dead_lettered.records_read == 20000);

@@ -55,7 +55,9 @@ struct expected_stats {
 /// The definition, computed the plain way: two passes over a copy of the key's last `size`
 /// present values before the record; a history of one repeated value has that mean and no
 /// spread.
-expected_stats reference(const std::deque<double>& history, std::optional<double> x, double min_stddev) {
+expected_stats reference(const std::deque<double>& history,
+                         std::optional<double> x,
+                         double min_stddev) {
     expected_stats e;
     if (history.empty()) {
         return e;
@@ -64,7 +66,8 @@ expected_stats reference(const std::deque<double>& history, std::optional<double
     for (const auto v : history) {
         sum += v;
     }
-    const bool flat = std::all_of(history.begin(), history.end(), [&](double v) { return v == history.back(); });
+    const bool flat = std::all_of(
+            history.begin(), history.end(), [&](double v) { return v == history.back(); });
     const double mean = flat ? history.back() : sum / static_cast<double>(history.size());
     e.mean = mean;
     if (history.size() < 2) {
@@ -83,7 +86,10 @@ expected_stats reference(const std::deque<double>& history, std::optional<double
     return e;
 }
 
-void check_value(const column& c, std::size_t row, std::optional<double> expected, const char* what) {
+void check_value(const column& c,
+                 std::size_t row,
+                 std::optional<double> expected,
+                 const char* what) {
     INFO(what << " row " << row);
     REQUIRE(c.is_valid(row) == expected.has_value());
     if (expected) {
@@ -103,7 +109,8 @@ std::unique_ptr<rolling_transform> bound(rolling_config config) {
 
 }  // namespace
 
-TEST_CASE("rolling statistics match a plain recomputation over each key's last readings", "[rolling]") {
+TEST_CASE("rolling statistics match a plain recomputation over each key's last readings",
+          "[rolling]") {
     // Reproduce a failure with --rng-seed <seed>.
     const auto seed = Catch::rngSeed();
     INFO("seed " << seed);
@@ -131,7 +138,9 @@ TEST_CASE("rolling statistics match a plain recomputation over each key's last r
                 // Large offsets, flat stretches and spikes: the cases that break naive sums.
                 const double base = 1e6 + static_cast<double>(r.sensor.back() - '0');
                 if (rng() % 10 != 0) {
-                    r.temperature = rng() % 5 == 0 ? base : base + noise(rng) + (rng() % 50 == 0 ? 40.0 : 0.0);
+                    r.temperature = rng() % 5 == 0
+                                            ? base
+                                            : base + noise(rng) + (rng() % 50 == 0 ? 40.0 : 0.0);
                 }
                 if (rng() % 8 != 0) {
                     r.humidity = static_cast<std::int64_t>(rng() % 100);
@@ -144,14 +153,24 @@ TEST_CASE("rolling statistics match a plain recomputation over each key's last r
             for (std::size_t i = 0; i < rows.size(); ++i) {
                 const auto& r = rows[i];
                 const std::optional<double> h =
-                        r.humidity ? std::optional<double>(static_cast<double>(*r.humidity)) : std::nullopt;
+                        r.humidity ? std::optional<double>(static_cast<double>(*r.humidity))
+                                   : std::nullopt;
                 const auto et = reference(temperatures[r.sensor], r.temperature, config.min_stddev);
                 const auto eh = reference(humidities[r.sensor], h, config.min_stddev);
-                check_value(*out.find_column("temperature_recent_mean"), i, et.mean, "temperature mean");
-                check_value(*out.find_column("temperature_recent_stddev"), i, et.stddev, "temperature stddev");
+                check_value(*out.find_column("temperature_recent_mean"),
+                            i,
+                            et.mean,
+                            "temperature mean");
+                check_value(*out.find_column("temperature_recent_stddev"),
+                            i,
+                            et.stddev,
+                            "temperature stddev");
                 check_value(*out.find_column("temperature_zscore"), i, et.z, "temperature z");
                 check_value(*out.find_column("humidity_recent_mean"), i, eh.mean, "humidity mean");
-                check_value(*out.find_column("humidity_recent_stddev"), i, eh.stddev, "humidity stddev");
+                check_value(*out.find_column("humidity_recent_stddev"),
+                            i,
+                            eh.stddev,
+                            "humidity stddev");
                 check_value(*out.find_column("humidity_zscore"), i, eh.z, "humidity z");
                 auto remember = [&](std::deque<double>& history, std::optional<double> v) {
                     if (v) {
@@ -179,11 +198,14 @@ TEST_CASE("rolling forgets the least recently seen key beyond max_keys", "[rolli
     auto bound_op = bound(config);
     auto& op = *bound_op;
     operator_context ctx("rolling", "recent", nullptr, nullptr, nullptr);
-    const batch out = op.process(make_batch({{"a", 1.0, 1, 1}, {"b", 2.0, 1, 2}, {"a", 3.0, 1, 3},
-                                             {"c", 4.0, 1, 4},    // b is the least recently seen: forgotten
-                                             {"a", 5.0, 1, 5},    // a kept its history {1, 3}
-                                             {"b", 6.0, 1, 6}}),  // b starts over
-                                 ctx);
+    const batch out =
+            op.process(make_batch({{"a", 1.0, 1, 1},
+                                   {"b", 2.0, 1, 2},
+                                   {"a", 3.0, 1, 3},
+                                   {"c", 4.0, 1, 4},    // b is the least recently seen: forgotten
+                                   {"a", 5.0, 1, 5},    // a kept its history {1, 3}
+                                   {"b", 6.0, 1, 6}}),  // b starts over
+                       ctx);
     const auto& mean = *out.find_column("temperature_recent_mean");
     CHECK(mean.float64_values()[4] == 2.0);
     CHECK_FALSE(mean.is_valid(5));
@@ -219,21 +241,30 @@ TEST_CASE("rolling reports unknown and unsuitable columns at their keys", "[roll
     config.time_column = "sensor_id";
     rolling_transform op(config);
     diagnostics_collector out;
-    bind_context ctx("rolling", "recent", [](std::string_view key) { return source_location{std::string(key), 1, 1}; },
-                     &out);
+    bind_context ctx(
+            "rolling",
+            "recent",
+            [](std::string_view key) {
+                return source_location{std::string(key), 1, 1};
+            },
+            &out);
     CHECK(op.bind(readings_schema(), ctx) == nullptr);
     REQUIRE(out.items().size() == 4);
     CHECK(out.items()[0].where.file == "key");
-    CHECK(out.items()[0].message == "rolling 'recent': key column 'temperature' must be string or int64, found float64");
+    CHECK(out.items()[0].message ==
+          "rolling 'recent': key column 'temperature' must be string or int64, found float64");
     CHECK(out.items()[1].where.file == "columns.0");
-    CHECK(out.items()[1].message == "rolling 'recent': column 'sensor_id' must be float64 or int64, found string");
+    CHECK(out.items()[1].message ==
+          "rolling 'recent': column 'sensor_id' must be float64 or int64, found string");
     CHECK(out.items()[2].where.file == "columns.1");
     CHECK(out.items()[2].message ==
-          "rolling 'recent': columns: unknown column 'temprature' (columns: sensor_id, temperature, humidity, timestamp)");
+          "rolling 'recent': columns: unknown column 'temprature' (columns: sensor_id, "
+          "temperature, humidity, timestamp)");
     CHECK(out.items()[3].message ==
           "rolling 'recent': time column 'sensor_id' must be timestamp_ms or int64, found string");
     CHECK_THROWS_WITH(rolling_transform(rolling_config{"", {}, 1}),
-                      Catch::Contains("'columns' must name at least one column") && Catch::Contains("'size' must be 2..100000, got 1"));
+                      Catch::Contains("'columns' must name at least one column") &&
+                              Catch::Contains("'size' must be 2..100000, got 1"));
 }
 
 TEST_CASE("rolling after a parallel stage gives what a serial run gives", "[rolling][pipeline]") {
@@ -242,7 +273,10 @@ TEST_CASE("rolling after a parallel stage gives what a serial run gives", "[roll
     INFO("seed " << seed);
     std::mt19937 rng(seed);
     const std::string dir = std::string(SLUICE_BINARY_DIR) + "/rolling_test_out";
-    auto run = [&](std::size_t threads, std::size_t in_flight, std::size_t batch_records, const std::string& file) {
+    auto run = [&](std::size_t threads,
+                   std::size_t in_flight,
+                   std::size_t batch_records,
+                   const std::string& file) {
         const std::string yaml = fmt::format(R"(name: rolling
 runtime: {{threads: {}, max_batches_in_flight: {}}}
 sources:
@@ -255,7 +289,11 @@ transforms:
 sinks:
   out: {{type: file, inputs: [recent], path: {}/{}, format: csv}}
 )",
-                                             threads, in_flight, batch_records, dir, file);
+                                             threads,
+                                             in_flight,
+                                             batch_records,
+                                             dir,
+                                             file);
         load_pipeline_from_string(yaml, "rolling.yaml")->run();
         std::ifstream in(dir + "/" + file);
         return std::string(std::istreambuf_iterator<char>(in), {});

@@ -5,13 +5,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <regex>
 #include <sstream>
-#include <unistd.h>
 
 using namespace sluice;
 using namespace sluice::ml;
@@ -41,7 +42,8 @@ double card_number(const std::string& json, const std::string& key) {
 }
 
 training_spec shipped_spec(const std::string& name) {
-    auto spec = load_training_spec((fs::path(SLUICE_SOURCE_DIR) / "models" / (name + ".train.yaml")).string());
+    auto spec = load_training_spec(
+            (fs::path(SLUICE_SOURCE_DIR) / "models" / (name + ".train.yaml")).string());
     spec.model_path = (scratch_dir() / (name + ".json")).string();
     spec.card_path = (scratch_dir() / (name + ".card")).string();
     return spec;
@@ -74,7 +76,8 @@ TEST_CASE("classification metrics follow their definitions", "[train][metrics]")
     CHECK(m.f1 == Approx(2.0 / 3));
     CHECK(m.confusion == std::vector<std::vector<std::size_t>>{{2, 1}, {1, 2}});
     // Three classes: macro averages; class 2 is never predicted (precision 0).
-    const auto k = classify_metrics(std::vector<std::int64_t>{0, 1, 2, 2}, std::vector<std::int64_t>{0, 1, 1, 0}, 3);
+    const auto k = classify_metrics(
+            std::vector<std::int64_t>{0, 1, 2, 2}, std::vector<std::int64_t>{0, 1, 1, 0}, 3);
     CHECK(k.accuracy == Approx(0.5));
     CHECK(k.precision == Approx((1.0 / 2 + 1.0 / 2 + 0) / 3));
     CHECK(k.recall == Approx((1.0 + 1.0 + 0) / 3));
@@ -90,11 +93,13 @@ TEST_CASE("regression metrics follow their definitions", "[train][metrics]") {
     CHECK(m.r2 == Approx(1 - 5.0 / 5));  // SST = 2.25+0.25+0.25+2.25 = 5
 }
 
-TEST_CASE("the shipped models retrain from their specs to the metrics in their cards", "[train][models]") {
+TEST_CASE("the shipped models retrain from their specs to the metrics in their cards",
+          "[train][models]") {
     SECTION("status_predictor: a random forest of 20 trees per class") {
         const auto spec = shipped_spec("status_predictor");
         std::size_t rounds_seen = 0;
-        const auto r = train_model(spec, load_training_table(spec),
+        const auto r = train_model(spec,
+                                   load_training_table(spec),
                                    [&](std::size_t round, std::size_t, const std::string& eval) {
                                        ++rounds_seen;
                                        CHECK(round == rounds_seen);
@@ -105,7 +110,8 @@ TEST_CASE("the shipped models retrain from their specs to the metrics in their c
         CHECK(r.info.num_trees == 60);
         CHECK(r.classification->accuracy >= 0.90);
         CHECK(r.classification->f1 >= 0.85);
-        CHECK(r.classification->accuracy == Approx(card_number(shipped_card("status_predictor"), "accuracy")).margin(0.005));
+        CHECK(r.classification->accuracy ==
+              Approx(card_number(shipped_card("status_predictor"), "accuracy")).margin(0.005));
     }
     SECTION("anomaly_detector: L2 logistic regression") {
         const auto spec = shipped_spec("anomaly_detector");
@@ -116,28 +122,33 @@ TEST_CASE("the shipped models retrain from their specs to the metrics in their c
         CHECK(r.classification->accuracy >= 0.93);
         CHECK(r.classification->precision >= 0.9);
         CHECK(r.classification->recall >= 0.4);
-        CHECK(r.classification->accuracy == Approx(card_number(shipped_card("anomaly_detector"), "accuracy")).margin(0.005));
+        CHECK(r.classification->accuracy ==
+              Approx(card_number(shipped_card("anomaly_detector"), "accuracy")).margin(0.005));
     }
     SECTION("humidity_regressor: 10 boosted trees") {
         const auto spec = shipped_spec("humidity_regressor");
         // Progress is reported once per boosting round, in order, with XGBoost's eval line.
         std::vector<std::size_t> rounds_seen;
-        const auto r = train_model(spec, load_training_table(spec),
-                                   [&](std::size_t round, std::size_t rounds, const std::string& eval) {
-                                       rounds_seen.push_back(round);
-                                       CHECK(rounds == 10);
-                                       CHECK_THAT(eval, Catch::Contains("test-rmse"));
-                                   });
+        const auto r =
+                train_model(spec,
+                            load_training_table(spec),
+                            [&](std::size_t round, std::size_t rounds, const std::string& eval) {
+                                rounds_seen.push_back(round);
+                                CHECK(rounds == 10);
+                                CHECK_THAT(eval, Catch::Contains("test-rmse"));
+                            });
         CHECK(rounds_seen == std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
         REQUIRE(r.regression);
         CHECK(r.info.num_trees == 10);
         CHECK(r.regression->rmse <= 8.0);
         CHECK(r.regression->r2 >= 0.1);
-        CHECK(r.regression->rmse == Approx(card_number(shipped_card("humidity_regressor"), "rmse")).margin(0.05));
+        CHECK(r.regression->rmse ==
+              Approx(card_number(shipped_card("humidity_regressor"), "rmse")).margin(0.05));
     }
 }
 
-TEST_CASE("a model trained on real data (UCI Occupancy) predicts its separate test file", "[train][real-data]") {
+TEST_CASE("a model trained on real data (UCI Occupancy) predicts its separate test file",
+          "[train][real-data]") {
     const auto folder = data_dir() / "uci-occupancy";
     INFO("UCI Occupancy data expected in " << folder << " (set SLUICE_DATA_DIR)");
     REQUIRE(fs::exists(folder / "datatraining.txt"));
@@ -195,7 +206,8 @@ TEST_CASE("splits hold out the requested share, by time or seeded at random", "[
     CHECK(a.regression->rmse != c.regression->rmse);  // another seed, other rows held out
 }
 
-TEST_CASE("the model card lists features, rows, parameters and metrics beside the reference", "[train][card]") {
+TEST_CASE("the model card lists features, rows, parameters and metrics beside the reference",
+          "[train][card]") {
     auto spec = shipped_spec("humidity_regressor");
     spec.data.rows = 4'000;
     const auto r = train_model(spec, load_training_table(spec));
@@ -209,19 +221,24 @@ TEST_CASE("the model card lists features, rows, parameters and metrics beside th
     CHECK_THAT(md, Catch::Contains("2.300 (old stack, on its own simulated data)"));
     const auto json = read_text(spec.card_path + ".json");
     CHECK(card_number(json, "rmse") == Approx(r.regression->rmse).margin(1e-5));
-    CHECK_THAT(json, Catch::Contains("\"reference\": [{\"metric\": \"rmse\", \"reference\": 2.3, \"ours\": "));
+    CHECK_THAT(json,
+               Catch::Contains(
+                       "\"reference\": [{\"metric\": \"rmse\", \"reference\": 2.3, \"ours\": "));
 }
 
 TEST_CASE("bad training specs and data name the file and the place", "[train]") {
     const auto dir = scratch_dir();
     const auto spec_path = (dir / "bad.train.yaml").string();
-    std::ofstream(spec_path) << "name: x\nlabel: y\nfeatures: [a]\ndata: {source: simulator, colour: red}\noutput: {model: m.json}\n";
+    std::ofstream(spec_path) << "name: x\nlabel: y\nfeatures: [a]\ndata: {source: simulator, "
+                                "colour: red}\noutput: {model: m.json}\n";
     try {
         load_training_spec(spec_path);
         FAIL("no error");
     } catch (const std::runtime_error& e) {
-        CHECK(std::string(e.what()) == spec_path + ":4:27: error: 'data' has no field 'colour' (fields: path, rows, "
-                                                   "simulator, source, time_column)");
+        CHECK(std::string(e.what()) ==
+              spec_path +
+                      ":4:27: error: 'data' has no field 'colour' (fields: path, rows, "
+                      "simulator, source, time_column)");
     }
     const auto csv = (dir / "bad.csv").string();
     std::ofstream(csv) << "a,b,label\n1,2,0\n3,oops,1\n";
@@ -237,8 +254,10 @@ TEST_CASE("bad training specs and data name the file and the place", "[train]") 
     CHECK_THROWS_WITH(load_training_table(spec), csv + ": no column 'c' (columns: a, b, label)");
     spec.params = {{"objective", "rank:pairwise"}};
     spec.features = {"a"};
-    CHECK_THROWS_WITH(train_model(spec, training_table{{"a"}, {1, 2}, {0, 1}, {1, 2}}),
-                      Catch::Contains("objective 'rank:pairwise' makes models the xgboost operator cannot use"));
+    CHECK_THROWS_WITH(
+            train_model(spec, training_table{{"a"}, {1, 2}, {0, 1}, {1, 2}}),
+            Catch::Contains(
+                    "objective 'rank:pairwise' makes models the xgboost operator cannot use"));
 }
 
 TEST_CASE("NDJSON training data reads nulls as missing and ISO times", "[train]") {
@@ -246,9 +265,10 @@ TEST_CASE("NDJSON training data reads nulls as missing and ISO times", "[train]"
     {
         std::ofstream out(path);
         for (int i = 0; i < 200; ++i) {
-            out << "{\"t\":\"2026-01-01T00:" << (i / 60 < 10 ? "0" : "") << i / 60 << ":" << (i % 60 < 10 ? "0" : "")
-                << i % 60 << "Z\",\"x\":" << (i % 7 == 0 ? "null" : std::to_string(i)) << ",\"ok\":" << (i % 2 ? "true" : "false")
-                << "}\n";
+            out << "{\"t\":\"2026-01-01T00:" << (i / 60 < 10 ? "0" : "") << i / 60 << ":"
+                << (i % 60 < 10 ? "0" : "") << i % 60
+                << "Z\",\"x\":" << (i % 7 == 0 ? "null" : std::to_string(i))
+                << ",\"ok\":" << (i % 2 ? "true" : "false") << "}\n";
         }
     }
     training_spec spec;

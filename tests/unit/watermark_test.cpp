@@ -11,10 +11,12 @@ using namespace sluice;
 namespace {
 
 schema_ptr timed_schema() {
-    return make_schema({{"timestamp", data_type::timestamp_ms, true}, {"partition", data_type::int64, false}});
+    return make_schema(
+            {{"timestamp", data_type::timestamp_ms, true}, {"partition", data_type::int64, false}});
 }
 
-batch rows(std::vector<std::pair<std::int64_t, std::int64_t>> time_partition, std::uint32_t stream = 0) {
+batch rows(std::vector<std::pair<std::int64_t, std::int64_t>> time_partition,
+           std::uint32_t stream = 0) {
     auto t = std::make_shared<column>(data_type::timestamp_ms);
     auto p = std::make_shared<column>(data_type::int64);
     for (const auto& [time, partition] : time_partition) {
@@ -48,7 +50,8 @@ TEST_CASE("watermark trails the newest event time and never goes back", "[waterm
     CHECK(out.watermark_ms() == 40'000);
     CHECK(out.event_time_column() == 0);
     CHECK(out.shared_column(0) == in.shared_column(0));  // passed through, not copied
-    CHECK(op->process(rows({{20'000, 0}}), ctx).watermark_ms() == 40'000);  // late record: no step back
+    CHECK(op->process(rows({{20'000, 0}}), ctx).watermark_ms() ==
+          40'000);  // late record: no step back
     CHECK(op->process(rows({{65'000, 0}}), ctx).watermark_ms() == 55'000);
     CHECK(op->process(rows({}), ctx).watermark_ms() == 55'000);
     // Another stream has its own watermark.
@@ -61,13 +64,17 @@ TEST_CASE("watermark per partition follows the slowest partition", "[watermark]"
     CHECK(op->process(rows({{100'000, 0}, {10'000, 1}}), ctx).watermark_ms() == 9'000);
     CHECK(op->process(rows({{200'000, 0}}), ctx).watermark_ms() == 9'000);
     CHECK(op->process(rows({{150'000, 1}}), ctx).watermark_ms() == 149'000);
-    CHECK(op->process(rows({{160'000, 2}}), ctx).watermark_ms() == 149'000);  // a new partition, ahead
+    CHECK(op->process(rows({{160'000, 2}}), ctx).watermark_ms() ==
+          149'000);  // a new partition, ahead
 }
 
 TEST_CASE("watermark waits for every expected partition unless it stays idle", "[watermark]") {
     std::int64_t clock = 0;
-    watermark_config config{"timestamp", std::chrono::seconds(1), "partition", 3, std::chrono::seconds(30)};
-    config.clock = [&clock] { return clock; };
+    watermark_config config{
+            "timestamp", std::chrono::seconds(1), "partition", 3, std::chrono::seconds(30)};
+    config.clock = [&clock] {
+        return clock;
+    };
     auto op = bound(config);
     operator_context ctx("watermark", "timed", nullptr, nullptr, nullptr);
     // A backlog: partition 0 is read far ahead of 1 and 2, which have delivered nothing yet.
@@ -88,14 +95,21 @@ TEST_CASE("watermark waits for every expected partition unless it stays idle", "
 TEST_CASE("watermark reports unknown and mistyped columns", "[watermark]") {
     watermark_transform op({"partition_id", std::chrono::seconds(0), "timestamp"});
     diagnostics_collector out;
-    bind_context ctx("watermark", "timed", [](std::string_view key) { return source_location{std::string(key), 1, 1}; },
-                     &out);
+    bind_context ctx(
+            "watermark",
+            "timed",
+            [](std::string_view key) {
+                return source_location{std::string(key), 1, 1};
+            },
+            &out);
     CHECK(op.bind(timed_schema(), ctx) == nullptr);
     REQUIRE(out.items().size() == 2);
     CHECK(out.items()[0].where.file == "column");
     CHECK(out.items()[0].message ==
-          "watermark 'timed': column: unknown column 'partition_id' (the input has {timestamp: timestamp_ms, "
+          "watermark 'timed': column: unknown column 'partition_id' (the input has {timestamp: "
+          "timestamp_ms, "
           "partition: int64})");
     CHECK(out.items()[1].message ==
-          "watermark 'timed': partition_column column 'timestamp' must be int64, found timestamp_ms");
+          "watermark 'timed': partition_column column 'timestamp' must be int64, found "
+          "timestamp_ms");
 }

@@ -33,9 +33,9 @@ struct record {
     std::string key;
     std::int64_t time = 0;
     bool has_value = true;
-    double value = 0;     // a multiple of 0.25: every sum is exact in any order
+    double value = 0;  // a multiple of 0.25: every sum is exact in any order
     std::int64_t ivalue = 0;
-    std::string tag;      // "r<id>": first/last are checked exactly
+    std::string tag;  // "r<id>": first/last are checked exactly
 };
 
 struct input_batch {
@@ -90,7 +90,9 @@ struct stream_params {
 
 // Generates records, shuffles them within `disorder`, makes a few very late, splits them over
 // three streams (stream 2 falls silent early) and cuts random batches (some empty).
-std::vector<input_batch> make_stream(std::mt19937_64& rng, const stream_params& p, std::size_t records,
+std::vector<input_batch> make_stream(std::mt19937_64& rng,
+                                     const stream_params& p,
+                                     std::size_t records,
                                      std::size_t keys) {
     std::vector<record> all;
     std::int64_t t = 1'767'225'600'000;
@@ -107,7 +109,8 @@ std::vector<input_batch> make_stream(std::mt19937_64& rng, const stream_params& 
     // Arrival = event time + delay: mostly within `disorder`, 4 % much later (late records).
     std::vector<std::pair<std::int64_t, std::size_t>> arrival;
     for (std::size_t i = 0; i < all.size(); ++i) {
-        std::int64_t delay = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(p.disorder + 1));
+        std::int64_t delay =
+                static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(p.disorder + 1));
         if (rng() % 25 == 0) {
             delay += p.disorder + static_cast<std::int64_t>(rng() % 3000);
         }
@@ -130,7 +133,8 @@ std::vector<input_batch> make_stream(std::mt19937_64& rng, const stream_params& 
     std::size_t next[3] = {0, 0, 0};
     std::int64_t max_time[3] = {no_watermark, no_watermark, no_watermark};
     std::int64_t now = 0;
-    while (next[0] < per_stream[0].size() || next[1] < per_stream[1].size() || next[2] < per_stream[2].size()) {
+    while (next[0] < per_stream[0].size() || next[1] < per_stream[1].size() ||
+           next[2] < per_stream[2].size()) {
         // Interleave by event time so that streams progress together.
         std::uint32_t s = 0;
         std::int64_t best = std::numeric_limits<std::int64_t>::max();
@@ -208,10 +212,12 @@ result_row evaluate(const ref_window& w) {
         if (!r.ilo || rec.ivalue < *r.ilo) {
             r.ilo = rec.ivalue;
         }
-        if (!first || rec.time < first->time || (rec.time == first->time && rec.arrival < first->arrival)) {
+        if (!first || rec.time < first->time ||
+            (rec.time == first->time && rec.arrival < first->arrival)) {
             first = &rec;
         }
-        if (!last || rec.time > last->time || (rec.time == last->time && rec.arrival > last->arrival)) {
+        if (!last || rec.time > last->time ||
+            (rec.time == last->time && rec.arrival > last->arrival)) {
             last = &rec;
         }
     }
@@ -233,7 +239,8 @@ result_row evaluate(const ref_window& w) {
             for (const double x : v) {
                 squares += (x - mean) * (x - mean);
             }
-            r.stddev = std::sqrt(static_cast<double>(squares / static_cast<long double>(v.size() - 1)));
+            r.stddev = std::sqrt(
+                    static_cast<double>(squares / static_cast<long double>(v.size() - 1)));
         }
         std::sort(v.begin(), v.end());
         r.lo = v.front();
@@ -246,7 +253,8 @@ result_row evaluate(const ref_window& w) {
 
 class reference {
 public:
-    explicit reference(const stream_params& p) : p_(p) {}
+    explicit reference(const stream_params& p)
+        : p_(p) {}
 
     // Processes one batch; returns the rows it emits, by window_id.
     std::map<std::string, result_row> process(const input_batch& b, std::size_t batch_index) {
@@ -265,9 +273,11 @@ public:
                 emit(w, out);
             }
         }
-        windows_.erase(std::remove_if(windows_.begin(), windows_.end(),
+        windows_.erase(std::remove_if(windows_.begin(),
+                                      windows_.end(),
                                       [&](const ref_window& w) {
-                                          if (watermark_ != no_watermark && w.end + p_.lateness <= watermark_) {
+                                          if (watermark_ != no_watermark &&
+                                              w.end + p_.lateness <= watermark_) {
                                               note_last_end(w);
                                               return true;
                                           }
@@ -293,8 +303,11 @@ public:
     // watermark).
     bool releasable(std::size_t batch_index) const {
         const auto last = last_end_.find(batch_index);
-        return std::none_of(windows_.begin(), windows_.end(),
-                            [&](const ref_window& w) { return w.pending_batches.count(batch_index) != 0; }) &&
+        return std::none_of(windows_.begin(),
+                            windows_.end(),
+                            [&](const ref_window& w) {
+                                return w.pending_batches.count(batch_index) != 0;
+                            }) &&
                (last == last_end_.end() || last->second + p_.lateness <= watermark_);
     }
 
@@ -318,11 +331,14 @@ private:
     }
 
     bool add(const record& r, std::int64_t before, std::size_t batch_index) {
-        const auto closed = [&](std::int64_t end) { return before != no_watermark && end + p_.lateness <= before; };
+        const auto closed = [&](std::int64_t end) {
+            return before != no_watermark && end + p_.lateness <= before;
+        };
         if (p_.kind == window_kind::session) {
             std::vector<std::size_t> hits;
             for (std::size_t i = 0; i < windows_.size(); ++i) {
-                if (windows_[i].key == r.key && windows_[i].start < r.time + p_.gap && r.time < windows_[i].end) {
+                if (windows_[i].key == r.key && windows_[i].start < r.time + p_.gap &&
+                    r.time < windows_[i].end) {
                     hits.push_back(i);
                 }
             }
@@ -338,9 +354,11 @@ private:
                 const auto& other = windows_[hits[h]];
                 merged.start = std::min(merged.start, other.start);
                 merged.end = std::max(merged.end, other.end);
-                merged.records.insert(merged.records.end(), other.records.begin(), other.records.end());
+                merged.records.insert(
+                        merged.records.end(), other.records.begin(), other.records.end());
                 merged.fired = merged.fired || other.fired;
-                merged.pending_batches.insert(other.pending_batches.begin(), other.pending_batches.end());
+                merged.pending_batches.insert(other.pending_batches.begin(),
+                                              other.pending_batches.end());
             }
             merged.start = std::min(merged.start, r.time);
             merged.end = std::max(merged.end, r.time + p_.gap);
@@ -355,13 +373,15 @@ private:
         }
         bool accepted = false;
         const std::int64_t step = p_.kind == window_kind::hopping ? p_.slide : p_.size;
-        const std::int64_t latest = (r.time >= 0 ? r.time / step : (r.time - step + 1) / step) * step;
+        const std::int64_t latest =
+                (r.time >= 0 ? r.time / step : (r.time - step + 1) / step) * step;
         for (std::int64_t start = latest; start > r.time - p_.size; start -= step) {
             if (closed(start + p_.size)) {
                 continue;
             }
-            auto it = std::find_if(windows_.begin(), windows_.end(),
-                                   [&](const ref_window& w) { return w.key == r.key && w.start == start; });
+            auto it = std::find_if(windows_.begin(), windows_.end(), [&](const ref_window& w) {
+                return w.key == r.key && w.start == start;
+            });
             if (it == windows_.end()) {
                 windows_.push_back({r.key, start, start + p_.size, {}, false, false, {}});
                 it = windows_.end() - 1;
@@ -414,7 +434,8 @@ private:
     std::int64_t watermark_ = no_watermark;
     std::set<std::int64_t> late_;
     std::set<std::int64_t> assigned_;  // records added to at least one window
-    std::map<std::size_t, std::int64_t> last_end_;  // batch -> largest end of a window emitted with it
+    std::map<std::size_t, std::int64_t>
+            last_end_;  // batch -> largest end of a window emitted with it
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -472,7 +493,9 @@ window_config make_config(const stream_params& p, std::int64_t* clock) {
                     agg("last", aggregate_function::last, "tag"),
                     agg("p50", aggregate_function::quantile, "value", 0.5),
                     agg("p95", aggregate_function::quantile, "value", 0.95)};
-    c.clock = [clock] { return *clock; };
+    c.clock = [clock] {
+        return *clock;
+    };
     return c;
 }
 
@@ -487,8 +510,11 @@ std::optional<double> float_at(const batch& b, const std::string& name, std::siz
 
 // |got - want| <= tolerance * max(|want|, floor); floor > 0 turns the relative bound into an
 // absolute one near zero (a mean of exactly 0 may come out as 1e-17).
-void check_close(const std::optional<double>& got, const std::optional<double>& want, double tolerance,
-                 const char* what, double floor = 1e-300) {
+void check_close(const std::optional<double>& got,
+                 const std::optional<double>& want,
+                 double tolerance,
+                 const char* what,
+                 double floor = 1e-300) {
     INFO(what);
     REQUIRE(got.has_value() == want.has_value());
     if (want) {
@@ -546,7 +572,8 @@ void run_randomized(const stream_params& p, const char* label) {
     std::int64_t clock = 0;
     window_transform op(make_config(p, &clock));
     diagnostics_collector problems;
-    bind_context bctx("window", "w", [](std::string_view) { return source_location{}; }, &problems);
+    bind_context bctx(
+            "window", "w", [](std::string_view) { return source_location{}; }, &problems);
     REQUIRE(op.bind(input_schema(), bctx) != nullptr);
     capturing_dead_letter dead;
     operator_context ctx("window", "w", nullptr, &dead, nullptr);
@@ -570,9 +597,11 @@ void run_randomized(const stream_params& p, const char* label) {
         batch b = make_batch(in);
         if (!in.rows.empty()) {
             b.add_ack(std::make_shared<ack_token>(
-                    std::vector<source_position>{{static_cast<std::int32_t>(in.stream), in.rows.front().id,
+                    std::vector<source_position>{{static_cast<std::int32_t>(in.stream),
+                                                  in.rows.front().id,
                                                   in.rows.back().id}},
-                    [&released, &released_mutex, i](const std::vector<source_position>&, bool delivered) {
+                    [&released, &released_mutex, i](const std::vector<source_position>&,
+                                                    bool delivered) {
                         CHECK(delivered);
                         std::lock_guard lock(released_mutex);
                         released.insert(i);
@@ -621,8 +650,9 @@ void run_randomized(const stream_params& p, const char* label) {
     }
     CHECK(dead_ids == ref.late());
     CHECK(ctx.metrics().rejected.load() == ref.late().size());
-    std::cout << label << ": " << total_records << " records, " << keys << " keys, " << batches.size()
-              << " batches, " << ref.late().size() << " late, " << emitted_rows << " rows emitted\n";
+    std::cout << label << ": " << total_records << " records, " << keys << " keys, "
+              << batches.size() << " batches, " << ref.late().size() << " late, " << emitted_rows
+              << " rows emitted\n";
     // Nothing disappears: every record is in a window or dead-lettered, never both.
     for (const auto id : ref.late()) {
         CHECK(ref.assigned().count(id) == 0);
@@ -636,7 +666,8 @@ void run_randomized(const stream_params& p, const char* label) {
         for (const auto& [id, n] : final_counts) {
             counted += n;
         }
-        CHECK(counted + static_cast<std::int64_t>(ref.late().size()) == static_cast<std::int64_t>(total_records));
+        CHECK(counted + static_cast<std::int64_t>(ref.late().size()) ==
+              static_cast<std::int64_t>(total_records));
     }
     CHECK(!ref.late().empty());
 }
@@ -683,7 +714,8 @@ schema_ptr small_schema() {
     return testing::readings_schema();
 }
 
-batch small_batch(const std::vector<std::tuple<std::string, std::int64_t, double>>& rows, std::int64_t watermark) {
+batch small_batch(const std::vector<std::tuple<std::string, std::int64_t, double>>& rows,
+                  std::int64_t watermark) {
     return testing::readings_batch(rows, watermark);
 }
 
@@ -708,7 +740,8 @@ window_config small_config() {
 std::unique_ptr<window_transform> bound(window_config c) {
     auto op = std::make_unique<window_transform>(std::move(c));
     diagnostics_collector problems;
-    bind_context bctx("window", "w", [](std::string_view) { return source_location{}; }, &problems);
+    bind_context bctx(
+            "window", "w", [](std::string_view) { return source_location{}; }, &problems);
     REQUIRE(op->bind(small_schema(), bctx) != nullptr);
     return op;
 }
@@ -719,10 +752,11 @@ struct ack_probe {
     ack_ref make(int id) {
         auto list = released;
         auto lost = failed;
-        return std::make_shared<ack_token>(std::vector<source_position>{{0, id, id}},
-                                           [list, lost, id](const std::vector<source_position>&, bool delivered) {
-                                               (delivered ? list : lost)->push_back(id);
-                                           });
+        return std::make_shared<ack_token>(
+                std::vector<source_position>{{0, id, id}},
+                [list, lost, id](const std::vector<source_position>&, bool delivered) {
+                    (delivered ? list : lost)->push_back(id);
+                });
     }
 };
 
@@ -730,8 +764,9 @@ struct ack_probe {
 // delivery token, which has no positions).
 std::vector<ack_ref> source_acks(const batch& b) {
     std::vector<ack_ref> acks;
-    std::copy_if(b.acks().begin(), b.acks().end(), std::back_inserter(acks),
-                 [](const ack_ref& a) { return !a->positions().empty(); });
+    std::copy_if(b.acks().begin(), b.acks().end(), std::back_inserter(acks), [](const ack_ref& a) {
+        return !a->positions().empty();
+    });
     return acks;
 }
 
@@ -740,13 +775,15 @@ std::vector<ack_ref> source_acks(const batch& b) {
 TEST_CASE("window fires once per key when the watermark passes its end", "[window]") {
     auto op = bound(small_config());
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
-    auto out = op->process(small_batch({{"a", 100, 20.0}, {"b", 200, 10.0}, {"a", 900, 22.0}}, 500), ctx);
+    auto out = op->process(small_batch({{"a", 100, 20.0}, {"b", 200, 10.0}, {"a", 900, 22.0}}, 500),
+                           ctx);
     CHECK(out.num_rows() == 0);
     CHECK(op->open_windows() == 2);
     out = op->process(small_batch({{"a", 1100, 30.0}}, 1000), ctx);
     REQUIRE(out.num_rows() == 2);
     CHECK(out.schema()->to_string() ==
-          "{sensor_id: string, window_start: timestamp_ms, window_end: timestamp_ms, temperature_mean: float64, "
+          "{sensor_id: string, window_start: timestamp_ms, window_end: timestamp_ms, "
+          "temperature_mean: float64, "
           "readings: int64, window_id: string, is_update: bool}");
     CHECK(out.column_at(0).string_at(0) == "a");
     CHECK(out.column_at(3).float64_values()[0] == 21.0);
@@ -760,8 +797,9 @@ TEST_CASE("window fires once per key when the watermark passes its end", "[windo
     CHECK(op->process(small_batch({}, 1000), ctx).num_rows() == 0);
 }
 
-TEST_CASE("window holds acknowledgements until the windows covering a batch are emitted and accepted",
-          "[window][ack]") {
+TEST_CASE(
+        "window holds acknowledgements until the windows covering a batch are emitted and accepted",
+        "[window][ack]") {
     auto op = bound(small_config());
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
     ack_probe probe;
@@ -809,8 +847,9 @@ TEST_CASE("window holds acknowledgements until the windows covering a batch are 
     CHECK(ctx.resume()->value("w") == std::optional<std::int64_t>(2000));
 }
 
-TEST_CASE("late records within the allowed lateness re-fire the window, later ones are dead-lettered",
-          "[window]") {
+TEST_CASE(
+        "late records within the allowed lateness re-fire the window, later ones are dead-lettered",
+        "[window]") {
     auto c = small_config();
     c.allowed_lateness = std::chrono::milliseconds(500);
     auto op = bound(c);
@@ -832,7 +871,8 @@ TEST_CASE("late records within the allowed lateness re-fire the window, later on
     CHECK(out.num_rows() == 0);
     REQUIRE(dead.reasons.size() == 2);
     CHECK(dead.reasons[0] ==
-          "late: event time 1970-01-01T00:00:00.300Z is behind the watermark 1970-01-01T00:00:01.500Z by 1200ms "
+          "late: event time 1970-01-01T00:00:00.300Z is behind the watermark "
+          "1970-01-01T00:00:01.500Z by 1200ms "
           "(allowed lateness 500ms)");
     CHECK(dead.payloads[0] == R"({"sensor_id":"a","timestamp":300,"temperature":30.0})");
     CHECK(dead.reasons[1] == "missing event time in column 'timestamp'");
@@ -843,7 +883,9 @@ TEST_CASE("an idle input stream stops holding the watermark after idle_timeout",
     auto c = small_config();
     c.idle_timeout = std::chrono::milliseconds(30'000);
     std::int64_t now = 0;
-    c.clock = [&now] { return now; };
+    c.clock = [&now] {
+        return now;
+    };
     auto op = bound(c);
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
     auto on = [](batch b, std::uint32_t stream) {
@@ -865,11 +907,14 @@ TEST_CASE("processing-time windows use the clock and fire as it passes their end
     c.processing_time = true;
     c.time_column.clear();
     std::int64_t now = 10'100;
-    c.clock = [&now] { return now; };
+    c.clock = [&now] {
+        return now;
+    };
     auto op = bound(c);
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
     // The timestamp column is ignored (even a missing value).
-    CHECK(op->process(small_batch({{"a", -1, 1.0}, {"a", 5, 3.0}}, no_watermark), ctx).num_rows() == 0);
+    CHECK(op->process(small_batch({{"a", -1, 1.0}, {"a", 5, 3.0}}, no_watermark), ctx).num_rows() ==
+          0);
     now = 10'900;
     CHECK(op->process(small_batch({{"a", 5, 5.0}}, no_watermark), ctx).num_rows() == 0);
     now = 11'000;
@@ -908,7 +953,8 @@ TEST_CASE("window ids escape key values so that different keys never share an id
     auto c = small_config();
     auto op = bound(c);
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
-    const auto out = op->process(small_batch({{"a/b", 1, 1.0}, {"a%2Fb", 2, 1.0}, {"~", 3, 1.0}}, 1000), ctx);
+    const auto out = op->process(
+            small_batch({{"a/b", 1, 1.0}, {"a%2Fb", 2, 1.0}, {"~", 3, 1.0}}, 1000), ctx);
     REQUIRE(out.num_rows() == 3);
     std::set<std::string> ids;
     for (std::size_t r = 0; r < 3; ++r) {
@@ -937,40 +983,57 @@ TEST_CASE("window config problems are reported with their keys, and bind errors 
     const std::pair<std::string, std::string> time{"time", "{column: timestamp}"};
     const std::pair<std::string, std::string> aggs{"aggregates", "{m: {mean: temperature}}"};
     CHECK(problems({time, aggs, {"window", "{kind: hopping, size: 60s, slide: 90s}"}}) ==
-          std::vector<std::string>{"cross-field: window 'per_minute': 'slide' (90s) must not exceed 'size' (60s)"});
+          std::vector<std::string>{
+                  "cross-field: window 'per_minute': 'slide' (90s) must not exceed 'size' (60s)"});
     CHECK(problems({time, aggs, {"window", "{kind: tumbling, size: 1m, gap: 5s}"}}) ==
-          std::vector<std::string>{
-                  "cross-field: window 'per_minute': 'gap' does not apply to tumbling windows (only session windows "
-                  "have a gap)"});
+          std::vector<std::string>{"cross-field: window 'per_minute': 'gap' does not apply to "
+                                   "tumbling windows (only session windows "
+                                   "have a gap)"});
     CHECK(problems({time, aggs, {"window", "{kind: session}"}}) ==
-          std::vector<std::string>{"missing-field: window 'per_minute': session windows require 'window.gap'"});
-    CHECK(problems({time, {"window", "{kind: tumbling, size: 1m}"}, {"aggregates", "{p: {quantile: t, q: 1.5}}"}}) ==
           std::vector<std::string>{
-                  "out-of-range: window 'per_minute': aggregate 'p': 'q' must be between 0 and 1 (exclusive), got 1.5"});
-    CHECK(problems({time, {"window", "{kind: tumbling, size: 1m}"}, {"aggregates", "{p: {mean: t, max: t}}"}}) ==
-          std::vector<std::string>{
-                  "cross-field: window 'per_minute': aggregate 'p' has 2 functions (mean, max); give exactly one"});
-    CHECK(problems({{"time", "{processing: true}"}, {"window", "{kind: tumbling, size: 1m}"}, aggs}).empty());
+                  "missing-field: window 'per_minute': session windows require 'window.gap'"});
+    CHECK(problems({time,
+                    {"window", "{kind: tumbling, size: 1m}"},
+                    {"aggregates", "{p: {quantile: t, q: 1.5}}"}}) ==
+          std::vector<std::string>{"out-of-range: window 'per_minute': aggregate 'p': 'q' must be "
+                                   "between 0 and 1 (exclusive), got 1.5"});
+    CHECK(problems({time,
+                    {"window", "{kind: tumbling, size: 1m}"},
+                    {"aggregates", "{p: {mean: t, max: t}}"}}) ==
+          std::vector<std::string>{"cross-field: window 'per_minute': aggregate 'p' has 2 "
+                                   "functions (mean, max); give exactly one"});
+    CHECK(problems({{"time", "{processing: true}"}, {"window", "{kind: tumbling, size: 1m}"}, aggs})
+                  .empty());
     CHECK(problems({{"time", "{}"}, {"window", "{kind: tumbling, size: 1m}"}, aggs}) ==
-          std::vector<std::string>{
-                  "missing-field: window 'per_minute': time: requires 'column' (event time) or 'processing: true'"});
+          std::vector<std::string>{"missing-field: window 'per_minute': time: requires 'column' "
+                                   "(event time) or 'processing: true'"});
 
     // Bind: unknown columns get a suggestion; numeric aggregates need numbers.
-    auto opts = options::from_values(d->spec, "window", "w",
-                                     {{"key", "[sensor]"},
-                                      time,
-                                      {"window", "{kind: tumbling, size: 1m}"},
-                                      {"aggregates", "{m: {mean: sensor_id}, x: {max: temprature}}"}});
+    auto opts =
+            options::from_values(d->spec,
+                                 "window",
+                                 "w",
+                                 {{"key", "[sensor]"},
+                                  time,
+                                  {"window", "{kind: tumbling, size: 1m}"},
+                                  {"aggregates", "{m: {mean: sensor_id}, x: {max: temprature}}"}});
     auto op = std::make_unique<window_transform>(window_transform::config_from(opts));
     diagnostics_collector out;
-    bind_context bctx("window", "w", [](std::string_view key) { return source_location{std::string(key), 1, 1}; },
-                      &out);
+    bind_context bctx(
+            "window",
+            "w",
+            [](std::string_view key) {
+                return source_location{std::string(key), 1, 1};
+            },
+            &out);
     CHECK(op->bind(small_schema(), bctx) == nullptr);
     REQUIRE(out.items().size() == 3);
     CHECK(out.items()[0].where.file == "key");
-    CHECK(out.items()[0].message == "window 'w': key: unknown column 'sensor'; did you mean 'sensor_id'?");
+    CHECK(out.items()[0].message ==
+          "window 'w': key: unknown column 'sensor'; did you mean 'sensor_id'?");
     CHECK(out.items()[1].where.file == "aggregates.m.mean");
-    CHECK(out.items()[1].message == "window 'w': aggregate 'm': mean needs a numeric column, but 'sensor_id' is string");
+    CHECK(out.items()[1].message ==
+          "window 'w': aggregate 'm': mean needs a numeric column, but 'sensor_id' is string");
     CHECK(out.items()[2].message ==
           "window 'w': aggregate 'x': unknown column 'temprature'; did you mean 'temperature'?");
 }
@@ -980,7 +1043,8 @@ namespace {
 // Keeps every batch it is given (a synchronous sink: accepted when consume returns).
 class batch_collector final : public sink {
 public:
-    explicit batch_collector(std::vector<batch>* into) : into_(into) {}
+    explicit batch_collector(std::vector<batch>* into)
+        : into_(into) {}
     void bind(const schema_ptr&, bind_context&) override {}
     void consume(const batch& input, operator_context&) override {
         batch copy(input.schema(), input.columns());  // no lineage: acks go when consume returns
@@ -998,14 +1062,18 @@ std::vector<batch>& collected() {
 
 }  // namespace
 
-TEST_CASE("a YAML pipeline generator -> window -> sink aggregates every reading", "[window][pipeline]") {
+TEST_CASE("a YAML pipeline generator -> window -> sink aggregates every reading",
+          "[window][pipeline]") {
     register_builtin_operators();
     auto& registry = operator_registry::global();
     if (registry.find(operator_role::sink, "window_test_collector") == nullptr) {
-        registry.add_sink("window_test_collector", "test sink keeping batches in memory", [](option_spec&) {},
-                          [](const options&, build_context&) -> std::unique_ptr<sink> {
-                              return std::make_unique<batch_collector>(&collected());
-                          });
+        registry.add_sink(
+                "window_test_collector",
+                "test sink keeping batches in memory",
+                [](option_spec&) {},
+                [](const options&, build_context&) -> std::unique_ptr<sink> {
+                    return std::make_unique<batch_collector>(&collected());
+                });
     }
     collected().clear();
     const std::string yaml = R"(name: window_e2e
@@ -1059,7 +1127,8 @@ sinks:
     collected().clear();
 }
 
-TEST_CASE("the accepted watermark advances only over outputs accepted without a gap", "[window][ack]") {
+TEST_CASE("the accepted watermark advances only over outputs accepted without a gap",
+          "[window][ack]") {
     auto op = bound(small_config());
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
     ack_probe probe;
@@ -1088,8 +1157,10 @@ TEST_CASE("the accepted watermark advances only over outputs accepted without a 
     CHECK(probe.failed->empty());
 }
 
-TEST_CASE("an output a sink could not deliver stops the accepted watermark and fails the waiting acknowledgements",
-          "[window][ack]") {
+TEST_CASE(
+        "an output a sink could not deliver stops the accepted watermark and fails the waiting "
+        "acknowledgements",
+        "[window][ack]") {
     auto op = bound(small_config());
     operator_context ctx("window", "w", nullptr, nullptr, nullptr);
     ack_probe probe;
@@ -1111,8 +1182,10 @@ TEST_CASE("an output a sink could not deliver stops the accepted watermark and f
     CHECK(*probe.failed == std::vector<int>{1});
 }
 
-TEST_CASE("acknowledgements wait until the accepted watermark passes their last window plus the allowed lateness",
-          "[window][ack]") {
+TEST_CASE(
+        "acknowledgements wait until the accepted watermark passes their last window plus the "
+        "allowed lateness",
+        "[window][ack]") {
     auto c = small_config();
     c.allowed_lateness = std::chrono::milliseconds(500);
     auto op = bound(c);
@@ -1161,8 +1234,9 @@ replay_stream make_replay_stream(std::uint64_t seed) {
     replay_stream s;
     std::int64_t max_time = no_watermark;
     for (std::size_t i = 0; i < rows.size(); i += 5) {
-        s.batches.emplace_back(rows.begin() + static_cast<std::ptrdiff_t>(i),
-                               rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + 5)));
+        s.batches.emplace_back(
+                rows.begin() + static_cast<std::ptrdiff_t>(i),
+                rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + 5)));
         for (const auto& r : s.batches.back()) {
             max_time = std::max(max_time, std::get<1>(r));
         }
@@ -1182,7 +1256,8 @@ struct window_result {
 void collect(const batch& out, std::map<std::string, window_result>& into) {
     for (std::size_t r = 0; r < out.num_rows(); ++r) {
         into[std::string(out.find_column("window_id")->string_at(r))] = {
-                out.find_column("window_end")->int64_values()[r], out.find_column("readings")->int64_values()[r],
+                out.find_column("window_end")->int64_values()[r],
+                out.find_column("readings")->int64_values()[r],
                 out.find_column("temperature_mean")->float64_values()[r]};
     }
 }
@@ -1198,14 +1273,20 @@ window_config hopping_config(std::int64_t lateness) {
 
 }  // namespace
 
-TEST_CASE("after a restart from the committed positions, a resumed window emits exactly what a full run emits "
-          "for the windows ending after the resumed watermark",
-          "[window][ack][resume]") {
+TEST_CASE(
+        "after a restart from the committed positions, a resumed window emits exactly what a full "
+        "run emits "
+        "for the windows ending after the resumed watermark",
+        "[window][ack][resume]") {
     for (const std::int64_t lateness : {0, 400}) {
         INFO("allowed lateness " << lateness);
         const auto stream = make_replay_stream(42 + static_cast<std::uint64_t>(lateness));
-        const auto feed = [&](window_transform& op, operator_context& ctx, std::size_t from, std::size_t to,
-                              ack_probe* probe, std::map<std::string, window_result>& results) {
+        const auto feed = [&](window_transform& op,
+                              operator_context& ctx,
+                              std::size_t from,
+                              std::size_t to,
+                              ack_probe* probe,
+                              std::map<std::string, window_result>& results) {
             for (std::size_t i = from; i < to; ++i) {
                 batch in = small_batch(stream.batches[i], stream.watermarks[i]);
                 if (probe != nullptr) {

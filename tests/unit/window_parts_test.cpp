@@ -1,18 +1,18 @@
 // The window operator's parts on their own: DDSketch, Welford/Chan moments, the window
 // assigner and the watermark tracker.
-#include <sluice/ops/window.hpp>
-
 #include "../../operators/window/key_table.hpp"
+
+#include <sluice/ops/window.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <string>
 #include <iostream>
 #include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace sluice;
@@ -31,13 +31,15 @@ void check_guarantee(const ddsketch& sketch, const std::vector<double>& values) 
         const double exact = exact_quantile(values, q);
         const double got = sketch.quantile(q);
         INFO("q=" << q << " exact=" << exact << " sketch=" << got);
-        CHECK(std::fabs(got - exact) <= sketch.relative_accuracy() * std::fabs(exact) * (1 + 1e-12));
+        CHECK(std::fabs(got - exact) <=
+              sketch.relative_accuracy() * std::fabs(exact) * (1 + 1e-12));
     }
 }
 
 }  // namespace
 
-TEST_CASE("ddsketch quantiles stay within the relative error on varied distributions", "[window][ddsketch]") {
+TEST_CASE("ddsketch quantiles stay within the relative error on varied distributions",
+          "[window][ddsketch]") {
     const char* fixed = std::getenv("WINDOW_TEST_SEED");
     const std::uint64_t seed = fixed != nullptr ? std::stoull(fixed) : std::random_device{}();
     std::cout << "ddsketch seed " << seed << "\n";
@@ -50,7 +52,8 @@ TEST_CASE("ddsketch quantiles stay within the relative error on varied distribut
         for (int shape = 0; shape < 3; ++shape) {
             // 8192 bins, not the default 2048: at alpha 0.5 % 2048 bins span a factor of only
             // e^20.5, which the lognormal (sigma 2.5) exceeded in about one run in eight, so the
-            // sketch collapsed and the test failed at random. Collapsing is tested on its own below.
+            // sketch collapsed and the test failed at random. Collapsing is tested on its own
+            // below.
             ddsketch sketch(alpha, 8192);
             std::vector<double> values;
             const int n = 1 + static_cast<int>(rng() % 20000);
@@ -70,7 +73,8 @@ TEST_CASE("ddsketch quantiles stay within the relative error on varied distribut
     }
 }
 
-TEST_CASE("ddsketch merged from parts answers like one sketch of everything", "[window][ddsketch]") {
+TEST_CASE("ddsketch merged from parts answers like one sketch of everything",
+          "[window][ddsketch]") {
     std::mt19937_64 rng(7);
     std::normal_distribution<double> normal(-3.0, 10.0);
     ddsketch whole(0.01);
@@ -203,8 +207,10 @@ TEST_CASE("watermark waits until every active stream has one", "[window]") {
     CHECK(tracker.observe(1, 1500, no_watermark, 3) == 1500);
 }
 
-TEST_CASE("ddsketch growing with reserved bins collapses only when the occupied bins exceed the limit",
-          "[window][ddsketch]") {
+TEST_CASE(
+        "ddsketch growing with reserved bins collapses only when the occupied bins exceed the "
+        "limit",
+        "[window][ddsketch]") {
     // add() reserves empty bins when a store grows; the limit applies to the occupied bins, so
     // a bounded sketch answers the quantiles above its collapsed range exactly like an
     // unbounded one, and one that fits its limit never collapses.
@@ -233,13 +239,16 @@ TEST_CASE("ddsketch growing with reserved bins collapses only when the occupied 
     CHECK(fits.memory_bytes() <= 256 * sizeof(std::uint64_t));
 }
 
-TEST_CASE("the window key table finds every key after random inserts and erases", "[window][keys]") {
+TEST_CASE("the window key table finds every key after random inserts and erases",
+          "[window][keys]") {
     using sluice::detail::window::key_table;
     std::mt19937_64 rng(5);
     key_table table;
     std::map<std::uint32_t, std::uint64_t> live;  // id -> hash
     // Few distinct hashes (many collisions, long probe runs) so erase must shift entries back.
-    const auto hash_of = [](std::uint32_t id) { return static_cast<std::uint64_t>(id % 97) * 0x9E3779B97F4A7C15ULL; };
+    const auto hash_of = [](std::uint32_t id) {
+        return static_cast<std::uint64_t>(id % 97) * 0x9E3779B97F4A7C15ULL;
+    };
     for (int step = 0; step < 20000; ++step) {
         const auto id = static_cast<std::uint32_t>(rng() % 600);
         if (live.count(id) != 0) {
@@ -252,10 +261,12 @@ TEST_CASE("the window key table finds every key after random inserts and erases"
         if (step % 97 == 0) {
             REQUIRE(table.size() == live.size());
             for (std::uint32_t probe = 0; probe < 600; ++probe) {
-                const auto found = table.find(hash_of(probe), [&](std::uint32_t got) { return got == probe; });
+                const auto found =
+                        table.find(hash_of(probe), [&](std::uint32_t got) { return got == probe; });
                 REQUIRE(found == (live.count(probe) != 0 ? probe : key_table::npos));
             }
         }
     }
-    CHECK(sluice::detail::window::hash_key_bytes("sensor-00001") != sluice::detail::window::hash_key_bytes("sensor-00002"));
+    CHECK(sluice::detail::window::hash_key_bytes("sensor-00001") !=
+          sluice::detail::window::hash_key_bytes("sensor-00002"));
 }

@@ -1,12 +1,14 @@
 // The `xgboost` transform: feature mapping checked at build time, outputs per objective,
 // nulls as missing values, clear errors for bad model files, and whole pipelines.
 
+#include "xgboost_python_support.hpp"
+
 #include <sluice/ops/xgboost.hpp>
 #include <sluice/sluice.hpp>
 
-#include "xgboost_python_support.hpp"
-
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,7 +20,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 using namespace sluice;
 using namespace sluice::ml;
@@ -90,7 +91,8 @@ batch readings(const std::vector<reading>& rows) {
 
 schema_ptr bind_ok(transform& op, const schema_ptr& input) {
     diagnostics_collector out;
-    bind_context ctx("xgboost", "model", [](std::string_view) { return source_location{}; }, &out);
+    bind_context ctx(
+            "xgboost", "model", [](std::string_view) { return source_location{}; }, &out);
     auto s = op.bind(input, ctx);
     INFO((out.empty() ? std::string() : out.items().front().message));
     REQUIRE(s != nullptr);
@@ -99,12 +101,14 @@ schema_ptr bind_ok(transform& op, const schema_ptr& input) {
 
 std::string bind_error(transform& op, const schema_ptr& input) {
     diagnostics_collector out;
-    bind_context ctx("xgboost", "model", [](std::string_view) { return source_location{}; }, &out);
+    bind_context ctx(
+            "xgboost", "model", [](std::string_view) { return source_location{}; }, &out);
     CHECK(op.bind(input, ctx) == nullptr);
     return out.empty() ? std::string() : out.items().front().message;
 }
 
-std::vector<float> predict_rows(const std::string& model, const std::vector<std::vector<float>>& rows) {
+std::vector<float> predict_rows(const std::string& model,
+                                const std::vector<std::vector<float>>& rows) {
     const auto p = load_predictor(model, prediction_backend::xgboost);
     std::vector<float> flat;
     for (const auto& r : rows) {
@@ -126,7 +130,8 @@ TEST_CASE("the shipped models carry their feature names and objectives", "[xgboo
     CHECK(status.num_classes == 3);
     CHECK(status.num_parallel_tree == 20);
     CHECK(status.num_trees == 60);
-    CHECK(status.feature_names == std::vector<std::string>{"temperature", "humidity", "hour_of_day", "day_of_week"});
+    CHECK(status.feature_names ==
+          std::vector<std::string>{"temperature", "humidity", "hour_of_day", "day_of_week"});
     const auto anomaly = read_model_info(shipped("anomaly_detector"));
     CHECK(anomaly.booster == "gblinear");
     CHECK(anomaly.task == model_task::binary);
@@ -147,7 +152,8 @@ TEST_CASE("a multiclass model appends the class and one probability per class", 
         CHECK(out_schema->at(5).type == data_type::int64);
         CHECK(out_schema->at(8).name == "status_probability_2");
         operator_context ctx("xgboost", "status", nullptr, nullptr, nullptr);
-        const auto out = op->process(readings({{21.0, 45.0, 14, 2}, {34.0, 15.0, 3, 6}, {16.0, 66.0, 9, 0}}), ctx);
+        const auto out = op->process(
+                readings({{21.0, 45.0, 14, 2}, {34.0, 15.0, 3, 6}, {16.0, 66.0, 9, 0}}), ctx);
         REQUIRE(out.num_rows() == 3);
         const auto expected = predict_rows(shipped("status_predictor"),
                                            {{21, 45, 14, 2}, {34, 15, 3, 6}, {16, 66, 9, 0}});
@@ -191,9 +197,10 @@ TEST_CASE("a binary model appends probability and a thresholded label", "[xgboos
 }
 
 TEST_CASE("a regression model appends its value; feature_map renames columns", "[xgboost]") {
-    auto op = make({{"model", shipped("humidity_regressor")},
-                    {"feature_map", "{temp_c: temperature, hour: hour_of_day, weekday: day_of_week}"},
-                    {"output_prefix", "predicted_"}});
+    auto op =
+            make({{"model", shipped("humidity_regressor")},
+                  {"feature_map", "{temp_c: temperature, hour: hour_of_day, weekday: day_of_week}"},
+                  {"output_prefix", "predicted_"}});
     const auto input = make_schema({{"hour", data_type::int64, true},
                                     {"temp_c", data_type::float64, true},
                                     {"weekday", data_type::int64, true}});
@@ -207,7 +214,8 @@ TEST_CASE("a regression model appends its value; feature_map renames columns", "
     weekday->push_int64(4);
     operator_context ctx("xgboost", "model", nullptr, nullptr, nullptr);
     const auto out = op->process(batch(input, {hour, temp, weekday}), ctx);
-    CHECK(out.column_at(3).float64_values()[0] == Approx(predict_rows(shipped("humidity_regressor"), {{24.5, 13, 4}})[0]).margin(1e-6));
+    CHECK(out.column_at(3).float64_values()[0] ==
+          Approx(predict_rows(shipped("humidity_regressor"), {{24.5, 13, 4}})[0]).margin(1e-6));
 }
 
 TEST_CASE("nulls reach the model as missing values, not as zeros", "[xgboost]") {
@@ -237,7 +245,8 @@ TEST_CASE("nulls reach the model as missing values, not as zeros", "[xgboost]") 
         const auto out = op->process(readings(rows), ctx);
         for (std::size_t r = 0; r < rows.size(); ++r) {
             for (std::size_t k = 0; k < 3; ++k) {
-                CHECK(out.column_at(6 + k).float64_values()[r] == Approx(missing[r * 3 + k]).margin(1e-5));
+                CHECK(out.column_at(6 + k).float64_values()[r] ==
+                      Approx(missing[r * 3 + k]).margin(1e-5));
             }
         }
     }
@@ -246,65 +255,88 @@ TEST_CASE("nulls reach the model as missing values, not as zeros", "[xgboost]") 
 TEST_CASE("features that do not match the model fail the build with a clear error", "[xgboost]") {
     const auto model = shipped("status_predictor");
     SECTION("a wrong feature name") {
-        const auto e = build_error({{"model", model}, {"features", "[temp, humidity, hour_of_day, day_of_week]"}});
+        const auto e = build_error(
+                {{"model", model}, {"features", "[temp, humidity, hour_of_day, day_of_week]"}});
         CHECK_THAT(e, Catch::Contains("error[feature-mismatch]"));
-        CHECK_THAT(e, Catch::Contains("'temp' is not a feature of model '" + model +
-                                      "' (features: temperature, humidity, hour_of_day, day_of_week)"));
+        CHECK_THAT(
+                e,
+                Catch::Contains("'temp' is not a feature of model '" + model +
+                                "' (features: temperature, humidity, hour_of_day, day_of_week)"));
     }
     SECTION("a wrong feature count") {
         const auto e = build_error({{"model", model}, {"features", "[temperature, humidity]"}});
-        CHECK_THAT(e, Catch::Contains("model '" + model + "' expects 4 features (temperature, humidity, hour_of_day, "
-                                                          "day_of_week); 2 given"));
+        CHECK_THAT(e,
+                   Catch::Contains("model '" + model +
+                                   "' expects 4 features (temperature, humidity, hour_of_day, "
+                                   "day_of_week); 2 given"));
     }
     SECTION("a feature given twice") {
-        const auto e = build_error(
-                {{"model", model}, {"feature_map", "{a: temperature, b: temperature, c: hour_of_day, d: day_of_week}"}});
+        const auto e =
+                build_error({{"model", model},
+                             {"feature_map",
+                              "{a: temperature, b: temperature, c: hour_of_day, d: day_of_week}"}});
         CHECK_THAT(e, Catch::Contains("model feature 'temperature' is given twice"));
     }
     SECTION("both or neither of features and feature_map") {
-        CHECK_THAT(build_error({{"model", model}}), Catch::Contains("requires 'features' (or 'feature_map')"));
+        CHECK_THAT(build_error({{"model", model}}),
+                   Catch::Contains("requires 'features' (or 'feature_map')"));
         CHECK_THAT(build_error({{"model", model}, {"features", "[a]"}, {"feature_map", "{a: b}"}}),
                    Catch::Contains("give either 'features' or 'feature_map', not both"));
     }
     SECTION("the wrong number of output names") {
-        const auto e = build_error(
-                {{"model", model}, {"features", "[temperature, humidity, hour_of_day, day_of_week]"}, {"outputs", "[a, b]"}});
-        CHECK_THAT(e, Catch::Contains("is multiclass and makes 4 outputs (class, probability_0, probability_1, "
-                                      "probability_2); 'outputs' names 2"));
+        const auto e =
+                build_error({{"model", model},
+                             {"features", "[temperature, humidity, hour_of_day, day_of_week]"},
+                             {"outputs", "[a, b]"}});
+        CHECK_THAT(
+                e,
+                Catch::Contains(
+                        "is multiclass and makes 4 outputs (class, probability_0, probability_1, "
+                        "probability_2); 'outputs' names 2"));
     }
 }
 
 TEST_CASE("input columns that do not fit fail at bind with the column named", "[xgboost]") {
     auto op = make({{"model", shipped("status_predictor")},
-                    {"feature_map", "{temperature: temperature, humidity: humidity, hour_of_day: hour_of_day, "
-                                    "sensor_id: day_of_week}"}});
-    CHECK_THAT(bind_error(*op, reading_schema()),
-               Catch::Contains("column 'sensor_id' is string; model features must be float64, int64 or bool"));
+                    {"feature_map",
+                     "{temperature: temperature, humidity: humidity, hour_of_day: hour_of_day, "
+                     "sensor_id: day_of_week}"}});
+    CHECK_THAT(
+            bind_error(*op, reading_schema()),
+            Catch::Contains(
+                    "column 'sensor_id' is string; model features must be float64, int64 or bool"));
     auto op2 = make({{"model", shipped("status_predictor")},
                      {"features", "[temperature, humidity, hour_of_day, day_of_week]"}});
-    const auto lacking = make_schema({{"temperature", data_type::float64, true}, {"humidity", data_type::float64, true},
+    const auto lacking = make_schema({{"temperature", data_type::float64, true},
+                                      {"humidity", data_type::float64, true},
                                       {"hour_of_day", data_type::int64, true}});
     CHECK_THAT(bind_error(*op2, lacking),
-               Catch::Contains("column 'day_of_week' (model feature 'day_of_week') is not in the input"));
+               Catch::Contains(
+                       "column 'day_of_week' (model feature 'day_of_week') is not in the input"));
     auto op3 = make({{"model", shipped("status_predictor")},
                      {"features", "[temperature, humidity, hour_of_day, day_of_week]"},
                      {"outputs", "[sensor_id, p0, p1, p2]"}});
-    CHECK_THAT(bind_error(*op3, reading_schema()), Catch::Contains("output column 'sensor_id' already exists"));
+    CHECK_THAT(bind_error(*op3, reading_schema()),
+               Catch::Contains("output column 'sensor_id' already exists"));
 }
 
-TEST_CASE("missing, corrupt and wrong-kind model files fail the build naming the file", "[xgboost]") {
+TEST_CASE("missing, corrupt and wrong-kind model files fail the build naming the file",
+          "[xgboost]") {
     const auto dir = scratch_dir();
     const auto features = std::pair<std::string, std::string>{"features", "[a, b]"};
     SECTION("missing") {
         const auto path = (dir / "nope.json").string();
         const auto e = build_error({{"model", path}, features});
         CHECK_THAT(e, Catch::Contains("error[bad-model]"));
-        CHECK_THAT(e, Catch::Contains("model file '" + path + "' cannot be opened: No such file or directory"));
+        CHECK_THAT(e,
+                   Catch::Contains("model file '" + path +
+                                   "' cannot be opened: No such file or directory"));
     }
     SECTION("empty") {
         const auto path = (dir / "empty.json").string();
         std::ofstream(path).close();
-        CHECK_THAT(build_error({{"model", path}, features}), Catch::Contains("model file '" + path + "' is empty"));
+        CHECK_THAT(build_error({{"model", path}, features}),
+                   Catch::Contains("model file '" + path + "' is empty"));
     }
     SECTION("corrupt: a truncated model") {
         std::ifstream in(shipped("humidity_regressor"));
@@ -327,23 +359,28 @@ TEST_CASE("missing, corrupt and wrong-kind model files fail the build naming the
     SECTION("wrong kind: JSON that is not a model") {
         const auto path = (dir / "config.json").string();
         std::ofstream(path) << R"({"name": "quickstart", "sources": {}})";
-        CHECK_THAT(build_error({{"model", path}, features}), Catch::Contains("model file '" + path + "'"));
+        CHECK_THAT(build_error({{"model", path}, features}),
+                   Catch::Contains("model file '" + path + "'"));
     }
     SECTION("wrong kind: an unsupported objective") {
         // A ranking model (written by XGBoost's Python package) loads in XGBoost but has no
         // probability/class/value meaning here.
         const auto path = (dir / "rank.json").string();
         const std::string command =
-                "/usr/bin/python3 -c \"import numpy as np, xgboost as xgb; X = np.arange(40.0).reshape(20, 2); "
+                "/usr/bin/python3 -c \"import numpy as np, xgboost as xgb; X = "
+                "np.arange(40.0).reshape(20, 2); "
                 "d = xgb.DMatrix(X, label=np.arange(20) % 3); d.set_group([10, 10]); "
-                "xgb.train({'objective': 'rank:pairwise'}, d, 1).save_model('" + path + "')\"";
+                "xgb.train({'objective': 'rank:pairwise'}, d, 1).save_model('" +
+                path + "')\"";
         REQUIRE(std::system(command.c_str()) == 0);
         CHECK_THAT(build_error({{"model", path}, features}),
-                   Catch::Contains("has objective 'rank:pairwise', which this operator does not support"));
+                   Catch::Contains(
+                           "has objective 'rank:pairwise', which this operator does not support"));
     }
 }
 
-TEST_CASE("models written by XGBoost's Python package predict in the operator as in Python", "[xgboost][python]") {
+TEST_CASE("models written by XGBoost's Python package predict in the operator as in Python",
+          "[xgboost][python]") {
     // The Python package (Debian python3-xgboost, used only here) trains a binary and a 3-class
     // model on named features, saves each as JSON and UBJSON, and predicts rows with missing
     // values itself; the operator must give the same outputs with nulls for the missing values.
@@ -365,13 +402,15 @@ train_and_save(models, X, T, names, seed=2, rounds=6)
 
     const auto rows = xgboost_python::read_csv(dir / "rows.csv");
     REQUIRE(rows.size() == 500 * 2);
-    const auto input = make_schema({{"rh", data_type::float64, true}, {"temp_c", data_type::float64, true}});
+    const auto input =
+            make_schema({{"rh", data_type::float64, true}, {"temp_c", data_type::float64, true}});
     auto temp = std::make_shared<column>(data_type::float64);
     auto rh = std::make_shared<column>(data_type::float64);
     std::size_t nulls = 0;
     for (std::size_t r = 0; r < 500; ++r) {
         std::isnan(rows[r * 2]) ? (++nulls, temp->push_null()) : temp->push_float64(rows[r * 2]);
-        std::isnan(rows[r * 2 + 1]) ? (++nulls, rh->push_null()) : rh->push_float64(rows[r * 2 + 1]);
+        std::isnan(rows[r * 2 + 1]) ? (++nulls, rh->push_null())
+                                    : rh->push_float64(rows[r * 2 + 1]);
     }
     REQUIRE(nulls > 50);
     const batch readings_in(input, {rh, temp});  // columns in another order than the model's
@@ -383,10 +422,13 @@ train_and_save(models, X, T, names, seed=2, rounds=6)
         for (const auto* ext : {".json", ".ubj"}) {
             const auto path = (dir / (std::string(name) + ext)).string();
             CHECK_THAT(build_error({{"model", path}, {"features", "[temperature, rh]"}}),
-                       Catch::Contains("'temperature' is not a feature of model '" + path + "' (features: temp_c, rh)"));
+                       Catch::Contains("'temperature' is not a feature of model '" + path +
+                                       "' (features: temp_c, rh)"));
             for (const auto* backend : {"xgboost", "native"}) {
                 INFO(path << " backend " << backend);
-                auto op = make({{"model", path}, {"features", "[rh, temp_c]"}, {"backend", backend}}, "py");
+                auto op =
+                        make({{"model", path}, {"features", "[rh, temp_c]"}, {"backend", backend}},
+                             "py");
                 bind_ok(*op, input);
                 operator_context ctx("xgboost", "py", nullptr, nullptr, nullptr);
                 const auto out = op->process(readings_in, ctx);
@@ -396,11 +438,14 @@ train_and_save(models, X, T, names, seed=2, rounds=6)
                     if (per_row == 1) {
                         const double p = out.find_column("py_probability")->float64_values()[r];
                         bad += std::abs(p - expected[r]) <= 1e-5 ? 0 : 1;
-                        bad += out.find_column("py_label")->int64_values()[r] == (p >= 0.5 ? 1 : 0) ? 0 : 1;
+                        bad += out.find_column("py_label")->int64_values()[r] == (p >= 0.5 ? 1 : 0)
+                                       ? 0
+                                       : 1;
                         continue;
                     }
                     for (std::size_t k = 0; k < 3; ++k) {
-                        const double p = out.find_column("py_probability_" + std::to_string(k))->float64_values()[r];
+                        const double p = out.find_column("py_probability_" + std::to_string(k))
+                                                 ->float64_values()[r];
                         bad += std::abs(p - expected[r * 3 + k]) <= 1e-5 ? 0 : 1;
                     }
                     const auto* row = expected.data() + r * 3;
@@ -413,12 +458,15 @@ train_and_save(models, X, T, names, seed=2, rounds=6)
     }
 }
 
-TEST_CASE("one operator called from several threads at once gives the single-threaded outputs", "[xgboost][threads]") {
+TEST_CASE("one operator called from several threads at once gives the single-threaded outputs",
+          "[xgboost][threads]") {
     // The transform declares itself parallel; the graph may call process() concurrently. Both
     // backends, a tree model and gblinear (XGBoost's DMatrix path), from 4 threads at once.
     std::vector<reading> rows;
     for (int i = 0; i < 300; ++i) {
-        rows.push_back({10.0 + (i % 31), i % 11 == 0 ? std::nullopt : std::optional<double>(20.0 + (i % 53)), i % 24,
+        rows.push_back({10.0 + (i % 31),
+                        i % 11 == 0 ? std::nullopt : std::optional<double>(20.0 + (i % 53)),
+                        i % 24,
                         i % 7});
     }
     const batch input = readings(rows);
@@ -428,7 +476,8 @@ TEST_CASE("one operator called from several threads at once gives the single-thr
     for (const auto& [name, features] : models) {
         for (const auto* backend : {"xgboost", "native"}) {
             INFO(name << " backend " << backend);
-            auto op = make({{"model", shipped(name)}, {"features", features}, {"backend", backend}});
+            auto op =
+                    make({{"model", shipped(name)}, {"features", features}, {"backend", backend}});
             bind_ok(*op, reading_schema());
             operator_context solo("xgboost", "model", nullptr, nullptr, nullptr);
             const auto expected = op->process(input, solo);
@@ -443,8 +492,10 @@ TEST_CASE("one operator called from several threads at once gives the single-thr
                             const auto& got = out.column_at(c);
                             const auto& want = expected.column_at(c);
                             const bool same = got.type() == data_type::float64
-                                                      ? std::ranges::equal(got.float64_values(), want.float64_values())
-                                                      : std::ranges::equal(got.int64_values(), want.int64_values());
+                                                      ? std::ranges::equal(got.float64_values(),
+                                                                           want.float64_values())
+                                                      : std::ranges::equal(got.int64_values(),
+                                                                           want.int64_values());
                             differences += same ? 0 : 1;
                         }
                     }
@@ -458,7 +509,8 @@ TEST_CASE("one operator called from several threads at once gives the single-thr
     }
 }
 
-TEST_CASE("a pipeline runs the three shipped models, both backends agreeing", "[xgboost][pipeline]") {
+TEST_CASE("a pipeline runs the three shipped models, both backends agreeing",
+          "[xgboost][pipeline]") {
     register_builtin_operators();
     const auto models = (fs::path(SLUICE_SOURCE_DIR) / "models").string();
     std::string yaml = R"(name: three_models
@@ -470,11 +522,15 @@ transforms:
     for (const auto* backend : {"xgboost", "native"}) {
         const std::string b = backend;
         const std::string input = b == "xgboost" ? "fleet" : "humidity_xgboost";
-        yaml += "  status_" + b + ": {type: xgboost, inputs: [" + input + "], backend: " + b + ", model: " + models +
-                "/status_predictor.json, features: [temperature, humidity, hour_of_day, day_of_week]}\n";
-        yaml += "  anomaly_" + b + ": {type: xgboost, inputs: [status_" + b + "], backend: " + b + ", model: " + models +
+        yaml += "  status_" + b + ": {type: xgboost, inputs: [" + input + "], backend: " + b +
+                ", model: " + models +
+                "/status_predictor.json, features: [temperature, humidity, hour_of_day, "
+                "day_of_week]}\n";
+        yaml += "  anomaly_" + b + ": {type: xgboost, inputs: [status_" + b + "], backend: " + b +
+                ", model: " + models +
                 "/anomaly_detector.json, features: [temperature, humidity, hour_of_day]}\n";
-        yaml += "  humidity_" + b + ": {type: xgboost, inputs: [anomaly_" + b + "], backend: " + b + ", model: " + models +
+        yaml += "  humidity_" + b + ": {type: xgboost, inputs: [anomaly_" + b + "], backend: " + b +
+                ", model: " + models +
                 "/humidity_regressor.json, features: [temperature, hour_of_day, day_of_week]}\n";
     }
     yaml += R"(  differ:

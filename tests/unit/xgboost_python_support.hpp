@@ -36,7 +36,8 @@ def train_and_save(models, X, T, names, seed, rounds):
 inline void run_script(const std::filesystem::path& dir, const std::string& script) {
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "make_models.py") << prelude << script;
-    const auto command = "/usr/bin/python3 " + (dir / "make_models.py").string() + " " + dir.string();
+    const auto command =
+            "/usr/bin/python3 " + (dir / "make_models.py").string() + " " + dir.string();
     INFO("running " << command);
     REQUIRE(std::system(command.c_str()) == 0);
 }
@@ -50,7 +51,8 @@ inline std::vector<double> read_csv(const std::filesystem::path& path) {
     while (std::getline(in, line)) {
         std::stringstream s(line);
         while (std::getline(s, cell, ',')) {
-            values.push_back(cell == "nan" ? std::numeric_limits<double>::quiet_NaN() : std::stod(cell));
+            values.push_back(cell == "nan" ? std::numeric_limits<double>::quiet_NaN()
+                                           : std::stod(cell));
         }
     }
     return values;

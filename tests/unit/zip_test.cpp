@@ -13,7 +13,8 @@ using namespace sluice;
 namespace {
 
 schema_ptr parsed_schema() {
-    return make_schema({{"sensor_id", data_type::string, false}, {"temperature", data_type::float64, false}});
+    return make_schema(
+            {{"sensor_id", data_type::string, false}, {"temperature", data_type::float64, false}});
 }
 
 /// `parsed` plus the given float64 columns (what an xgboost branch adds).
@@ -34,18 +35,26 @@ column_ptr floats(std::vector<double> values) {
 }
 
 bind_context located(diagnostics_collector& out) {
-    return bind_context("zip", "joined", [](std::string_view key) { return source_location{std::string(key), 1, 1}; },
-                        &out);
+    return bind_context(
+            "zip",
+            "joined",
+            [](std::string_view key) {
+                return source_location{std::string(key), 1, 1};
+            },
+            &out);
 }
 
 /// A generator and map branches, zipped: `branches` is the transforms' text after the
 /// generator, `zipped` the zip's input list.
 std::string branches_yaml(const std::string& branches, const std::string& zipped) {
-    return "name: clash\nsources:\n  fleet: {type: generator, count: 10, emit: columns}\ntransforms:\n" + branches +
-           "  joined:\n    type: zip\n    inputs: " + zipped + "\nsinks:\n  out: {type: blackhole, inputs: [joined]}\n";
+    return "name: clash\nsources:\n  fleet: {type: generator, count: 10, emit: "
+           "columns}\ntransforms:\n" +
+           branches + "  joined:\n    type: zip\n    inputs: " + zipped +
+           "\nsinks:\n  out: {type: blackhole, inputs: [joined]}\n";
 }
 
-const std::string two_scores = R"(  one: {type: map, inputs: [fleet], columns: {score: "temperature * 2"}}
+const std::string two_scores =
+        R"(  one: {type: map, inputs: [fleet], columns: {score: "temperature * 2"}}
   two: {type: map, inputs: [fleet], columns: {score: "temperature * 3"}}
 )";
 
@@ -61,7 +70,8 @@ TEST_CASE("zip appends each further input's new columns after the first input's"
     const auto schema = zip.bind_inputs(inputs, ctx);
     REQUIRE(out.items().empty());
     REQUIRE(schema);
-    CHECK(schema->to_string() == branch_schema({"status_class", "anomaly_probability", "anomaly_label"})->to_string());
+    CHECK(schema->to_string() ==
+          branch_schema({"status_class", "anomaly_probability", "anomaly_label"})->to_string());
 
     auto ids = std::make_shared<column>(data_type::string);
     ids->push_string("s-1");
@@ -90,7 +100,8 @@ TEST_CASE("zip appends each further input's new columns after the first input's"
     CHECK(joined.created_ns() == created);  // creation times travel with the rows
 }
 
-TEST_CASE("zip refuses two inputs adding the same column and a column whose type changed", "[zip]") {
+TEST_CASE("zip refuses two inputs adding the same column and a column whose type changed",
+          "[zip]") {
     zip_transform zip;
     diagnostics_collector out;
     auto ctx = located(out);
@@ -104,11 +115,13 @@ TEST_CASE("zip refuses two inputs adding the same column and a column whose type
     CHECK(out.items()[0].where.file == "inputs.1");
     CHECK(out.items()[0].code == "schema-mismatch");
     CHECK(out.items()[0].message ==
-          "zip 'joined': inputs 'status' and 'anomaly' both add a column 'score'; rename one of them (e.g. xgboost's "
+          "zip 'joined': inputs 'status' and 'anomaly' both add a column 'score'; rename one of "
+          "them (e.g. xgboost's "
           "output_prefix)");
     CHECK(out.items()[1].where.file == "inputs.2");
     CHECK(out.items()[1].message ==
-          "zip 'joined': column 'temperature' is int64 in input 'rounded' but float64 in the first input 'status'");
+          "zip 'joined': column 'temperature' is int64 in input 'rounded' but float64 in the first "
+          "input 'status'");
 }
 
 TEST_CASE("zip fails on inputs whose row counts differ", "[zip]") {
@@ -124,20 +137,25 @@ TEST_CASE("zip fails on inputs whose row counts differ", "[zip]") {
     operator_context octx("zip", "joined", nullptr, nullptr, nullptr);
     const batch* parts[] = {&first, &second};
     CHECK_THROWS_WITH(zip.process_inputs(parts, octx),
-                      Catch::Contains("zip 'joined'") && Catch::Contains("input 'b' has 2 rows but 'a' has 3"));
+                      Catch::Contains("zip 'joined'") &&
+                              Catch::Contains("input 'b' has 2 rows but 'a' has 3"));
 }
 
 TEST_CASE("a zip name clash in YAML is reported at the input's line and column", "[zip]") {
     register_builtin_operators();
-    const std::string yaml = branches_yaml(
-            two_scores + "  three: {type: map, inputs: [fleet], columns: {other: \"temperature * 4\"}}\n",
-            "[one, two, three]");
+    const std::string yaml = branches_yaml(two_scores +
+                                                   "  three: {type: map, inputs: [fleet], columns: "
+                                                   "{other: \"temperature * 4\"}}\n",
+                                           "[one, two, three]");
     try {
         load_pipeline_from_string(yaml, "clash.yaml")->prepare();
         FAIL("a clash was accepted");
     } catch (const config_error& e) {
-        CHECK_THAT(e.what(), Catch::Contains("clash.yaml:10:19: error[schema-mismatch]: zip 'joined': inputs 'one' and "
-                                             "'two' both add a column 'score'"));
+        CHECK_THAT(
+                e.what(),
+                Catch::Contains(
+                        "clash.yaml:10:19: error[schema-mismatch]: zip 'joined': inputs 'one' and "
+                        "'two' both add a column 'score'"));
     }
 }
 
@@ -145,8 +163,10 @@ TEST_CASE("a zip of two branches computing one column name fails at run time", "
     register_builtin_operators();
     const std::string yaml = branches_yaml(two_scores, "[one, two]");
     auto p = load_pipeline_from_string(yaml, "clash.yaml");
-    CHECK_THROWS_WITH(p->run(), Catch::Contains("zip 'joined': column 'score' holds other values in input 'two' "
-                                                "than in 'one'; if both branches compute it, rename one of them"));
+    CHECK_THROWS_WITH(
+            p->run(),
+            Catch::Contains("zip 'joined': column 'score' holds other values in input 'two' "
+                            "than in 'one'; if both branches compute it, rename one of them"));
 }
 
 TEST_CASE("a YAML zip of three branches gives one record per reading", "[zip]") {
@@ -161,7 +181,8 @@ transforms:
   hot: {type: map, inputs: [fleet], columns: {hot: "temperature > 30"}}
   joined: {type: zip, inputs: [f, k, hot]}
 sinks:
-  out: {type: file, inputs: [joined], path: )" + dir + R"(/joined.csv, format: csv}
+  out: {type: file, inputs: [joined], path: )" +
+                             dir + R"(/joined.csv, format: csv}
 )";
     auto p = load_pipeline_from_string(yaml, "zipped.yaml");
     const auto summary = p->run();

@@ -33,11 +33,19 @@ constexpr std::int64_t batch_size = 50;
 /// Batch b (records 50b..50b+49) holds only open-day records when b % 3 == 2; the others
 /// alternate: even records on the blocked day, odd ones on the open day. So one bulk request
 /// mixes both indices, and some batches never touch the blocked one.
-bool open_only_batch(std::int64_t seq) { return (seq / batch_size) % 3 == 2; }
-bool on_blocked_day(std::int64_t seq) { return !open_only_batch(seq) && seq % 2 == 0; }
+bool open_only_batch(std::int64_t seq) {
+    return (seq / batch_size) % 3 == 2;
+}
+bool on_blocked_day(std::int64_t seq) {
+    return !open_only_batch(seq) && seq % 2 == 0;
+}
 /// Every 7th record's `code` is not a number: the index maps `code` as long, so it is a 400.
-bool conflicts(std::int64_t seq) { return seq % 7 == 0; }
-std::string doc_id(std::int64_t seq) { return fmt::format("doc-{}", seq); }
+bool conflicts(std::int64_t seq) {
+    return seq % 7 == 0;
+}
+std::string doc_id(std::int64_t seq) {
+    return fmt::format("doc-{}", seq);
+}
 
 /// What the test sees of the run from the source's and the dead-letter writer's side.
 struct observations {
@@ -53,11 +61,15 @@ struct observations {
 observations* observed = nullptr;
 
 /// Asks the node (real-time GET, no refresh needed) which of the documents first..last exist.
-std::map<std::int64_t, bool> found_on_node(std::int64_t first, std::int64_t last, const observations& o) {
+std::map<std::int64_t, bool> found_on_node(std::int64_t first,
+                                           std::int64_t last,
+                                           const observations& o) {
     std::string docs;
     for (std::int64_t s = first; s <= last; ++s) {
-        docs += fmt::format(R"({}{{"_index":"{}","_id":"{}"}})", docs.empty() ? "" : ",",
-                            on_blocked_day(s) ? o.blocked_index : o.open_index, doc_id(s));
+        docs += fmt::format(R"({}{{"_index":"{}","_id":"{}"}})",
+                            docs.empty() ? "" : ",",
+                            on_blocked_day(s) ? o.blocked_index : o.open_index,
+                            doc_id(s));
     }
     const auto r = es_test::request("POST", "/_mget", R"({"docs":[)" + docs + "]}");
     std::map<std::int64_t, bool> found;
@@ -135,7 +147,8 @@ public:
 
     void reject_positions(const std::vector<source_position>& positions) override {
         std::lock_guard lock(observed->mutex);
-        observed->not_delivered.insert(observed->not_delivered.end(), positions.begin(), positions.end());
+        observed->not_delivered.insert(
+                observed->not_delivered.end(), positions.begin(), positions.end());
     }
 
 private:
@@ -176,8 +189,8 @@ std::int64_t live_count(const std::string& index) {
 /// Every document of `index`: id -> _version.
 std::map<std::string, std::int64_t> versions_of(const std::string& index) {
     REQUIRE(es_test::request("POST", "/" + index + "/_refresh").status == 200);
-    const auto r = es_test::request("POST", "/" + index + "/_search",
-                                    R"({"size":1000,"version":true,"_source":false})");
+    const auto r = es_test::request(
+            "POST", "/" + index + "/_search", R"({"size":1000,"version":true,"_source":false})");
     INFO(r.body.substr(0, 500));
     REQUIRE(r.status == 200);
     simdjson::dom::parser parser;
@@ -190,16 +203,19 @@ std::map<std::string, std::int64_t> versions_of(const std::string& index) {
 }
 
 void set_block(const std::string& index, const char* value) {
-    const auto r = es_test::request("PUT", "/" + index + "/_settings",
-                                    fmt::format(R"({{"index.blocks.read_only_allow_delete":{}}})", value));
+    const auto r =
+            es_test::request("PUT",
+                             "/" + index + "/_settings",
+                             fmt::format(R"({{"index.blocks.read_only_allow_delete":{}}})", value));
     INFO(r.body);
     REQUIRE(r.status == 200);
 }
 
 }  // namespace
 
-TEST_CASE("items of a blocked index are retried alone until it opens and conflicts are dead-lettered",
-          "[elasticsearch]") {
+TEST_CASE(
+        "items of a blocked index are retried alone until it opens and conflicts are dead-lettered",
+        "[elasticsearch]") {
     es_test::require_node();
     observations o;
     observed = &o;
@@ -209,7 +225,8 @@ TEST_CASE("items of a blocked index are retried alone until it opens and conflic
     // Explicit mappings: `code` is a long, so "x<n>" is a mapping conflict.
     for (const auto& index : {o.blocked_index, o.open_index}) {
         const auto r = es_test::request(
-                "PUT", "/" + index,
+                "PUT",
+                "/" + index,
                 R"({"settings":{"number_of_shards":1,"number_of_replicas":0},"mappings":{"properties":{)"
                 R"("seq":{"type":"long"},"timestamp":{"type":"date"},"sensor_id":{"type":"keyword"},)"
                 R"("code":{"type":"long"}}}})");
@@ -221,12 +238,17 @@ TEST_CASE("items of a blocked index are retried alone until it opens and conflic
     // The node's own answer for an item of the blocked index, before the sink runs.
     {
         const auto r = es_test::request(
-                "POST", "/_bulk",
-                fmt::format("{{\"index\":{{\"_index\":\"{}\",\"_id\":\"probe\"}}}}\n{{\"seq\":-1}}\n", o.blocked_index));
+                "POST",
+                "/_bulk",
+                fmt::format(
+                        "{{\"index\":{{\"_index\":\"{}\",\"_id\":\"probe\"}}}}\n{{\"seq\":-1}}\n",
+                        o.blocked_index));
         INFO(r.body);
         REQUIRE(r.status == 200);
-        REQUIRE(r.body.find(R"("status":429,"error":{"type":"cluster_block_exception")") != std::string::npos);
-        REQUIRE(r.body.find("TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark") != std::string::npos);
+        REQUIRE(r.body.find(R"("status":429,"error":{"type":"cluster_block_exception")") !=
+                std::string::npos);
+        REQUIRE(r.body.find("TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark") !=
+                std::string::npos);
     }
 
     std::int64_t blocked_docs = 0;
@@ -246,7 +268,9 @@ TEST_CASE("items of a blocked index are retried alone until it opens and conflic
     static std::once_flag registered;
     std::call_once(registered, [] {
         operator_registry::global().add_source(
-                "es_retry_probe", "test records over a blocked and an open day", [](option_spec&) {},
+                "es_retry_probe",
+                "test records over a blocked and an open day",
+                [](option_spec&) {},
                 [](const options&, build_context&) { return std::make_unique<probe_source>(); });
     });
     // Every record fits in one bulk request (max_docs); max_latency seals it.
@@ -259,7 +283,8 @@ sinks:
         template: {{create: false}}, max_docs: 10000, max_latency: 300ms, concurrency: 2,
         retry: {{initial_backoff: 100ms, max_backoff: 400ms}}}}
 )yaml",
-                                         fmt::arg("url", es_test::base_url()), fmt::arg("stem", stem));
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("stem", stem));
     auto p = load_pipeline_from_string(yaml, "elasticsearch_blocked_index_test.yaml");
     p->set_dead_letter(std::make_unique<memory_dead_letters>());
 
@@ -357,9 +382,11 @@ sinks:
         CHECK(conflicts(seq));
         REQUIRE(reasons.size() == 1);
         CHECK(reasons.front().rfind("document_parsing_exception: ", 0) == 0);
-        CHECK(reasons.front().find(fmt::format("failed to parse field [code] of type [long] in document with id '{}'",
-                                               doc_id(seq))) != std::string::npos);
-        CHECK(reasons.front().find(fmt::format("Preview of field's value: 'x{}'", seq)) != std::string::npos);
+        CHECK(reasons.front().find(fmt::format(
+                      "failed to parse field [code] of type [long] in document with id '{}'",
+                      doc_id(seq))) != std::string::npos);
+        CHECK(reasons.front().find(fmt::format("Preview of field's value: 'x{}'", seq)) !=
+              std::string::npos);
     }
 
     // Every batch acknowledged once as delivered, the mixed ones only after the unblock, and

@@ -28,8 +28,10 @@ std::string utc_day(std::int64_t ms) {
 
 }  // namespace
 
-TEST_CASE("gzip, daily indices, an id template, geo_point and max_bytes requests work against the node",
-          "[elasticsearch]") {
+TEST_CASE(
+        "gzip, daily indices, an id template, geo_point and max_bytes requests work against the "
+        "node",
+        "[elasticsearch]") {
     es_test::require_node();
     const std::string stem = es_test::unique_index("sluice-it-options");
     const auto dir = es_test::temp_dir("sluice-es-options");
@@ -50,8 +52,10 @@ sinks:
         max_docs: 100000, max_bytes: {max_bytes}, max_latency: 100ms,
         template: {{name: {stem}, mappings: {{position: geo_point, temperature: float}}}}}}
 )yaml",
-                                         fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                         fmt::arg("url", es_test::base_url()), fmt::arg("stem", stem),
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("total", total),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("stem", stem),
                                          fmt::arg("max_bytes", max_bytes));
 
     std::mutex log_mutex;
@@ -65,7 +69,8 @@ sinks:
     register_builtin_operators();
     // Two runs of the same input: the second overwrites every document by its templated id.
     for (int run = 0; run < 2; ++run) {
-        const auto summary = load_pipeline_from_string(yaml, "elasticsearch_options_test.yaml")->run();
+        const auto summary =
+                load_pipeline_from_string(yaml, "elasticsearch_options_test.yaml")->run();
         CHECK(summary.records_read == total);
         CHECK(summary.records_rejected == 0);
     }
@@ -77,7 +82,8 @@ sinks:
     config.interval_ms = 600'000;
     sensor_simulator sim(config);
     const batch expected = sim.next_columns(total);
-    const auto& times = expected.column_at(*expected.schema()->index_of("timestamp")).int64_values();
+    const auto& times =
+            expected.column_at(*expected.schema()->index_of("timestamp")).int64_values();
     const auto& sensors = *expected.find_column("sensor_id");
     const auto& temperatures = expected.find_column("temperature")->float64_values();
     std::map<std::string, std::int64_t> per_day;
@@ -99,7 +105,8 @@ sinks:
     // Documents sit under their templated ids in the index of their day.
     for (const std::size_t row : {std::size_t{0}, total / 2, total - 1}) {
         const std::string id = fmt::format("{}-{}", sensors.string_at(row), times[row]);
-        const auto got = es_test::request("GET", "/" + stem + "-" + utc_day(times[row]) + "/_doc/" + id);
+        const auto got =
+                es_test::request("GET", "/" + stem + "-" + utc_day(times[row]) + "/_doc/" + id);
         INFO("document " << id << ": " << got.body);
         REQUIRE(got.status == 200);
         simdjson::dom::parser parser;
@@ -115,7 +122,8 @@ sinks:
     CHECK(mapping.body.find(R"("position":{"type":"geo_point"})") != std::string::npos);
     CHECK(mapping.body.find(R"("temperature":{"type":"float"})") != std::string::npos);
     const auto near = es_test::request(
-            "POST", "/" + stem + "-*/_count",
+            "POST",
+            "/" + stem + "-*/_count",
             R"({"query":{"geo_distance":{"distance":"1km","position":{"lat":52.52,"lon":13.4}}}})");
     INFO(near.body);
     REQUIRE(near.status == 200);
@@ -126,7 +134,8 @@ sinks:
     for (const auto& line : summaries) {
         INFO(line);
         std::smatch m;
-        REQUIRE(std::regex_search(line, m, std::regex("([0-9]+) documents indexed in ([0-9]+) bulk requests")));
+        REQUIRE(std::regex_search(
+                line, m, std::regex("([0-9]+) documents indexed in ([0-9]+) bulk requests")));
         CHECK(std::stoul(m[1]) == total);
         // Every document line is longer than 150 bytes: at least total * 150 / max_bytes requests.
         CHECK(std::stoul(m[2]) >= total * 150 / max_bytes);

@@ -25,14 +25,15 @@ namespace fs = std::filesystem;
 namespace {
 
 int services(const std::string& verb) {
-    const std::string command = fmt::format("KEEP_DATA=1 {}/scripts/services {} search > /dev/null 2>&1",
-                                            SLUICE_SOURCE_DIR, verb);
+    const std::string command = fmt::format(
+            "KEEP_DATA=1 {}/scripts/services {} search > /dev/null 2>&1", SLUICE_SOURCE_DIR, verb);
     return std::system(command.c_str());
 }
 
 }  // namespace
 
-TEST_CASE("the node stopped for 20 s mid-run loses nothing and memory stays bounded", "[elasticsearch][outage]") {
+TEST_CASE("the node stopped for 20 s mid-run loses nothing and memory stays bounded",
+          "[elasticsearch][outage]") {
     es_test::require_node();
     const std::string index = es_test::unique_index("sluice-it-outage");
     const auto dir = es_test::temp_dir("sluice-es-outage");
@@ -50,8 +51,10 @@ sinks:
         max_pending_bytes: {pending}, retry: {{initial_backoff: 100ms, max_backoff: 2s}},
         connect_timeout: 2s, request_timeout: 20s, flush_timeout: 180s}}
 )yaml",
-                                         fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                         fmt::arg("url", es_test::base_url()), fmt::arg("index", index),
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("total", total),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("index", index),
                                          fmt::arg("pending", max_pending));
 
     // The sink's end-of-run log line reports its peak buffered bytes.

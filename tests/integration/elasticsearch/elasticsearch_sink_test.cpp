@@ -9,10 +9,11 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
-#include <random>
 #include <spawn.h>
 #include <sys/wait.h>
+
+#include <csignal>
+#include <random>
 
 extern char** environ;
 
@@ -54,8 +55,10 @@ sinks:
   es: {{type: elasticsearch, inputs: [fleet], url: "{url}", index: {index},
         template: {{name: {index}}}, concurrency: 2}}
 )yaml",
-                                         fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                         fmt::arg("url", es_test::base_url()), fmt::arg("index", index));
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("total", total),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("index", index));
     const auto summary = run_yaml(yaml);
     CHECK(summary.records_read == total);
     CHECK(summary.records_rejected == 0);
@@ -111,7 +114,8 @@ sinks:
     fs::remove_all(dir);
 }
 
-TEST_CASE("documents that conflict with the mapping go to the dead-letter file with the reason", "[elasticsearch]") {
+TEST_CASE("documents that conflict with the mapping go to the dead-letter file with the reason",
+          "[elasticsearch]") {
     es_test::require_node();
     const std::string index = es_test::unique_index("sluice-it-conflict");
     const auto dir = es_test::temp_dir("sluice-es-conflict");
@@ -129,12 +133,15 @@ sinks:
   es: {{type: elasticsearch, inputs: [coded], url: "{url}", index: {index},
         template: {{name: {index}, mappings: {{code: long, temperature: float}}}}}}
 )yaml",
-                                         fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                         fmt::arg("url", es_test::base_url()), fmt::arg("index", index));
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("total", total),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("index", index));
     const auto summary = run_yaml(yaml);
 
     const batch expected = simulated(11, 50, total, 0.05);
-    const auto& anomaly = expected.column_at(*expected.schema()->index_of("is_anomaly")).bool_values();
+    const auto& anomaly =
+            expected.column_at(*expected.schema()->index_of("is_anomaly")).bool_values();
     std::size_t spikes = 0;
     for (const auto a : anomaly) {
         spikes += a;
@@ -178,7 +185,8 @@ sinks:
     fs::remove_all(dir);
 }
 
-TEST_CASE("kill -9 of the pipeline and a replay leave every record exactly once", "[elasticsearch]") {
+TEST_CASE("kill -9 of the pipeline and a replay leave every record exactly once",
+          "[elasticsearch]") {
     es_test::require_node();
     const fs::path cli = fs::path(SLUICE_BINARY_DIR) / "sluice";
     INFO("the sluice CLI is not built at " << cli << " (build target sluice_cli)");
@@ -198,8 +206,10 @@ sinks:
   es: {{type: elasticsearch, inputs: [fleet], url: "{url}", index: {index},
         template: {{name: {index}}}, max_docs: 2000, max_latency: 200ms}}
 )yaml",
-                                       fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                       fmt::arg("url", es_test::base_url()), fmt::arg("index", index));
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("total", total),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("index", index));
     std::ofstream(yaml) << text;
     const fs::path replay_yaml = dir / "replay-unpaced.yaml";
     std::string unpaced = text;

@@ -4,12 +4,13 @@
 // node on 127.0.0.1 (SLUICE_TEST_ES_URL, default http://127.0.0.1:9200), JSON reading with
 // simdjson, process helpers. Tests fail with a clear message when the node is not running.
 
-#include <curl/curl.h>
-#include <simdjson.h>
-
 #include <sluice/sluice.hpp>
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include <curl/curl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,7 +22,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 namespace es_test {
 
@@ -42,7 +42,9 @@ inline std::size_t on_body(char* data, std::size_t size, std::size_t count, void
 }
 
 /// One blocking request (10 s timeout).
-inline response request(const std::string& method, const std::string& path, const std::string& body = "") {
+inline response request(const std::string& method,
+                        const std::string& path,
+                        const std::string& body = "") {
     response r;
     CURL* e = curl_easy_init();
     const std::string url = base_url() + path;
@@ -74,8 +76,9 @@ inline response request(const std::string& method, const std::string& path, cons
 /// Fails the test, with the way to start the node, when it does not answer.
 inline void require_node() {
     const auto r = request("GET", "/_cluster/health?wait_for_status=yellow&timeout=30s");
-    INFO("no Elasticsearch/OpenSearch node answers at " << base_url() << " (" << r.error << " HTTP "
-         << r.status << "): start it with `scripts/services start search` (make test does)");
+    INFO("no Elasticsearch/OpenSearch node answers at "
+         << base_url() << " (" << r.error << " HTTP " << r.status
+         << "): start it with `scripts/services start search` (make test does)");
     REQUIRE(r.status == 200);
 }
 
@@ -83,7 +86,8 @@ inline void require_node() {
 inline std::string unique_index(const std::string& stem) {
     static int counter = 0;
     return stem + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000) +
+           std::to_string(std::chrono::system_clock::now().time_since_epoch().count() %
+                          1000000000) +
            "-" + std::to_string(++counter);
 }
 
@@ -150,13 +154,13 @@ class background_run {
 public:
     explicit background_run(sluice::pipeline& p)
         : thread_([this, &p] {
-              try {
-                  summary = p.run();
-              } catch (const std::exception& e) {
-                  error = e.what();
-              }
-              finished_ = true;
-          }) {}
+            try {
+                summary = p.run();
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            finished_ = true;
+        }) {}
     ~background_run() { join(); }
     background_run(const background_run&) = delete;
     background_run& operator=(const background_run&) = delete;

@@ -12,7 +12,9 @@ namespace {
 
 int services(const std::string& action) {
     const std::string command =
-            fmt::format("KEEP_DATA=1 '{}/scripts/services' {} kafka >/dev/null 2>&1", SLUICE_SOURCE_DIR, action);
+            fmt::format("KEEP_DATA=1 '{}/scripts/services' {} kafka >/dev/null 2>&1",
+                        SLUICE_SOURCE_DIR,
+                        action);
     return std::system(command.c_str());
 }
 
@@ -29,7 +31,8 @@ TEST_CASE("the pipeline waits through a broker restart and loses nothing", "[kaf
     produce_readings(topic, half, 21);
 
     const auto output = dir / "out.ndjson";
-    sluice_process run(write_file(dir / "pipeline.yaml", pipeline_yaml(topic, group, output, 1000, "200ms")));
+    sluice_process run(
+            write_file(dir / "pipeline.yaml", pipeline_yaml(topic, group, output, 1000, "200ms")));
     REQUIRE(wait_for_lines(output, half, run, 120s) == half);
 
     // Let a commit happen, then take the broker away under the running pipeline.
@@ -52,11 +55,12 @@ TEST_CASE("the pipeline waits through a broker restart and loses nothing", "[kaf
     for (const auto& r : records) {
         ++counts[{r.partition, r.offset}];
     }
-    CHECK(counts.size() == 2 * half);  // nothing lost
+    CHECK(counts.size() == 2 * half);   // nothing lost
     CHECK(records.size() == 2 * half);  // and, with the commit done before the stop, nothing twice
     std::vector<std::int64_t> ends(partitions, 0);
     for (const auto& [pos, n] : counts) {
-        ends[static_cast<std::size_t>(pos.first)] = std::max(ends[static_cast<std::size_t>(pos.first)], pos.second + 1);
+        ends[static_cast<std::size_t>(pos.first)] =
+                std::max(ends[static_cast<std::size_t>(pos.first)], pos.second + 1);
     }
     CHECK(committed_offsets(group, topic, partitions) == ends);
     remove_scratch(dir);

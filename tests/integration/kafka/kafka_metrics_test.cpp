@@ -110,8 +110,12 @@ void register_gated_sink() {
     static std::once_flag once;
     std::call_once(once, [] {
         operator_registry::global().add_sink(
-                "gated", "test sink: accepts records only once the test opens its gate", [](option_spec&) {},
-                [](const options&, build_context&) -> std::unique_ptr<sink> { return std::make_unique<gated_sink>(); });
+                "gated",
+                "test sink: accepts records only once the test opens its gate",
+                [](option_spec&) {},
+                [](const options&, build_context&) -> std::unique_ptr<sink> {
+                    return std::make_unique<gated_sink>();
+                });
     });
 }
 
@@ -127,7 +131,8 @@ std::optional<std::int64_t> published(const operator_metrics& metrics, std::stri
 
 }  // namespace
 
-TEST_CASE("the kafka source reports its consumer lag while held back and zero once caught up", "[kafka][lag]") {
+TEST_CASE("the kafka source reports its consumer lag while held back and zero once caught up",
+          "[kafka][lag]") {
     require_broker();
     constexpr std::uint64_t total = 30'000;
     constexpr int partitions = 3;
@@ -157,14 +162,17 @@ sources:
 sinks:
   out: {{type: gated, inputs: [in]}}
 )",
-                                     brokers(), unique_name("sluice-lag-group"), topic, start));
+                                     brokers(),
+                                     unique_name("sluice-lag-group"),
+                                     topic,
+                                     start));
     const auto metrics = run.metrics();
     const operator_metrics& source = *metrics.front();
     const operator_metrics& sink = *metrics.back();
 
     // Held back: the lag is reported (by the reporter thread: poll() is not running) and large.
-    const bool behind = run.wait_until(
-            [&] { return published(source, "consumer_lag").value_or(0) > 0; }, 60s);
+    const bool behind =
+            run.wait_until([&] { return published(source, "consumer_lag").value_or(0) > 0; }, 60s);
     // Two more reports, so that they come from the source at rest: its last batch handed out.
     std::this_thread::sleep_for(2500ms);
     const auto held_lag = published(source, "consumer_lag");
@@ -184,7 +192,8 @@ sinks:
     const bool all = run.wait_until([&] { return sink.records_out.load() >= total; }, 120s);
     const bool caught_up = run.wait_until(
             [&] {
-                return published(source, "consumer_lag") == 0 && published(source, "consumer_lag_max") == 0;
+                return published(source, "consumer_lag") == 0 &&
+                       published(source, "consumer_lag_max") == 0;
             },
             30s);
     run.stop();
@@ -205,8 +214,16 @@ TEST_CASE("a kafka -> json_decode -> file pipeline records the end-to-end latenc
     // wall clock at the time of sending (CreateTime), which the latency is measured from.
     const auto produced_from = wall_ms();
     {
-        sluice_process generate({"generate", "--kafka", brokers(), "--topic", topic, "--partitions",
-                                 std::to_string(partitions), "--count", std::to_string(total), "--quiet"},
+        sluice_process generate({"generate",
+                                 "--kafka",
+                                 brokers(),
+                                 "--topic",
+                                 topic,
+                                 "--partitions",
+                                 std::to_string(partitions),
+                                 "--count",
+                                 std::to_string(total),
+                                 "--quiet"},
                                 (dir / "generate.log").string());
         const auto code = generate.wait(120s);
         INFO(generate.log());
@@ -227,8 +244,9 @@ TEST_CASE("a kafka -> json_decode -> file pipeline records the end-to-end latenc
     // Every record is at least this old when the pipeline reads it: a latency measured from
     // the time the source read it (rather than the message timestamp) would be smaller.
     constexpr auto minimum_age = 1500ms;
-    std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(produced_until)) +
-                                  minimum_age);
+    std::this_thread::sleep_until(
+            std::chrono::system_clock::time_point(std::chrono::milliseconds(produced_until)) +
+            minimum_age);
 
     const auto output = dir / "out.ndjson";
     running_pipeline run(pipeline_yaml(topic, unique_name("sluice-latency-group"), output, 1000));
@@ -242,8 +260,10 @@ TEST_CASE("a kafka -> json_decode -> file pipeline records the end-to-end latenc
     REQUIRE(sink->records_out.load() == total);
     CHECK(sink->event_latency.count() == total);
     // quantile() is the upper bound of a histogram bucket (at most 2^(1/4) above the value).
-    const auto minimum_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(minimum_age).count());
-    const auto maximum_ns = static_cast<std::uint64_t>((consumed_until - produced_from) * 1'000'000);
+    const auto minimum_ns =
+            static_cast<std::uint64_t>(std::chrono::nanoseconds(minimum_age).count());
+    const auto maximum_ns =
+            static_cast<std::uint64_t>((consumed_until - produced_from) * 1'000'000);
     CHECK(sink->event_latency.quantile(0.0) >= minimum_ns);
     CHECK(sink->event_latency.quantile(1.0) <= maximum_ns + maximum_ns / 5);
     remove_scratch(dir);

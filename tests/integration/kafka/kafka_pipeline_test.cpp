@@ -22,7 +22,8 @@ std::map<position, int> count_positions(const std::vector<output_record>& record
 }
 
 /// Every offset 0..end-1 of every partition (end offsets from the per-partition counts).
-std::size_t missing_positions(const std::map<position, int>& counts, const std::vector<std::int64_t>& ends) {
+std::size_t missing_positions(const std::map<position, int>& counts,
+                              const std::vector<std::int64_t>& ends) {
     std::size_t missing = 0;
     for (std::size_t p = 0; p < ends.size(); ++p) {
         for (std::int64_t o = 0; o < ends[p]; ++o) {
@@ -37,14 +38,16 @@ std::size_t missing_positions(const std::map<position, int>& counts, const std::
 std::vector<std::int64_t> end_offsets(const std::map<position, int>& counts, int partitions) {
     std::vector<std::int64_t> ends(static_cast<std::size_t>(partitions), 0);
     for (const auto& [pos, n] : counts) {
-        ends[static_cast<std::size_t>(pos.first)] = std::max(ends[static_cast<std::size_t>(pos.first)], pos.second + 1);
+        ends[static_cast<std::size_t>(pos.first)] =
+                std::max(ends[static_cast<std::size_t>(pos.first)], pos.second + 1);
     }
     return ends;
 }
 
 }  // namespace
 
-TEST_CASE("one million simulator messages pass kafka -> json_decode -> file exactly once", "[kafka][million]") {
+TEST_CASE("one million simulator messages pass kafka -> json_decode -> file exactly once",
+          "[kafka][million]") {
     require_broker();
     constexpr std::uint64_t total = 1'000'000;
     constexpr int partitions = 6;
@@ -55,7 +58,8 @@ TEST_CASE("one million simulator messages pass kafka -> json_decode -> file exac
     const auto per_key = produce_readings(topic, total);
 
     const auto output = dir / "out.ndjson";
-    sluice_process run(write_file(dir / "pipeline.yaml", pipeline_yaml(topic, group, output, 8192, "1s")));
+    sluice_process run(
+            write_file(dir / "pipeline.yaml", pipeline_yaml(topic, group, output, 8192, "1s")));
     const auto lines = wait_for_lines(output, total, run, 240s);
     INFO(run.log());
     REQUIRE(lines == total);
@@ -81,7 +85,8 @@ TEST_CASE("one million simulator messages pass kafka -> json_decode -> file exac
     remove_scratch(dir);
 }
 
-TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitted tail", "[kafka][kill]") {
+TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitted tail",
+          "[kafka][kill]") {
     require_broker();
     constexpr std::uint64_t total = 300'000;
     constexpr int partitions = 3;
@@ -98,7 +103,8 @@ TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitte
     // real uncommitted tail.
     const auto first_output = dir / "first.ndjson";
     {
-        sluice_process run(write_file(dir / "first.yaml", pipeline_yaml(topic, group, first_output, 500, "300ms")));
+        sluice_process run(write_file(dir / "first.yaml",
+                                      pipeline_yaml(topic, group, first_output, 500, "300ms")));
         const auto lines = wait_for_lines(first_output, total / 3, run, 120s);
         INFO(run.log());
         REQUIRE(run.running());
@@ -139,7 +145,8 @@ TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitte
     produce_readings(topic, total - before_kill, 8);
 
     const auto second_output = dir / "second.ndjson";
-    sluice_process rerun(write_file(dir / "second.yaml", pipeline_yaml(topic, group, second_output, 500, "300ms")));
+    sluice_process rerun(write_file(dir / "second.yaml",
+                                    pipeline_yaml(topic, group, second_output, 500, "300ms")));
     const std::size_t expected_second = total - committed_total;
     const auto lines = wait_for_lines(second_output, expected_second, rerun, 120s);
     INFO(rerun.log());
@@ -151,7 +158,8 @@ TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitte
     CHECK(second_counts.size() == second.size());
     // The restart starts exactly at the committed offsets...
     for (const auto& r : second) {
-        REQUIRE(r.offset >= std::max<std::int64_t>(0, committed[static_cast<std::size_t>(r.partition)]));
+        REQUIRE(r.offset >=
+                std::max<std::int64_t>(0, committed[static_cast<std::size_t>(r.partition)]));
     }
     // ...so the duplicates are exactly the records written after the last commit.
     std::size_t duplicates = 0;
@@ -161,8 +169,9 @@ TEST_CASE("after kill -9 and a restart the duplicates are exactly the uncommitte
         duplicates += second_counts.count(pos);
     }
     CHECK(duplicates == uncommitted_tail);
-    WARN("kill -9 after " << first.size() << " records written, " << committed_total << " committed; restart wrote "
-                          << second.size() << ", duplicates " << duplicates);
+    WARN("kill -9 after " << first.size() << " records written, " << committed_total
+                          << " committed; restart wrote " << second.size() << ", duplicates "
+                          << duplicates);
     std::map<position, int> all = first_counts;
     for (const auto& [pos, n] : second_counts) {
         all[pos] += n;
@@ -190,7 +199,8 @@ TEST_CASE("two members of one group share a topic and the survivor takes over", 
     // read by A alone.
     produce_readings(topic, total / 2, 11, 60'000);
     const auto half_deadline = std::chrono::steady_clock::now() + 120s;
-    while (count_lines(out_a) + count_lines(out_b) < total / 2 && std::chrono::steady_clock::now() < half_deadline) {
+    while (count_lines(out_a) + count_lines(out_b) < total / 2 &&
+           std::chrono::steady_clock::now() < half_deadline) {
         std::this_thread::sleep_for(100ms);
     }
     INFO("A: " << a.log() << "\nB: " << b.log());
@@ -222,7 +232,8 @@ TEST_CASE("two members of one group share a topic and the survivor takes over", 
     remove_scratch(dir);
 }
 
-TEST_CASE("a regex subscription that gains a topic mid-read rebalances and loses no record", "[kafka][regex]") {
+TEST_CASE("a regex subscription that gains a topic mid-read rebalances and loses no record",
+          "[kafka][regex]") {
     // A new topic matching the regex makes the only member of the group revoke every partition
     // and get them back (eager protocol). With 1 s batches the revocation and the new
     // assignment usually land inside one read call of the source (rd_kafka_consume_batch_queue):
@@ -245,7 +256,8 @@ TEST_CASE("a regex subscription that gains a topic mid-read rebalances and loses
     };
     replace(fmt::format("topics: ['{}a']", prefix), fmt::format("topic_regex: '{}.*'", prefix));
     replace("max_latency: 50ms", "max_latency: 1s");
-    replace("heartbeat.interval.ms: 500", "heartbeat.interval.ms: 500, topic.metadata.refresh.interval.ms: 300");
+    replace("heartbeat.interval.ms: 500",
+            "heartbeat.interval.ms: 500, topic.metadata.refresh.interval.ms: 300");
     sluice_process run(write_file(dir / "pipeline.yaml", yaml));
 
     produce_readings(prefix + "a", total / 2, 21, 20'000);
@@ -312,9 +324,12 @@ sinks:
             format: raw, value_column: value}}
   copy: {{type: file, inputs: [parsed], path: '{copy}'}}
 )",
-                                  fmt::arg("dir", dir.string()), fmt::arg("total", total),
-                                  fmt::arg("brokers", brokers()), fmt::arg("json_topic", json_topic),
-                                  fmt::arg("raw_topic", raw_topic), fmt::arg("copy", copy.string()));
+                                  fmt::arg("dir", dir.string()),
+                                  fmt::arg("total", total),
+                                  fmt::arg("brokers", brokers()),
+                                  fmt::arg("json_topic", json_topic),
+                                  fmt::arg("raw_topic", raw_topic),
+                                  fmt::arg("copy", copy.string()));
     sluice_process run(write_file(dir / "sink.yaml", yaml));
     const auto code = run.wait(180s);
     INFO(run.log());
@@ -344,9 +359,9 @@ sinks:
         const auto [it, fresh] = partition_of_key.emplace(m.key, m.partition);
         split_keys += !fresh && it->second != m.partition ? 1 : 0;
     }
-    CHECK(got == expected);      // the same rows, byte for byte
-    CHECK(key_mismatch == 0);    // keyed by sensor_id
-    CHECK(split_keys == 0);      // one key, one partition
+    CHECK(got == expected);    // the same rows, byte for byte
+    CHECK(key_mismatch == 0);  // keyed by sensor_id
+    CHECK(split_keys == 0);    // one key, one partition
     CHECK(partition_of_key.size() == 300);
 
     const auto raw_messages = read_topic(raw_topic, partitions, total);
@@ -359,7 +374,8 @@ sinks:
     remove_scratch(dir);
 }
 
-TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is delivered", "[kafka][deadletter]") {
+TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is delivered",
+          "[kafka][deadletter]") {
     require_broker();
     const auto dir = scratch("deadletter");
     const auto good_topic = unique_name("sluice-dl-good");
@@ -381,7 +397,8 @@ sinks:
   out: {{type: kafka, inputs: [routed], brokers: '{brokers}', topic_column: destination, key_column: key,
         format: raw, value_column: value, librdkafka: {{message.timeout.ms: 10000}}}}
 )yaml",
-                                  fmt::arg("dead", dead.string()), fmt::arg("good", good_topic),
+                                  fmt::arg("dead", dead.string()),
+                                  fmt::arg("good", good_topic),
                                   fmt::arg("brokers", brokers()));
     sluice_process run(write_file(dir / "pipeline.yaml", yaml));
     const auto code = run.wait(120s);
@@ -393,12 +410,15 @@ sinks:
     std::size_t dead_letters = 0;
     while (std::getline(in, line)) {
         ++dead_letters;
-        CHECK_THAT(line, Catch::Contains("Kafka delivery to 'bad topic!' failed: Broker: Invalid topic"));
+        CHECK_THAT(line,
+                   Catch::Contains("Kafka delivery to 'bad topic!' failed: Broker: Invalid topic"));
         CHECK_THAT(line, Catch::Contains("sensor-0001"));
     }
     CHECK(dead_letters == 100);  // 10 sensors, 1000 readings: 100 of sensor-0001
     const auto delivered = read_topic(good_topic, 2, 900, 2s);
     CHECK(delivered.size() == 900);
-    CHECK(std::none_of(delivered.begin(), delivered.end(), [](const message& m) { return m.key == "sensor-0001"; }));
+    CHECK(std::none_of(delivered.begin(), delivered.end(), [](const message& m) {
+        return m.key == "sensor-0001";
+    }));
     remove_scratch(dir);
 }

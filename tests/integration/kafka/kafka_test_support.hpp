@@ -11,19 +11,20 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace sluice::kafka_test {
@@ -51,17 +52,22 @@ inline void require_broker() {
     }
     rd_kafka_destroy(rk);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        FAIL(fmt::format("no Kafka broker answers on {} ({}): start one with `scripts/services start kafka` "
-                         "(make test does)",
-                         brokers(), rd_kafka_err2str(err)));
+        FAIL(fmt::format(
+                "no Kafka broker answers on {} ({}): start one with `scripts/services start kafka` "
+                "(make test does)",
+                brokers(),
+                rd_kafka_err2str(err)));
     }
 }
 
 /// A name no other test run uses.
 inline std::string unique_name(const std::string& prefix) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return fmt::format("{}-{}-{}", prefix, ::getpid(),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(now).count() % 100'000'000);
+    return fmt::format(
+            "{}-{}-{}",
+            prefix,
+            ::getpid(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(now).count() % 100'000'000);
 }
 
 /// A scratch folder for one test.
@@ -101,7 +107,8 @@ inline std::map<std::string, std::uint64_t> produce_readings(const std::string& 
     const auto started = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < count; ++i) {
         if (rate > 0 && i % 1000 == 0) {
-            std::this_thread::sleep_until(started + std::chrono::microseconds(static_cast<std::int64_t>(i * 1e6 / rate)));
+            std::this_thread::sleep_until(
+                    started + std::chrono::microseconds(static_cast<std::int64_t>(i * 1e6 / rate)));
         }
         const auto reading = simulator.next();
         value.clear();
@@ -117,7 +124,9 @@ inline std::map<std::string, std::uint64_t> produce_readings(const std::string& 
 }
 
 /// Committed offsets of `group` for partitions 0..partitions-1 of `topic` (-1001 = none).
-inline std::vector<std::int64_t> committed_offsets(const std::string& group, const std::string& topic, int partitions) {
+inline std::vector<std::int64_t> committed_offsets(const std::string& group,
+                                                   const std::string& topic,
+                                                   int partitions) {
     char error[512] = {0};
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), error, sizeof(error));
@@ -132,7 +141,8 @@ inline std::vector<std::int64_t> committed_offsets(const std::string& group, con
     const auto err = rd_kafka_committed(rk, list, 30000);
     INFO(rd_kafka_err2str(err));
     REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR);
-    std::vector<std::int64_t> offsets(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_INVALID);
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(partitions),
+                                      RD_KAFKA_OFFSET_INVALID);
     for (int i = 0; i < list->cnt; ++i) {
         offsets[static_cast<std::size_t>(list->elems[i].partition)] = list->elems[i].offset;
     }
@@ -168,7 +178,8 @@ inline std::vector<message> read_topic(const std::string& topic,
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
     }
     REQUIRE(rd_kafka_assign(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_topic_partition_list_destroy(list);
@@ -186,8 +197,11 @@ inline std::vector<message> read_topic(const std::string& topic,
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            message read{m->partition, m->offset,
-                         m->key != nullptr ? std::string(static_cast<const char*>(m->key), m->key_len) : "",
+            message read{m->partition,
+                         m->offset,
+                         m->key != nullptr
+                                 ? std::string(static_cast<const char*>(m->key), m->key_len)
+                                 : "",
                          std::string(static_cast<const char*>(m->payload), m->len)};
             read.timestamp_ms = rd_kafka_message_timestamp(m, &read.timestamp_type);
             out.push_back(std::move(read));
@@ -241,7 +255,9 @@ inline std::vector<output_record> read_output(const fs::path& path) {
         const auto offset = int_field(line, "offset");
         REQUIRE(partition);
         REQUIRE(offset);
-        out.push_back({static_cast<std::int32_t>(*partition), *offset, string_field(line, "key"),
+        out.push_back({static_cast<std::int32_t>(*partition),
+                       *offset,
+                       string_field(line, "key"),
                        string_field(line, "sensor_id")});
     }
     return out;
@@ -287,8 +303,11 @@ transforms:
 sinks:
   out: {{type: file, inputs: [parsed], path: '{output}'}}
 )",
-                       fmt::arg("output", output.string()), fmt::arg("brokers", brokers()), fmt::arg("group", group),
-                       fmt::arg("topic", topic), fmt::arg("commit_interval", commit_interval),
+                       fmt::arg("output", output.string()),
+                       fmt::arg("brokers", brokers()),
+                       fmt::arg("group", group),
+                       fmt::arg("topic", topic),
+                       fmt::arg("commit_interval", commit_interval),
                        fmt::arg("max_records", max_records));
 }
 
@@ -299,7 +318,8 @@ public:
     explicit sluice_process(const fs::path& yaml_file)
         : sluice_process({"run", yaml_file.string(), "--quiet"}, yaml_file.string() + ".log") {}
 
-    sluice_process(const std::vector<std::string>& arguments, std::string log) : log_(std::move(log)) {
+    sluice_process(const std::vector<std::string>& arguments, std::string log)
+        : log_(std::move(log)) {
         const std::string binary = std::string(SLUICE_BINARY_DIR) + "/sluice";
         REQUIRE(fs::exists(binary));
         std::vector<char*> argv{const_cast<char*>(binary.c_str())};
@@ -350,9 +370,7 @@ public:
         }
     }
 
-    bool running() {
-        return !exited_ && !wait(0ms).has_value();
-    }
+    bool running() { return !exited_ && !wait(0ms).has_value(); }
 
     /// The child's stderr so far (for failure messages).
     std::string log() const {

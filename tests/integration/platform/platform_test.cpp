@@ -27,7 +27,7 @@ namespace {
 
 constexpr std::uint64_t total_readings = 200'000;
 constexpr int partitions = 6;
-constexpr std::int64_t window_size_ms = 60'000;   // as in pipelines/sensor_analytics.yaml
+constexpr std::int64_t window_size_ms = 60'000;  // as in pipelines/sensor_analytics.yaml
 constexpr std::int64_t window_slide_ms = 30'000;
 constexpr std::int64_t out_of_orderness_ms = 10'000;
 
@@ -66,8 +66,9 @@ reading parse_reading(simdjson::dom::parser& parser, const std::string& json) {
 /// The anomaly model's verdict for every reading, through the library's own predictor (the
 /// pipeline runs the same model file with the same backend and threshold).
 void flag_anomalies(produced_stream& stream) {
-    const auto model = load_predictor(std::string(SLUICE_SOURCE_DIR) + "/models/anomaly_detector.json",
-                                      prediction_backend::native);
+    const auto model =
+            load_predictor(std::string(SLUICE_SOURCE_DIR) + "/models/anomaly_detector.json",
+                           prediction_backend::native);
     REQUIRE(model->info().num_features == 3);  // temperature, humidity, hour_of_day
     std::vector<float> features;
     std::vector<reading*> rows;
@@ -131,7 +132,8 @@ std::map<window_key, window_result> reference_windows(const produced_stream& str
     std::map<window_key, window_result> windows;
     for (const auto& [pos, r] : stream.by_position) {
         const std::int64_t last_start = r.timestamp_ms - (r.timestamp_ms % window_slide_ms);
-        for (std::int64_t start = last_start; start > r.timestamp_ms - window_size_ms; start -= window_slide_ms) {
+        for (std::int64_t start = last_start; start > r.timestamp_ms - window_size_ms;
+             start -= window_slide_ms) {
             auto& w = windows[{r.sensor_id, start}];
             ++w.readings;
             w.anomalies += r.alert ? 1 : 0;
@@ -172,7 +174,8 @@ std::int64_t final_watermark(const produced_stream& stream) {
 
 /// All `_source` documents of an index, page by page (search_after on `sort_fields`, which
 /// must identify a document: equal sort values at a page boundary would be skipped).
-std::vector<std::string> all_documents(const std::string& index, const std::vector<std::string>& sort_fields) {
+std::vector<std::string> all_documents(const std::string& index,
+                                       const std::vector<std::string>& sort_fields) {
     std::vector<std::string> docs;
     std::string after;
     simdjson::dom::parser parser;
@@ -213,24 +216,36 @@ struct run_names {
 };
 
 /// `sluice run pipelines/sensor_analytics.yaml` with this run's names.
-std::unique_ptr<sluice_process> start_pipeline(const run_names& names, const fs::path& dir, int attempt) {
+std::unique_ptr<sluice_process> start_pipeline(const run_names& names,
+                                               const fs::path& dir,
+                                               int attempt) {
     const std::vector<std::string> args{
             "run",
             std::string(SLUICE_SOURCE_DIR) + "/pipelines/sensor_analytics.yaml",
             "--quiet",
-            "--set", "sources.readings.topics=[" + names.topic + "]",
-            "--set", "sources.readings.group_id=" + names.group,
-            "--set", "sinks.sensors.index=" + names.sensors_index,
-            "--set", "sinks.sensors.id=" + names.topic + "-{partition}-{offset}",
-            "--set", "sinks.sensor_stats.index=" + names.stats_index,
-            "--set", "sinks.sensor_alerts.topic=" + names.alerts_topic,
-            "--set", "dead_letter.path=" + (dir / "dead-letter.ndjson").string(),
+            "--set",
+            "sources.readings.topics=[" + names.topic + "]",
+            "--set",
+            "sources.readings.group_id=" + names.group,
+            "--set",
+            "sinks.sensors.index=" + names.sensors_index,
+            "--set",
+            "sinks.sensors.id=" + names.topic + "-{partition}-{offset}",
+            "--set",
+            "sinks.sensor_stats.index=" + names.stats_index,
+            "--set",
+            "sinks.sensor_alerts.topic=" + names.alerts_topic,
+            "--set",
+            "dead_letter.path=" + (dir / "dead-letter.ndjson").string(),
     };
-    return std::make_unique<sluice_process>(args, (dir / fmt::format("run-{}.log", attempt)).string());
+    return std::make_unique<sluice_process>(args,
+                                            (dir / fmt::format("run-{}.log", attempt)).string());
 }
 
 /// Waits (bounded) until `index` holds `count` documents; returns what it holds.
-std::int64_t wait_for_count(const std::string& index, std::int64_t count, sluice_process& run,
+std::int64_t wait_for_count(const std::string& index,
+                            std::int64_t count,
+                            sluice_process& run,
                             std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::int64_t now = 0;
@@ -312,31 +327,37 @@ void check_final_contents(const run_names& names, const produced_stream& stream)
     for (const auto& text : stat_docs) {
         const simdjson::padded_string padded(text);
         const auto doc = parser.parse(padded);
-        const window_key key{std::string(doc["sensor_id"].get_string().value()), doc["window_start"].get_int64().value()};
+        const window_key key{std::string(doc["sensor_id"].get_string().value()),
+                             doc["window_start"].get_int64().value()};
         REQUIRE(emitted.insert(key).second);
         const auto it = reference.find(key);
         INFO("window " << key.first << " @ " << key.second << ": " << text);
         REQUIRE(it != reference.end());
         const auto& w = it->second;
         const auto n = static_cast<double>(w.readings);
-        const bool same = doc["readings"].get_int64().value() == w.readings &&
-                          doc["anomalies"].get_int64().value() == w.anomalies &&
-                          std::abs(doc["temperature_mean"].get_double().value() - w.temperature_sum / n) < 1e-9 &&
-                          doc["temperature_min"].get_double().value() == w.temperature_min &&
-                          doc["temperature_max"].get_double().value() == w.temperature_max &&
-                          std::abs(doc["humidity_mean"].get_double().value() - w.humidity_sum / n) < 1e-9 &&
-                          doc["humidity_min"].get_double().value() == w.humidity_min &&
-                          doc["humidity_max"].get_double().value() == w.humidity_max;
+        const bool same =
+                doc["readings"].get_int64().value() == w.readings &&
+                doc["anomalies"].get_int64().value() == w.anomalies &&
+                std::abs(doc["temperature_mean"].get_double().value() - w.temperature_sum / n) <
+                        1e-9 &&
+                doc["temperature_min"].get_double().value() == w.temperature_min &&
+                doc["temperature_max"].get_double().value() == w.temperature_max &&
+                std::abs(doc["humidity_mean"].get_double().value() - w.humidity_sum / n) < 1e-9 &&
+                doc["humidity_min"].get_double().value() == w.humidity_min &&
+                doc["humidity_max"].get_double().value() == w.humidity_max;
         const double t95 = exact_quantile(w.temperatures, 0.95);
         const double h95 = exact_quantile(w.humidities, 0.95);
         const bool quantiles_within_1_percent =
-                std::abs(doc["temperature_p95"].get_double().value() - t95) <= 0.01 * std::abs(t95) + 1e-12 &&
-                std::abs(doc["humidity_p95"].get_double().value() - h95) <= 0.01 * std::abs(h95) + 1e-12;
+                std::abs(doc["temperature_p95"].get_double().value() - t95) <=
+                        0.01 * std::abs(t95) + 1e-12 &&
+                std::abs(doc["humidity_p95"].get_double().value() - h95) <=
+                        0.01 * std::abs(h95) + 1e-12;
         if (!same || !quantiles_within_1_percent) {
             ++mismatched;
             if (mismatched <= 5) {
-                WARN("window differs from the reference: " << text << " expected readings " << w.readings
-                                                           << " anomalies " << w.anomalies);
+                WARN("window differs from the reference: " << text << " expected readings "
+                                                           << w.readings << " anomalies "
+                                                           << w.anomalies);
             }
         }
     }
@@ -393,7 +414,8 @@ void run_until_caught_up(sluice_process& run, const platform_run& r) {
 
 }  // namespace
 
-TEST_CASE("the sensor analytics platform turns Kafka readings into exact indices and alerts", "[platform][fullstack]") {
+TEST_CASE("the sensor analytics platform turns Kafka readings into exact indices and alerts",
+          "[platform][fullstack]") {
     const auto r = prepare_run("platform", 21);
     const auto& names = r.names;
     const auto& stream = r.stream;
@@ -406,7 +428,8 @@ TEST_CASE("the sensor analytics platform turns Kafka readings into exact indices
     remove_scratch(dir);
 }
 
-TEST_CASE("a kill -9 and a restart of the platform leave the same final contents", "[platform][restart]") {
+TEST_CASE("a kill -9 and a restart of the platform leave the same final contents",
+          "[platform][restart]") {
     const auto r = prepare_run("platform-kill", 22);
     const auto& names = r.names;
     const auto& stream = r.stream;
@@ -426,7 +449,8 @@ TEST_CASE("a kill -9 and a restart of the platform leave the same final contents
                               std::chrono::steady_clock::now() < deadline;
              ++attempt) {
             const auto offsets = committed_offsets(names.group, names.topic, partitions);
-            committed = std::any_of(offsets.begin(), offsets.end(), [](std::int64_t o) { return o > 0; });
+            committed = std::any_of(
+                    offsets.begin(), offsets.end(), [](std::int64_t o) { return o > 0; });
             if (!committed) {
                 std::this_thread::sleep_for(100ms);
             }

@@ -23,8 +23,8 @@ inline constexpr std::int64_t simulator_default_start_ms = 1'767'225'600'000;
 /// Settings of a simulated sensor fleet. Same settings (seed included), same readings in the
 /// same order, on every platform.
 struct simulator_config {
-    std::size_t sensors = 100;        ///< number of sensors, 1..1,000,000
-    std::uint64_t seed = 42;          ///< seeds every random choice
+    std::size_t sensors = 100;                                ///< number of sensors, 1..1,000,000
+    std::uint64_t seed = 42;                                  ///< seeds every random choice
     std::int64_t start_time_ms = simulator_default_start_ms;  ///< event time of the first tick
     std::int64_t interval_ms = 1000;  ///< event-time spacing of one sensor's readings, >= 1
     double anomaly_rate = 0.01;       ///< fraction of readings that are spikes, 0..1
@@ -37,14 +37,14 @@ struct simulator_config {
 /// One reading of one sensor. Temperatures are rounded to 0.01 °C and humidities to 0.1 %,
 /// as real sensors report them, so their JSON text is short and reads back to the same double.
 struct sensor_reading {
-    std::uint32_t sensor = 0;        ///< sensor index, 0..sensors-1 (see sensor_id())
-    std::int64_t timestamp_ms = 0;   ///< event time, ms since the Unix epoch
-    double temperature = 0;          ///< °C
-    double humidity = 0;             ///< relative humidity, %, 0..100
-    std::int64_t hour_of_day = 0;    ///< 0..23, UTC, of timestamp_ms
-    std::int64_t day_of_week = 0;    ///< 0 = Monday .. 6 = Sunday, UTC, of timestamp_ms
-    std::int64_t status_flag = 0;    ///< 0 ok, 1 warning, 2 error
-    bool is_anomaly = false;         ///< ground truth: the reading is a spike
+    std::uint32_t sensor = 0;       ///< sensor index, 0..sensors-1 (see sensor_id())
+    std::int64_t timestamp_ms = 0;  ///< event time, ms since the Unix epoch
+    double temperature = 0;         ///< °C
+    double humidity = 0;            ///< relative humidity, %, 0..100
+    std::int64_t hour_of_day = 0;   ///< 0..23, UTC, of timestamp_ms
+    std::int64_t day_of_week = 0;   ///< 0 = Monday .. 6 = Sunday, UTC, of timestamp_ms
+    std::int64_t status_flag = 0;   ///< 0 ok, 1 warning, 2 error
+    bool is_anomaly = false;        ///< ground truth: the reading is a spike
 };
 
 /// A simulated fleet of temperature/humidity sensors spread over buildings and floors.

@@ -56,7 +56,11 @@ public:
     bool blocked() const noexcept { return blocked_; }
 
 private:
-    enum class state : std::uint8_t { pending, accepted, failed };
+    enum class state : std::uint8_t {
+        pending,
+        accepted,
+        failed
+    };
     struct range {
         std::int64_t first;
         std::int64_t last;
@@ -110,9 +114,9 @@ private:
 /// The kafka source publishes `total` and `max` as the gauges `consumer_lag` and
 /// `consumer_lag_max` (see operators/kafka/README.md).
 struct kafka_lag {
-    std::int64_t total = 0;          ///< records behind, summed over the partitions counted
-    std::int64_t max = 0;            ///< the largest lag of one partition
-    std::size_t partitions = 0;      ///< partitions counted
+    std::int64_t total = 0;      ///< records behind, summed over the partitions counted
+    std::int64_t max = 0;        ///< the largest lag of one partition
+    std::size_t partitions = 0;  ///< partitions counted
 
     /// Counts one partition. A negative high watermark or next offset means "not known yet"
     /// (no fetch answered, no record read): the partition is not counted. A high watermark

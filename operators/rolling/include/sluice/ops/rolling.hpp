@@ -37,13 +37,16 @@ void register_rolling_operators(operator_registry& registry);
 
 /// Settings of a rolling operator, usable from C++ without YAML.
 struct rolling_config {
-    std::string key;                   ///< grouping column (string or int64); empty = one global group
-    std::vector<std::string> columns;  ///< numeric columns (float64 or int64) to describe, at least one
-    std::size_t size = 60;             ///< history length per key and column, in readings, 2..100000
-    double min_stddev = 0.0;           ///< z-score denominator floor, >= 0 (0 = none)
-    std::size_t max_keys = 100000;     ///< keys held at most; the least recently seen goes first, >= 1
-    std::chrono::milliseconds key_ttl{0};  ///< forget keys silent this long of event time; 0 = never
-    std::string time_column;  ///< event time (timestamp_ms or int64 ms) for key_ttl; empty = the batch's
+    std::string key;  ///< grouping column (string or int64); empty = one global group
+    std::vector<std::string>
+            columns;          ///< numeric columns (float64 or int64) to describe, at least one
+    std::size_t size = 60;    ///< history length per key and column, in readings, 2..100000
+    double min_stddev = 0.0;  ///< z-score denominator floor, >= 0 (0 = none)
+    std::size_t max_keys = 100000;  ///< keys held at most; the least recently seen goes first, >= 1
+    std::chrono::milliseconds key_ttl{
+            0};               ///< forget keys silent this long of event time; 0 = never
+    std::string time_column;  ///< event time (timestamp_ms or int64 ms) for key_ttl; empty = the
+                              ///< batch's
 };
 
 /// Problems with `config` that do not need a schema; empty if it is valid.

@@ -35,9 +35,12 @@ void register_watermark_operators(operator_registry& registry);
 
 /// Settings of a watermark operator, usable from C++ without YAML.
 struct watermark_config {
-    std::string column;  ///< event time (timestamp_ms or int64 ms); empty = the batch's event-time column
-    std::chrono::milliseconds max_out_of_orderness{0};  ///< how far behind the newest a record may be, >= 0
-    std::string partition_column;  ///< int64 column: one watermark per value, the minimum counts; empty = none
+    std::string column;  ///< event time (timestamp_ms or int64 ms); empty = the batch's event-time
+                         ///< column
+    std::chrono::milliseconds max_out_of_orderness{
+            0};                    ///< how far behind the newest a record may be, >= 0
+    std::string partition_column;  ///< int64 column: one watermark per value, the minimum counts;
+                                   ///< empty = none
     /// With partition_column: partitions 0..N-1 are expected, and the watermark waits until each
     /// has delivered a record (or is idle); 0 = only the partitions seen so far count.
     std::int64_t partitions = 0;

@@ -50,17 +50,19 @@ enum class late_policy {
 
 /// Settings of a window operator, usable from C++ without YAML.
 struct window_config {
-    std::vector<std::string> key;                 ///< grouping columns; empty = one global group
-    bool processing_time = false;                 ///< true: event time = wall clock at arrival
-    std::string time_column;                      ///< event-time column (timestamp_ms or int64 ms)
+    std::vector<std::string> key;  ///< grouping columns; empty = one global group
+    bool processing_time = false;  ///< true: event time = wall clock at arrival
+    std::string time_column;       ///< event-time column (timestamp_ms or int64 ms)
     std::chrono::milliseconds max_out_of_orderness{0};  ///< lag of the data-derived watermark, >= 0
-    std::chrono::milliseconds idle_timeout{0};    ///< silent input streams stop holding the watermark; 0 = never
-    window_kind kind = window_kind::tumbling;     ///< tumbling, hopping or session
-    std::chrono::milliseconds size{0};            ///< tumbling/hopping: window length, >= 1ms
-    std::chrono::milliseconds slide{0};           ///< hopping: distance between starts, 1ms..size
-    std::chrono::milliseconds gap{0};             ///< session: inactivity that closes a session, >= 1ms
-    std::chrono::milliseconds allowed_lateness{0};  ///< late records within this re-fire the window, >= 0
-    std::vector<aggregate_spec> aggregates;       ///< at least one; output names unique
+    std::chrono::milliseconds idle_timeout{
+            0};  ///< silent input streams stop holding the watermark; 0 = never
+    window_kind kind = window_kind::tumbling;  ///< tumbling, hopping or session
+    std::chrono::milliseconds size{0};         ///< tumbling/hopping: window length, >= 1ms
+    std::chrono::milliseconds slide{0};        ///< hopping: distance between starts, 1ms..size
+    std::chrono::milliseconds gap{0};  ///< session: inactivity that closes a session, >= 1ms
+    std::chrono::milliseconds allowed_lateness{
+            0};                              ///< late records within this re-fire the window, >= 0
+    std::vector<aggregate_spec> aggregates;  ///< at least one; output names unique
     late_policy late = late_policy::dead_letter;  ///< where records later than allowed_lateness go
     /// Processing time in ms since the Unix epoch (for processing-time windows and idle
     /// detection); empty = std::chrono::system_clock. Tests inject a manual clock here.
@@ -126,7 +128,9 @@ public:
     /// `late` (the input's schema) with `late_policy::side_output`, else none. After bind().
     std::vector<side_output> side_outputs() const override;
     /// process(), with late records in `sides[0]` under `late_policy::side_output`.
-    batch process_with_side_outputs(const batch& input, operator_context& ctx, std::span<batch> sides) override;
+    batch process_with_side_outputs(const batch& input,
+                                    operator_context& ctx,
+                                    std::span<batch> sides) override;
     /// Emits every open window (and every window updated since its last emission).
     std::optional<batch> finish(operator_context& ctx) override;
 

@@ -63,7 +63,7 @@ private:
     };
     std::vector<std::string> input_ids_;
     std::vector<schema_ptr> input_schemas_;
-    std::vector<picked_column> picked_;  // appended after the first input's columns
+    std::vector<picked_column> picked_;             // appended after the first input's columns
     std::vector<std::vector<std::size_t>> shared_;  // per column every input has: its index in each
     schema_ptr output_schema_;
 };

@@ -38,25 +38,26 @@ bool needs_numeric_input(aggregate_function function) noexcept;
 
 /// One aggregate of a window: what to compute, from which column, and its output name.
 struct aggregate_spec {
-    std::string name;                                     ///< output column name
+    std::string name;                                         ///< output column name
     aggregate_function function = aggregate_function::count;  ///< what to compute
-    std::string column;                                   ///< input column; "*" (count only) = rows
-    double q = 0.5;                                       ///< quantile only: 0 < q < 1
-    double relative_error = 0.01;                         ///< quantile only: the sketch's α, 0 < α < 1
-    std::size_t max_bins = 2048;                          ///< quantile only: bins per sign, >= 16
+    std::string column;            ///< input column; "*" (count only) = rows
+    double q = 0.5;                ///< quantile only: 0 < q < 1
+    double relative_error = 0.01;  ///< quantile only: the sketch's α, 0 < α < 1
+    std::size_t max_bins = 2048;   ///< quantile only: bins per sign, >= 16
 };
 
 /// An aggregate resolved against an input schema.
 struct aggregate_binding {
     aggregate_spec spec;
-    std::optional<std::size_t> input;  ///< input column index; nullopt for count("*")
+    std::optional<std::size_t> input;          ///< input column index; nullopt for count("*")
     data_type input_type = data_type::int64;   ///< type of the input column
     data_type output_type = data_type::int64;  ///< type of the output column
 };
 
 /// Resolves `spec` against `input`; returns the error message if it does not fit (unknown
 /// column with the closest name, or a non-numeric column for a numeric function).
-std::variant<aggregate_binding, std::string> bind_aggregate(const aggregate_spec& spec, const schema& input);
+std::variant<aggregate_binding, std::string> bind_aggregate(const aggregate_spec& spec,
+                                                            const schema& input);
 
 /// Count, mean and sum of squared deviations (M2) by Welford's update; two partial results
 /// merge with Chan et al.'s parallel formula, so session merges stay numerically stable.
@@ -73,7 +74,9 @@ struct running_moments {
     }
     void merge(const running_moments& other) noexcept;
     /// Sample variance (n − 1); only meaningful for n >= 2.
-    double sample_variance() const noexcept { return n < 2 ? 0.0 : m2 / static_cast<double>(n - 1); }
+    double sample_variance() const noexcept {
+        return n < 2 ? 0.0 : m2 / static_cast<double>(n - 1);
+    }
 };
 
 /// The running values of every aggregate of one window (one cell per aggregate, in binding
@@ -108,13 +111,14 @@ public:
     };
     struct pick_cell {
         bool has = false;
-        std::int64_t time = 0;   // event time of the picked record
-        std::uint64_t seq = 0;   // arrival number, breaks event-time ties
+        std::int64_t time = 0;  // event time of the picked record
+        std::uint64_t seq = 0;  // arrival number, breaks event-time ties
         double f = 0;
         std::int64_t i = 0;
-        std::string s;           // string inputs (bool inputs use i)
+        std::string s;  // string inputs (bool inputs use i)
     };
-    using cell = std::variant<count_cell, sum_cell, running_moments, extreme_cell, pick_cell, ddsketch>;
+    using cell =
+            std::variant<count_cell, sum_cell, running_moments, extreme_cell, pick_cell, ddsketch>;
 
     std::vector<cell>& cells() noexcept { return cells_; }
     const std::vector<cell>& cells() const noexcept { return cells_; }

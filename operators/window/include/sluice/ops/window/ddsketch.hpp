@@ -67,12 +67,16 @@ private:
     struct store {
         std::int32_t offset = 0;
         std::vector<std::uint64_t> counts;
-        void add(std::int32_t index, std::uint64_t n, std::size_t max_bins, std::uint64_t& collapses);
+        void add(std::int32_t index,
+                 std::uint64_t n,
+                 std::size_t max_bins,
+                 std::uint64_t& collapses);
     };
 
     void add_slow(double value);
     std::int32_t index_of(double magnitude) const {
-        // Bin i holds (γ^(i-1), γ^i]; its representative 2γ^i/(γ+1) is within α of every value in it.
+        // Bin i holds (γ^(i-1), γ^i]; its representative 2γ^i/(γ+1) is within α of every value in
+        // it.
         const double clamped = std::min(magnitude, std::numeric_limits<double>::max());
         return static_cast<std::int32_t>(std::ceil(std::log(clamped) * inv_log_gamma_));
     }

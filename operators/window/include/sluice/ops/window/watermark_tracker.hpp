@@ -28,7 +28,9 @@ public:
     /// Records one batch of `stream` seen at processing time `now_ms`: the watermark it carries
     /// (or `no_watermark`) and the largest event time in it (or `no_watermark` if it has no
     /// rows). Returns the combined watermark afterwards.
-    std::int64_t observe(std::uint32_t stream, std::int64_t batch_watermark_ms, std::int64_t max_event_time_ms,
+    std::int64_t observe(std::uint32_t stream,
+                         std::int64_t batch_watermark_ms,
+                         std::int64_t max_event_time_ms,
                          std::int64_t now_ms);
 
     /// The combined watermark (`no_watermark` before there is one).
