@@ -14,21 +14,22 @@
 #include <sluice/ops/xgboost.hpp>
 #include <sluice/sluice.hpp>
 
-#include <benchmark/benchmark.h>
 #include <fmt/format.h>
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
-#include <unistd.h>
 
 using namespace sluice;
 using namespace sluice::ml;
@@ -70,8 +71,11 @@ std::vector<float> random_matrix(std::size_t rows, std::size_t features, std::ui
 
 /// Trains the synthetic models: a target that mixes many features non-linearly, so trees
 /// use their full depth.
-void train_synthetic(const char* name, std::size_t features, std::size_t rounds,
-                     std::vector<std::pair<std::string, std::string>> params, bool classes) {
+void train_synthetic(const char* name,
+                     std::size_t features,
+                     std::size_t rounds,
+                     std::vector<std::pair<std::string, std::string>> params,
+                     bool classes) {
     training_table t;
     t.features = numbered_features(features);
     constexpr std::size_t rows = 40'000;
@@ -80,9 +84,14 @@ void train_synthetic(const char* name, std::size_t features, std::size_t rounds,
         double y = 0;
         for (std::size_t j = 0; j < features; ++j) {
             const float v = t.values[r * features + j];
-            y += std::isnan(v) ? 0.0 : std::sin(v * static_cast<double>(j + 1)) / static_cast<double>(j % 5 + 1);
+            y += std::isnan(v) ? 0.0
+                               : std::sin(v * static_cast<double>(j + 1)) /
+                                         static_cast<double>(j % 5 + 1);
         }
-        t.labels.push_back(classes ? static_cast<float>(y < -0.5 ? 0 : y < 0.5 ? 1 : 2) : static_cast<float>(y));
+        t.labels.push_back(classes ? static_cast<float>(y < -0.5  ? 0
+                                                        : y < 0.5 ? 1
+                                                                  : 2)
+                                   : static_cast<float>(y));
         t.times.push_back(static_cast<std::int64_t>(r));
     }
     training_spec spec;
@@ -94,31 +103,64 @@ void train_synthetic(const char* name, std::size_t features, std::size_t rounds,
     spec.params.emplace_back("seed", "1");
     spec.model_path = fmt::format("{}/{}.json", synthetic_dir(), name);
     const auto result = train_model(spec, t);
-    std::fprintf(stderr, "trained %s: %zu trees, max depth %zu, %zu features\n", name, result.info.num_trees,
-                 result.info.max_depth, features);
+    std::fprintf(stderr,
+                 "trained %s: %zu trees, max depth %zu, %zu features\n",
+                 name,
+                 result.info.num_trees,
+                 result.info.max_depth,
+                 features);
 }
 
 void synthetic_models() {
     std::filesystem::create_directories(synthetic_dir());
-    train_synthetic("forest_depth8_f32", 32, 1,
-                    {{"objective", "multi:softprob"}, {"num_class", "3"}, {"num_parallel_tree", "20"},
-                     {"max_depth", "8"}, {"learning_rate", "1"}, {"subsample", "0.8"},
-                     {"colsample_bynode", "0.8"}, {"tree_method", "hist"}},
+    train_synthetic("forest_depth8_f32",
+                    32,
+                    1,
+                    {{"objective", "multi:softprob"},
+                     {"num_class", "3"},
+                     {"num_parallel_tree", "20"},
+                     {"max_depth", "8"},
+                     {"learning_rate", "1"},
+                     {"subsample", "0.8"},
+                     {"colsample_bynode", "0.8"},
+                     {"tree_method", "hist"}},
                     true);
-    train_synthetic("boosted_depth8_f32", 32, 10,
-                    {{"objective", "reg:squarederror"}, {"max_depth", "8"}, {"tree_method", "hist"}}, false);
-    train_synthetic("boosted_depth14_f16", 16, 10,
-                    {{"objective", "reg:squarederror"}, {"max_depth", "14"}, {"min_child_weight", "0"},
-                     {"lambda", "0"}, {"tree_method", "hist"}},
+    train_synthetic(
+            "boosted_depth8_f32",
+            32,
+            10,
+            {{"objective", "reg:squarederror"}, {"max_depth", "8"}, {"tree_method", "hist"}},
+            false);
+    train_synthetic("boosted_depth14_f16",
+                    16,
+                    10,
+                    {{"objective", "reg:squarederror"},
+                     {"max_depth", "14"},
+                     {"min_child_weight", "0"},
+                     {"lambda", "0"},
+                     {"tree_method", "hist"}},
                     false);
-    train_synthetic("forest_depth14_f16", 16, 1,
-                    {{"objective", "multi:softprob"}, {"num_class", "3"}, {"num_parallel_tree", "20"},
-                     {"max_depth", "14"}, {"learning_rate", "1"}, {"subsample", "0.8"},
-                     {"colsample_bynode", "0.8"}, {"min_child_weight", "0"}, {"tree_method", "hist"}},
+    train_synthetic("forest_depth14_f16",
+                    16,
+                    1,
+                    {{"objective", "multi:softprob"},
+                     {"num_class", "3"},
+                     {"num_parallel_tree", "20"},
+                     {"max_depth", "14"},
+                     {"learning_rate", "1"},
+                     {"subsample", "0.8"},
+                     {"colsample_bynode", "0.8"},
+                     {"min_child_weight", "0"},
+                     {"tree_method", "hist"}},
                     true);
-    train_synthetic("boosted_depth20_f16", 16, 10,
-                    {{"objective", "reg:squarederror"}, {"max_depth", "20"}, {"min_child_weight", "0"},
-                     {"lambda", "0"}, {"tree_method", "hist"}},
+    train_synthetic("boosted_depth20_f16",
+                    16,
+                    10,
+                    {{"objective", "reg:squarederror"},
+                     {"max_depth", "20"},
+                     {"min_child_weight", "0"},
+                     {"lambda", "0"},
+                     {"tree_method", "hist"}},
                     false);
 }
 
@@ -159,8 +201,9 @@ std::vector<float> rows_for(const std::vector<std::string>& features) {
     for (std::size_t r = 0; r < b.num_rows(); ++r) {
         for (const auto& f : features) {
             const auto& col = *b.find_column(f);
-            out.push_back(col.type() == data_type::float64 ? static_cast<float>(col.float64_values()[r])
-                                                           : static_cast<float>(col.int64_values()[r]));
+            out.push_back(col.type() == data_type::float64
+                                  ? static_cast<float>(col.float64_values()[r])
+                                  : static_cast<float>(col.int64_values()[r]));
         }
     }
     return out;
@@ -169,7 +212,8 @@ std::vector<float> rows_for(const std::vector<std::string>& features) {
 void predict_rows(benchmark::State& state, const model_case& m, prediction_backend backend) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto p = load_predictor(model_path(m.name), backend, 1);
-    const auto rows = m.synthetic ? random_matrix(16'384, m.features.size(), 99) : rows_for(m.features);
+    const auto rows =
+            m.synthetic ? random_matrix(16'384, m.features.size(), 99) : rows_for(m.features);
     const std::size_t f = m.features.size();
     const std::size_t total = rows.size() / f;
     std::vector<float> out(batch * outputs_per_row(p->info()));
@@ -200,7 +244,8 @@ public:
         double s = 0;
         for (std::size_t c = 0; c < input.num_columns(); ++c) {
             const auto& name = schema_->at(c).name;
-            if (name.find("_probability") == std::string::npos && name.find("_value") == std::string::npos) {
+            if (name.find("_probability") == std::string::npos &&
+                name.find("_value") == std::string::npos) {
                 continue;
             }
             for (const double v : input.column_at(c).float64_values()) {
@@ -222,13 +267,21 @@ std::mutex checksum_sink::mutex;
 void pipeline_runs() {
     register_builtin_operators();
     operator_registry::global().add_sink(
-            "bench_checksum", "sums prediction columns (benchmark)", [](option_spec&) {},
-            [](const options&, build_context&) -> std::unique_ptr<sink> { return std::make_unique<checksum_sink>(); });
+            "bench_checksum",
+            "sums prediction columns (benchmark)",
+            [](option_spec&) {},
+            [](const options&, build_context&) -> std::unique_ptr<sink> {
+                return std::make_unique<checksum_sink>();
+            });
     constexpr std::size_t records = 400'000;
     constexpr int runs = 5;
-    std::printf("\npipeline: generator (JSON, %zu records, 200 sensors, batch 1024) -> json_decode -> status_predictor "
-                "-> anomaly_detector -> humidity_regressor -> checksum sink; runtime threads 1; %d runs each\n",
-                records, runs);
+    std::printf(
+            "\npipeline: generator (JSON, %zu records, 200 sensors, batch 1024) -> json_decode -> "
+            "status_predictor "
+            "-> anomaly_detector -> humidity_regressor -> checksum sink; runtime threads 1; %d "
+            "runs each\n",
+            records,
+            runs);
     std::map<std::string, double> medians;
     for (const auto* backend : {"xgboost", "native"}) {
         const auto yaml = fmt::format(R"(name: bench
@@ -247,8 +300,13 @@ transforms:
 sinks:
   out: {{type: bench_checksum, inputs: [humidity]}}
 )",
-                                      records, backend, model_path("status_predictor"), backend,
-                                      model_path("anomaly_detector"), backend, model_path("humidity_regressor"));
+                                      records,
+                                      backend,
+                                      model_path("status_predictor"),
+                                      backend,
+                                      model_path("anomaly_detector"),
+                                      backend,
+                                      model_path("humidity_regressor"));
         std::vector<double> rates;
         double checksum = 0;
         for (int run = 0; run < runs; ++run) {
@@ -257,10 +315,14 @@ sinks:
             const auto p = load_pipeline_from_string(yaml, "bench.yaml");
             const auto started = std::chrono::steady_clock::now();
             p->run();
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const double seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count();
             if (checksum_sink::rows != records) {
-                std::fprintf(stderr, "pipeline delivered %llu of %zu records\n",
-                             static_cast<unsigned long long>(checksum_sink::rows.load()), records);
+                std::fprintf(stderr,
+                             "pipeline delivered %llu of %zu records\n",
+                             static_cast<unsigned long long>(checksum_sink::rows.load()),
+                             records);
                 std::exit(1);
             }
             rates.push_back(static_cast<double>(records) / seconds);
@@ -268,8 +330,12 @@ sinks:
         }
         std::sort(rates.begin(), rates.end());
         medians[backend] = rates[runs / 2];
-        std::printf("  backend %-8s median %10.0f records/s  (min %.0f, max %.0f)  checksum %.6f\n", backend,
-                    rates[runs / 2], rates.front(), rates.back(), checksum);
+        std::printf("  backend %-8s median %10.0f records/s  (min %.0f, max %.0f)  checksum %.6f\n",
+                    backend,
+                    rates[runs / 2],
+                    rates.front(),
+                    rates.back(),
+                    checksum);
     }
     std::printf("  native / xgboost: %.2fx\n", medians["native"] / medians["xgboost"]);
 }
@@ -280,8 +346,9 @@ int main(int argc, char** argv) {
     synthetic_models();
     for (const auto& m : cases()) {
         for (const auto backend : {prediction_backend::xgboost, prediction_backend::native}) {
-            benchmark::RegisterBenchmark(fmt::format("{}/{}", m.name, to_string(backend)).c_str(),
-                                         [&m, backend](benchmark::State& s) { predict_rows(s, m, backend); })
+            benchmark::RegisterBenchmark(
+                    fmt::format("{}/{}", m.name, to_string(backend)).c_str(),
+                    [&m, backend](benchmark::State& s) { predict_rows(s, m, backend); })
                     ->Arg(1)
                     ->Arg(64)
                     ->Arg(1024)

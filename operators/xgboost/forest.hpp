@@ -40,7 +40,11 @@ public:
 
     /// The evaluation kernels, best first. The best one the CPU supports is chosen at
     /// construction; SLUICE_FOREST_KERNEL=avx2|scalar caps the choice (tests, benchmarks).
-    enum class kernel { avx512, avx2, scalar };
+    enum class kernel {
+        avx512,
+        avx2,
+        scalar
+    };
     kernel kernel_in_use() const noexcept { return kernel_; }
 
     /// Bytes of tree storage (for the README's size numbers).
@@ -71,6 +75,7 @@ private:
     std::vector<std::uint32_t> node_feature_;
     std::vector<float> node_threshold_;
     std::vector<float> leaves_;
+
 public:
     /// A node of a deep tree. The children of an inner node are `left` and `left + 1`. A leaf
     /// has feature 0 (missing goes left), a NaN threshold (`x >= NaN` is false) and

@@ -18,7 +18,8 @@ classification_metrics classify_metrics(std::span<const std::int64_t> truth,
         const auto t = truth[i];
         const auto p = predicted[i];
         correct += t == p ? 1 : 0;
-        if (t >= 0 && p >= 0 && static_cast<std::size_t>(t) < classes && static_cast<std::size_t>(p) < classes) {
+        if (t >= 0 && p >= 0 && static_cast<std::size_t>(t) < classes &&
+            static_cast<std::size_t>(p) < classes) {
             ++m.confusion[static_cast<std::size_t>(t)][static_cast<std::size_t>(p)];
         }
     }
@@ -32,7 +33,8 @@ classification_metrics classify_metrics(std::span<const std::int64_t> truth,
             predicted_k += m.confusion[j][k];
             actual_k += m.confusion[k][j];
         }
-        precision = predicted_k == 0 ? 0.0 : static_cast<double>(tp) / static_cast<double>(predicted_k);
+        precision =
+                predicted_k == 0 ? 0.0 : static_cast<double>(tp) / static_cast<double>(predicted_k);
         recall = actual_k == 0 ? 0.0 : static_cast<double>(tp) / static_cast<double>(actual_k);
         f1 = precision + recall == 0 ? 0.0 : 2 * precision * recall / (precision + recall);
     };
@@ -55,7 +57,8 @@ classification_metrics classify_metrics(std::span<const std::int64_t> truth,
     return m;
 }
 
-regression_metrics regress_metrics(std::span<const double> truth, std::span<const double> predicted) {
+regression_metrics regress_metrics(std::span<const double> truth,
+                                   std::span<const double> predicted) {
     regression_metrics m;
     m.rows = truth.size();
     if (m.rows == 0) {

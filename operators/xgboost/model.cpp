@@ -41,7 +41,8 @@ void check_xgb(int rc, const std::string& what) {
     if (rc != 0) {
         std::string reason = XGBGetLastError();
         // XGBoost prefixes a source location and may append a stack trace: keep the message.
-        if (const auto at = reason.find(": "); reason.rfind('[', 0) == 0 && at != std::string::npos) {
+        if (const auto at = reason.find(": ");
+            reason.rfind('[', 0) == 0 && at != std::string::npos) {
             reason.erase(0, at + 2);
         }
         if (const auto nl = reason.find("\nStack trace"); nl != std::string::npos) {
@@ -95,7 +96,8 @@ std::size_t tree_arrays::depth() const {
 std::string read_model_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw model_error(fmt::format("model file '{}' cannot be opened: {}", path, std::strerror(errno)));
+        throw model_error(
+                fmt::format("model file '{}' cannot be opened: {}", path, std::strerror(errno)));
     }
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) {
@@ -240,7 +242,8 @@ tree_arrays parse_tree(const dom::element& tree, std::size_t num_features, std::
         const auto node = nodes_to_visit.back();
         nodes_to_visit.pop_back();
         if (seen[node] != 0) {
-            throw std::invalid_argument(fmt::format("tree {} is not a tree (node {} reached twice)", index, node));
+            throw std::invalid_argument(
+                    fmt::format("tree {} is not a tree (node {} reached twice)", index, node));
         }
         seen[node] = 1;
         const auto l = t.left[node];
@@ -249,12 +252,17 @@ tree_arrays parse_tree(const dom::element& tree, std::size_t num_features, std::
             t.value[node] = t.condition[node];
             continue;
         }
-        if (l < 0 || r < 0 || static_cast<std::size_t>(l) >= n || static_cast<std::size_t>(r) >= n) {
-            throw std::invalid_argument(fmt::format("tree {} node {} has children out of range", index, node));
+        if (l < 0 || r < 0 || static_cast<std::size_t>(l) >= n ||
+            static_cast<std::size_t>(r) >= n) {
+            throw std::invalid_argument(
+                    fmt::format("tree {} node {} has children out of range", index, node));
         }
         if (t.feature[node] < 0 || static_cast<std::size_t>(t.feature[node]) >= num_features) {
-            throw std::invalid_argument(fmt::format("tree {} node {} splits on feature {} of {}", index, node,
-                                                    t.feature[node], num_features));
+            throw std::invalid_argument(fmt::format("tree {} node {} splits on feature {} of {}",
+                                                    index,
+                                                    node,
+                                                    t.feature[node],
+                                                    num_features));
         }
         if (!split_type.empty() && split_type[node] != 0) {
             throw std::domain_error("categorical splits");
@@ -300,7 +308,8 @@ parsed_model parse_booster(const booster& loaded, const std::string& path) {
         }
         if (!m.info.feature_names.empty() && m.info.feature_names.size() != m.info.num_features) {
             throw std::invalid_argument(fmt::format("{} feature names for {} features",
-                                                    m.info.feature_names.size(), m.info.num_features));
+                                                    m.info.feature_names.size(),
+                                                    m.info.num_features));
         }
         const objective_kind* kind = nullptr;
         for (const auto& k : supported_objectives) {
@@ -311,15 +320,19 @@ parsed_model parse_booster(const booster& loaded, const std::string& path) {
         if (kind == nullptr) {
             throw model_error(fmt::format(
                     "model file '{}' has objective '{}', which this operator does not support "
-                    "(binary:logistic, multi:softprob, multi:softmax, reg:squarederror, reg:logistic, "
+                    "(binary:logistic, multi:softprob, multi:softmax, reg:squarederror, "
+                    "reg:logistic, "
                     "count:poisson, reg:gamma, reg:tweedie and other reg:* objectives)",
-                    path, m.info.objective));
+                    path,
+                    m.info.objective));
         }
         m.info.task = kind->task;
         m.link = kind->link;
-        m.info.num_classes = kind->task == model_task::multiclass ? std::max<std::size_t>(num_class, 1) : 1;
+        m.info.num_classes =
+                kind->task == model_task::multiclass ? std::max<std::size_t>(num_class, 1) : 1;
         if (kind->task == model_task::multiclass && num_class < 2) {
-            throw std::invalid_argument(fmt::format("objective {} with num_class {}", m.info.objective, num_class));
+            throw std::invalid_argument(
+                    fmt::format("objective {} with num_class {}", m.info.objective, num_class));
         }
         m.groups = m.info.num_classes;
         m.base_margin = base_margin_of(m.info.base_score, m.link);
@@ -328,8 +341,8 @@ parsed_model parse_booster(const booster& loaded, const std::string& path) {
         m.info.booster = std::string(std::string_view(gb["name"].get_string()));
         if (m.info.booster == "gbtree") {
             const dom::element model = gb["model"];
-            m.info.num_parallel_tree =
-                    static_cast<std::size_t>(number_of(model["gbtree_model_param"]["num_parallel_tree"]));
+            m.info.num_parallel_tree = static_cast<std::size_t>(
+                    number_of(model["gbtree_model_param"]["num_parallel_tree"]));
             std::vector<std::uint32_t> tree_info;
             read_array(model, "tree_info", tree_info);
             std::size_t index = 0;
@@ -341,7 +354,8 @@ parsed_model parse_booster(const booster& loaded, const std::string& path) {
                     m.trees.emplace_back();
                 }
                 if (index >= tree_info.size() || tree_info[index] >= m.groups) {
-                    throw std::invalid_argument(fmt::format("tree {} has no valid output group", index));
+                    throw std::invalid_argument(
+                            fmt::format("tree {} has no valid output group", index));
                 }
                 m.trees.back().group = tree_info[index];
                 if (!m.trees.back().left.empty()) {
@@ -353,23 +367,30 @@ parsed_model parse_booster(const booster& loaded, const std::string& path) {
         } else if (m.info.booster == "gblinear") {
             read_array(gb["model"], "weights", m.linear_weights);
             if (m.linear_weights.size() != (m.info.num_features + 1) * m.groups) {
-                throw std::invalid_argument(fmt::format("gblinear has {} weights for {} features and {} groups",
-                                                        m.linear_weights.size(), m.info.num_features, m.groups));
+                throw std::invalid_argument(
+                        fmt::format("gblinear has {} weights for {} features and {} groups",
+                                    m.linear_weights.size(),
+                                    m.info.num_features,
+                                    m.groups));
             }
         } else if (m.info.booster == "dart") {
             // Dart scales each tree by a drop weight; only XGBoost's predictor handles it here.
-            m.info.num_parallel_tree =
-                    static_cast<std::size_t>(number_of(gb["gbtree"]["model"]["gbtree_model_param"]["num_parallel_tree"]));
+            m.info.num_parallel_tree = static_cast<std::size_t>(
+                    number_of(gb["gbtree"]["model"]["gbtree_model_param"]["num_parallel_tree"]));
         } else {
-            throw model_error(fmt::format("model file '{}' uses booster '{}' (gbtree, gblinear and dart are supported)",
-                                          path, m.info.booster));
+            throw model_error(fmt::format(
+                    "model file '{}' uses booster '{}' (gbtree, gblinear and dart are supported)",
+                    path,
+                    m.info.booster));
         }
     } catch (const simdjson::simdjson_error& e) {
-        throw model_error(fmt::format("model file '{}' has an unexpected layout: {}", path, e.what()));
+        throw model_error(
+                fmt::format("model file '{}' has an unexpected layout: {}", path, e.what()));
     } catch (const std::invalid_argument& e) {
         throw model_error(fmt::format("model file '{}' is inconsistent: {}", path, e.what()));
     } catch (const std::out_of_range& e) {
-        throw model_error(fmt::format("model file '{}' holds a number out of range: {}", path, e.what()));
+        throw model_error(
+                fmt::format("model file '{}' holds a number out of range: {}", path, e.what()));
     }
     return m;
 }

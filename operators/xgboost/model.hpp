@@ -16,7 +16,12 @@
 namespace sluice::ml::detail {
 
 /// How margins become outputs.
-enum class link_function { identity, sigmoid, softmax, exponential };
+enum class link_function {
+    identity,
+    sigmoid,
+    softmax,
+    exponential
+};
 
 /// One tree as XGBoost stores it (node i: children, split feature and condition; a leaf has
 /// left == -1 and its value in `value`).
@@ -26,20 +31,20 @@ struct tree_arrays {
     std::vector<std::int32_t> feature;
     std::vector<float> condition;  ///< split threshold (go left if x < condition)
     std::vector<std::uint8_t> default_left;
-    std::vector<float> value;      ///< leaf value (leaves only)
-    std::uint32_t group = 0;       ///< output group (class) the tree adds to
-    std::size_t depth() const;     ///< edges on the longest root-to-leaf path
+    std::vector<float> value;   ///< leaf value (leaves only)
+    std::uint32_t group = 0;    ///< output group (class) the tree adds to
+    std::size_t depth() const;  ///< edges on the longest root-to-leaf path
 };
 
 /// A parsed model: metadata, link, base margin, and trees or linear weights.
 struct parsed_model {
     model_info info;
     link_function link = link_function::identity;
-    std::size_t groups = 1;         ///< margins per row (num_classes for multiclass)
-    float base_margin = 0;          ///< base_score moved to margin space, as XGBoost does
-    std::vector<tree_arrays> trees;  ///< gbtree
+    std::size_t groups = 1;             ///< margins per row (num_classes for multiclass)
+    float base_margin = 0;              ///< base_score moved to margin space, as XGBoost does
+    std::vector<tree_arrays> trees;     ///< gbtree
     std::vector<float> linear_weights;  ///< gblinear: (num_features + 1) * groups, bias last
-    bool has_categorical = false;   ///< some split is categorical (native backend refuses)
+    bool has_categorical = false;       ///< some split is categorical (native backend refuses)
 };
 
 /// Throws model_error("<what>: <XGBoost's last error>") when `rc` != 0.
@@ -52,7 +57,10 @@ public:
     ~booster();
     booster(const booster&) = delete;
     booster& operator=(const booster&) = delete;
-    booster(booster&& other) noexcept : handle_(other.handle_) { other.handle_ = nullptr; }
+    booster(booster&& other) noexcept
+        : handle_(other.handle_) {
+        other.handle_ = nullptr;
+    }
     BoosterHandle get() const noexcept { return handle_; }
 
 private:

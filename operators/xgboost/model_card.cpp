@@ -17,8 +17,11 @@ std::string source_text(const training_spec& spec) {
     switch (spec.data.type) {
         case training_source::kind::simulator: {
             const auto& c = spec.data.simulator;
-            return fmt::format("simulator (sensors {}, seed {}, interval {} ms, anomaly_rate {})", c.sensors, c.seed,
-                               c.interval_ms, c.anomaly_rate);
+            return fmt::format("simulator (sensors {}, seed {}, interval {} ms, anomaly_rate {})",
+                               c.sensors,
+                               c.seed,
+                               c.interval_ms,
+                               c.anomaly_rate);
         }
         case training_source::kind::ndjson:
             return fmt::format("NDJSON file {}", spec.data.path);
@@ -30,8 +33,10 @@ std::string source_text(const training_spec& spec) {
 
 std::string split_text(const training_spec& spec) {
     return spec.split.method == split_spec::kind::time
-                   ? fmt::format("by time: the latest {:.0f} % of rows held out", spec.split.test_fraction * 100)
-                   : fmt::format("random (seed {}): {:.0f} % of rows held out", spec.split.seed,
+                   ? fmt::format("by time: the latest {:.0f} % of rows held out",
+                                 spec.split.test_fraction * 100)
+                   : fmt::format("random (seed {}): {:.0f} % of rows held out",
+                                 spec.split.seed,
                                  spec.split.test_fraction * 100);
 }
 
@@ -39,16 +44,23 @@ std::string split_text(const training_spec& spec) {
 std::optional<double> our_metric(const training_result& r, const std::string& name) {
     if (r.classification) {
         const auto& c = *r.classification;
-        if (name == "accuracy") return c.accuracy;
-        if (name == "precision") return c.precision;
-        if (name == "recall") return c.recall;
-        if (name == "f1") return c.f1;
+        if (name == "accuracy")
+            return c.accuracy;
+        if (name == "precision")
+            return c.precision;
+        if (name == "recall")
+            return c.recall;
+        if (name == "f1")
+            return c.f1;
     }
     if (r.regression) {
         const auto& g = *r.regression;
-        if (name == "rmse") return g.rmse;
-        if (name == "mae") return g.mae;
-        if (name == "r2") return g.r2;
+        if (name == "rmse")
+            return g.rmse;
+        if (name == "mae")
+            return g.mae;
+        if (name == "r2")
+            return g.r2;
     }
     return std::nullopt;
 }
@@ -72,26 +84,45 @@ std::string quote(std::string_view s) {
 
 std::string model_card_json(const training_spec& spec, const training_result& r) {
     std::string j = "{\n";
-    j += fmt::format("  \"name\": {},\n  \"description\": {},\n", quote(spec.name), quote(spec.description));
-    j += fmt::format("  \"model\": {},\n  \"objective\": {},\n  \"booster\": {},\n  \"task\": {},\n", quote(spec.model_path),
-                     quote(r.info.objective), quote(r.info.booster), quote(to_string(r.info.task)));
+    j += fmt::format(
+            "  \"name\": {},\n  \"description\": {},\n", quote(spec.name), quote(spec.description));
+    j += fmt::format(
+            "  \"model\": {},\n  \"objective\": {},\n  \"booster\": {},\n  \"task\": {},\n",
+            quote(spec.model_path),
+            quote(r.info.objective),
+            quote(r.info.booster),
+            quote(to_string(r.info.task)));
     j += "  \"features\": [";
     for (std::size_t i = 0; i < spec.features.size(); ++i) {
         j += (i ? ", " : "") + quote(spec.features[i]);
     }
     j += fmt::format("],\n  \"label\": {},\n", quote(spec.label));
-    j += fmt::format("  \"data\": {},\n  \"split\": {},\n", quote(source_text(spec)), quote(split_text(spec)));
-    j += fmt::format("  \"rows\": {{\"train\": {}, \"test\": {}}},\n  \"rounds\": {},\n  \"trees\": {},\n", r.train_rows,
-                     r.test_rows, spec.rounds, r.info.num_trees);
+    j += fmt::format("  \"data\": {},\n  \"split\": {},\n",
+                     quote(source_text(spec)),
+                     quote(split_text(spec)));
+    j += fmt::format(
+            "  \"rows\": {{\"train\": {}, \"test\": {}}},\n  \"rounds\": {},\n  \"trees\": {},\n",
+            r.train_rows,
+            r.test_rows,
+            spec.rounds,
+            r.info.num_trees);
     j += "  \"parameters\": {";
     for (std::size_t i = 0; i < spec.params.size(); ++i) {
-        j += fmt::format("{}{}: {}", i ? ", " : "", quote(spec.params[i].first), quote(spec.params[i].second));
+        j += fmt::format("{}{}: {}",
+                         i ? ", " : "",
+                         quote(spec.params[i].first),
+                         quote(spec.params[i].second));
     }
     j += "},\n  \"metrics\": {";
     if (r.classification) {
         const auto& c = *r.classification;
-        j += fmt::format("\"accuracy\": {:.6f}, \"precision\": {:.6f}, \"recall\": {:.6f}, \"f1\": {:.6f}, \"confusion\": [",
-                         c.accuracy, c.precision, c.recall, c.f1);
+        j += fmt::format(
+                "\"accuracy\": {:.6f}, \"precision\": {:.6f}, \"recall\": {:.6f}, \"f1\": {:.6f}, "
+                "\"confusion\": [",
+                c.accuracy,
+                c.precision,
+                c.recall,
+                c.f1);
         for (std::size_t t = 0; t < c.confusion.size(); ++t) {
             j += t ? ", [" : "[";
             for (std::size_t p = 0; p < c.confusion[t].size(); ++p) {
@@ -111,8 +142,11 @@ std::string model_card_json(const training_spec& spec, const training_result& r)
     for (std::size_t i = 0; i < spec.reference.size(); ++i) {
         const auto& ref = spec.reference[i];
         const auto ours = our_metric(r, ref.name);
-        j += fmt::format("{}{{\"metric\": {}, \"reference\": {}, \"ours\": {}, \"source\": {}}}", i ? ", " : "",
-                         quote(ref.name), ref.value, ours ? fmt::format("{:.6f}", *ours) : std::string("null"),
+        j += fmt::format("{}{{\"metric\": {}, \"reference\": {}, \"ours\": {}, \"source\": {}}}",
+                         i ? ", " : "",
+                         quote(ref.name),
+                         ref.value,
+                         ours ? fmt::format("{:.6f}", *ours) : std::string("null"),
                          quote(ref.where));
     }
     j += "],\n  \"notes\": [";
@@ -137,12 +171,18 @@ std::string model_card_markdown(const training_spec& spec, const training_result
         params += (params.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
     }
     m += "| | |\n|---|---|\n";
-    m += fmt::format("| model | `{}` ({}, {}, {}) |\n", spec.model_path, r.info.objective, r.info.booster,
+    m += fmt::format("| model | `{}` ({}, {}, {}) |\n",
+                     spec.model_path,
+                     r.info.objective,
+                     r.info.booster,
                      to_string(r.info.task));
     m += fmt::format("| features | {} |\n| label | `{}` |\n", features, spec.label);
     m += fmt::format("| data | {} |\n| split | {} |\n", source_text(spec), split_text(spec));
     m += fmt::format("| rows | {} train, {} held out |\n", r.train_rows, r.test_rows);
-    m += fmt::format("| rounds / trees | {} / {} |\n| parameters | {} |\n\n", spec.rounds, r.info.num_trees, params);
+    m += fmt::format("| rounds / trees | {} / {} |\n| parameters | {} |\n\n",
+                     spec.rounds,
+                     r.info.num_trees,
+                     params);
     m += "## Held-out metrics\n\n| metric | ours |";
     const bool reference = !spec.reference.empty();
     m += reference ? " reference |\n|---|---|---|\n" : "\n|---|---|\n";
@@ -150,13 +190,15 @@ std::string model_card_markdown(const training_spec& spec, const training_result
         std::string ref;
         for (const auto& x : spec.reference) {
             if (x.name == name) {
-                ref = percent ? fmt::format("{:.1f} %", x.value * 100) : fmt::format("{:.3f}", x.value);
+                ref = percent ? fmt::format("{:.1f} %", x.value * 100)
+                              : fmt::format("{:.3f}", x.value);
                 if (!x.where.empty()) {
                     ref += " (" + x.where + ")";
                 }
             }
         }
-        m += percent ? fmt::format("| {} | {:.1f} % |", name, value * 100) : fmt::format("| {} | {:.3f} |", name, value);
+        m += percent ? fmt::format("| {} | {:.1f} % |", name, value * 100)
+                     : fmt::format("| {} | {:.3f} |", name, value);
         m += reference ? " " + ref + " |\n" : "\n";
     };
     if (r.classification) {
@@ -165,9 +207,13 @@ std::string model_card_markdown(const training_spec& spec, const training_result
         row("precision", c.precision, true);
         row("recall", c.recall, true);
         row("f1", c.f1, true);
-        m += fmt::format("\n{} averages over classes{}.\n\nConfusion matrix (rows: true class, columns: predicted):\n\n|   |",
-                         c.classes > 2 ? "Precision, recall and F1 are macro" : "Precision, recall and F1 are of class 1; no",
-                         r.info.task == model_task::binary ? fmt::format("; threshold {}", spec.threshold) : "");
+        m += fmt::format(
+                "\n{} averages over classes{}.\n\nConfusion matrix (rows: true class, columns: "
+                "predicted):\n\n|   |",
+                c.classes > 2 ? "Precision, recall and F1 are macro"
+                              : "Precision, recall and F1 are of class 1; no",
+                r.info.task == model_task::binary ? fmt::format("; threshold {}", spec.threshold)
+                                                  : "");
         for (std::size_t p = 0; p < c.classes; ++p) {
             m += fmt::format(" {} |", p);
         }

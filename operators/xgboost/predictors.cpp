@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <mutex>
 
 namespace sluice::ml {
@@ -24,11 +24,11 @@ namespace {
 class xgboost_predictor final : public predictor {
 public:
     xgboost_predictor(parsed_model model, std::string bytes, int threads)
-        : predictor(model.info, prediction_backend::xgboost),
-          link_(model.link),
-          groups_(model.groups),
-          bytes_(std::move(bytes)),
-          threads_(threads) {
+        : predictor(model.info, prediction_backend::xgboost)
+        , link_(model.link)
+        , groups_(model.groups)
+        , bytes_(std::move(bytes))
+        , threads_(threads) {
         // Dense inplace prediction exists for tree boosters only in 1.7; gblinear needs a DMatrix.
         inplace_ = info().booster != "gblinear";
         // XGBoost 1.7 requires "cache_id" in the inplace-predict config (absent from its docs).
@@ -40,7 +40,9 @@ public:
         pool_.push_back(std::move(first));
     }
 
-    void predict(std::span<const float> values, std::size_t rows, std::span<float> out) const override {
+    void predict(std::span<const float> values,
+                 std::size_t rows,
+                 std::span<float> out) const override {
         if (rows == 0) {
             return;
         }
@@ -50,7 +52,8 @@ public:
 
 private:
     struct lease {
-        explicit lease(const xgboost_predictor& p) : owner(p) {
+        explicit lease(const xgboost_predictor& p)
+            : owner(p) {
             {
                 std::lock_guard lock(owner.mutex_);
                 if (!owner.pool_.empty()) {
@@ -87,22 +90,29 @@ private:
     }
 
     void run(const booster& b, const float* values, std::size_t rows, float* out) const {
-        const char* config = margins_ ? R"({"type":1,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN,"cache_id":0})"
-                                      : R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN,"cache_id":0})";
+        const char* config =
+                margins_
+                        ? R"({"type":1,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN,"cache_id":0})"
+                        : R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN,"cache_id":0})";
         const bst_ulong* shape = nullptr;
         bst_ulong dims = 0;
         const float* result = nullptr;
         const std::size_t features = info().num_features;
         if (inplace_) {
-            const auto array = fmt::format(R"({{"data":[{},false],"shape":[{},{}],"typestr":"<f4","version":3}})",
-                                           reinterpret_cast<std::uintptr_t>(values), rows, features);
-            check_xgb(XGBoosterPredictFromDense(b.get(), array.c_str(), config, nullptr, &shape, &dims, &result),
+            const auto array = fmt::format(
+                    R"({{"data":[{},false],"shape":[{},{}],"typestr":"<f4","version":3}})",
+                    reinterpret_cast<std::uintptr_t>(values),
+                    rows,
+                    features);
+            check_xgb(XGBoosterPredictFromDense(
+                              b.get(), array.c_str(), config, nullptr, &shape, &dims, &result),
                       fmt::format("XGBoost failed to predict with model '{}'", info().path));
         } else {
             // XGBoost refuses a DMatrix holding an infinity (the linear path has no inplace
             // predict): clamp to the largest finite float, as the native gblinear does too.
             std::vector<float> finite;
-            if (std::any_of(values, values + rows * features, [](float v) { return std::isinf(v); })) {
+            if (std::any_of(
+                        values, values + rows * features, [](float v) { return std::isinf(v); })) {
                 finite.assign(values, values + rows * features);
                 for (auto& v : finite) {
                     if (std::isinf(v)) {
@@ -112,7 +122,8 @@ private:
                 values = finite.data();
             }
             dmatrix data(values, rows, features);
-            check_xgb(XGBoosterPredictFromDMatrix(b.get(), data.get(), config, &shape, &dims, &result),
+            check_xgb(XGBoosterPredictFromDMatrix(
+                              b.get(), data.get(), config, &shape, &dims, &result),
                       fmt::format("XGBoost failed to predict with model '{}'", info().path));
         }
         bst_ulong total = 1;
@@ -120,8 +131,12 @@ private:
             total *= shape[d];
         }
         if (total != rows * groups_) {
-            throw model_error(fmt::format("XGBoost returned {} values for {} rows of model '{}' ({} expected)", total,
-                                          rows, info().path, rows * groups_));
+            throw model_error(fmt::format(
+                    "XGBoost returned {} values for {} rows of model '{}' ({} expected)",
+                    total,
+                    rows,
+                    info().path,
+                    rows * groups_));
         }
         std::memcpy(out, result, total * sizeof(float));
         if (margins_) {
@@ -143,7 +158,8 @@ private:
 class native_predictor final : public predictor {
 public:
     explicit native_predictor(parsed_model model)
-        : predictor(model.info, prediction_backend::native), model_(std::move(model)) {
+        : predictor(model.info, prediction_backend::native)
+        , model_(std::move(model)) {
         if (model_.info.booster == "gbtree") {
             forest_.emplace(model_);
             model_.trees.clear();  // the forest holds its own copy
@@ -151,7 +167,9 @@ public:
         }
     }
 
-    void predict(std::span<const float> values, std::size_t rows, std::span<float> out) const override {
+    void predict(std::span<const float> values,
+                 std::size_t rows,
+                 std::span<float> out) const override {
         if (forest_) {
             forest_->margins(values.data(), rows, out.data());
         } else {
@@ -168,25 +186,30 @@ private:
 }  // namespace
 }  // namespace detail
 
-std::unique_ptr<predictor> load_predictor(const std::string& path, prediction_backend backend, int threads) {
+std::unique_ptr<predictor> load_predictor(const std::string& path,
+                                          prediction_backend backend,
+                                          int threads) {
     auto bytes = detail::read_model_bytes(path);
     detail::booster b;
     detail::load_booster(b, bytes, path);
     auto model = detail::parse_booster(b, path);
     if (backend == prediction_backend::native) {
         if (model.info.booster == "dart") {
-            throw model_error(fmt::format(
-                    "model file '{}' is a dart model, which the native backend does not evaluate (use backend: xgboost)",
-                    path));
+            throw model_error(
+                    fmt::format("model file '{}' is a dart model, which the native backend does "
+                                "not evaluate (use backend: xgboost)",
+                                path));
         }
         if (model.has_categorical) {
-            throw model_error(fmt::format(
-                    "model file '{}' has categorical splits, which the native backend does not evaluate (use backend: xgboost)",
-                    path));
+            throw model_error(
+                    fmt::format("model file '{}' has categorical splits, which the native backend "
+                                "does not evaluate (use backend: xgboost)",
+                                path));
         }
         return std::make_unique<detail::native_predictor>(std::move(model));
     }
-    return std::make_unique<detail::xgboost_predictor>(std::move(model), std::move(bytes), std::max(threads, 1));
+    return std::make_unique<detail::xgboost_predictor>(
+            std::move(model), std::move(bytes), std::max(threads, 1));
 }
 
 }  // namespace sluice::ml

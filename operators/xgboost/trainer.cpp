@@ -35,14 +35,17 @@ split_rows split(const training_spec& spec, const training_table& table) {
     std::vector<std::size_t> order(table.rows());
     std::iota(order.begin(), order.end(), std::size_t{0});
     if (spec.split.method == split_spec::kind::time) {
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::size_t a, std::size_t b) { return table.times[a] < table.times[b]; });
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return table.times[a] < table.times[b];
+        });
     } else {
         std::mt19937_64 rng(spec.split.seed);
         std::shuffle(order.begin(), order.end(), rng);
     }
     const auto test = std::clamp<std::size_t>(
-            static_cast<std::size_t>(std::llround(spec.split.test_fraction * static_cast<double>(order.size()))), 1,
+            static_cast<std::size_t>(
+                    std::llround(spec.split.test_fraction * static_cast<double>(order.size()))),
+            1,
             order.size() - 1);
     split_rows s;
     // Time split: the latest rows are held out. Random split: the first shuffled rows.
@@ -67,7 +70,8 @@ matrix gather(const training_table& table, const std::vector<std::size_t>& rows)
     m.values.reserve(rows.size() * f);
     m.labels.reserve(rows.size());
     for (const auto r : rows) {
-        m.values.insert(m.values.end(), table.values.begin() + static_cast<std::ptrdiff_t>(r * f),
+        m.values.insert(m.values.end(),
+                        table.values.begin() + static_cast<std::ptrdiff_t>(r * f),
                         table.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * f));
         m.labels.push_back(table.labels[r]);
     }
@@ -79,21 +83,26 @@ void set_names(DMatrixHandle d, const std::vector<std::string>& names) {
     for (const auto& n : names) {
         raw.push_back(n.c_str());
     }
-    check_xgb(XGDMatrixSetStrFeatureInfo(d, "feature_name", raw.data(), raw.size()), "cannot set feature names");
+    check_xgb(XGDMatrixSetStrFeatureInfo(d, "feature_name", raw.data(), raw.size()),
+              "cannot set feature names");
 }
 
 }  // namespace
 
-training_result train_model(const training_spec& spec, const training_table& table, const progress_callback& progress) {
+training_result train_model(const training_spec& spec,
+                            const training_table& table,
+                            const progress_callback& progress) {
     if (spec.rounds == 0) {
         throw std::runtime_error("rounds must be at least 1");
     }
     const std::string objective = param_or(spec, "objective", "reg:squarederror");
     if (!detail::objective_supported(objective)) {
-        throw std::runtime_error(fmt::format(
-                "objective '{}' makes models the xgboost operator cannot use (binary:logistic, multi:softprob, "
-                "multi:softmax, reg:squarederror, reg:logistic, count:poisson, reg:gamma, reg:tweedie, ...)",
-                objective));
+        throw std::runtime_error(
+                fmt::format("objective '{}' makes models the xgboost operator cannot use "
+                            "(binary:logistic, multi:softprob, "
+                            "multi:softmax, reg:squarederror, reg:logistic, count:poisson, "
+                            "reg:gamma, reg:tweedie, ...)",
+                            objective));
     }
     const bool multiclass = objective.rfind("multi:", 0) == 0;
     const bool binary = objective == "binary:logistic";
@@ -102,13 +111,15 @@ training_result train_model(const training_spec& spec, const training_table& tab
         float top = 0;
         for (const float l : table.labels) {
             if (!(l >= 0) || l != std::floor(l)) {
-                throw std::runtime_error(fmt::format("label '{}' holds {}, not a class index 0, 1, 2, ...", spec.label, l));
+                throw std::runtime_error(fmt::format(
+                        "label '{}' holds {}, not a class index 0, 1, 2, ...", spec.label, l));
             }
             top = std::max(top, l);
         }
         classes = binary ? 2 : static_cast<std::size_t>(top) + 1;
         if (binary && top > 1) {
-            throw std::runtime_error(fmt::format("binary:logistic needs labels 0 and 1; '{}' holds {}", spec.label, top));
+            throw std::runtime_error(fmt::format(
+                    "binary:logistic needs labels 0 and 1; '{}' holds {}", spec.label, top));
         }
         const auto given = param_or(spec, "num_class", "");
         if (multiclass && !given.empty()) {
@@ -122,8 +133,11 @@ training_result train_model(const training_spec& spec, const training_table& tab
     const std::size_t f = table.features.size();
     detail::dmatrix dtrain(train.values.data(), rows.train.size(), f);
     detail::dmatrix dtest(test.values.data(), rows.test.size(), f);
-    check_xgb(XGDMatrixSetFloatInfo(dtrain.get(), "label", train.labels.data(), train.labels.size()), "cannot set labels");
-    check_xgb(XGDMatrixSetFloatInfo(dtest.get(), "label", test.labels.data(), test.labels.size()), "cannot set labels");
+    check_xgb(
+            XGDMatrixSetFloatInfo(dtrain.get(), "label", train.labels.data(), train.labels.size()),
+            "cannot set labels");
+    check_xgb(XGDMatrixSetFloatInfo(dtest.get(), "label", test.labels.data(), test.labels.size()),
+              "cannot set labels");
     set_names(dtrain.get(), table.features);
     set_names(dtest.get(), table.features);
 
@@ -132,13 +146,15 @@ training_result train_model(const training_spec& spec, const training_table& tab
     check_xgb(XGBoosterCreate(both, 2, &handle), "cannot create a booster");
     const std::unique_ptr<void, int (*)(BoosterHandle)> owner(handle, &XGBoosterFree);
     for (const auto& [k, v] : spec.params) {
-        check_xgb(XGBoosterSetParam(handle, k.c_str(), v.c_str()), fmt::format("parameter {}={}", k, v));
+        check_xgb(XGBoosterSetParam(handle, k.c_str(), v.c_str()),
+                  fmt::format("parameter {}={}", k, v));
     }
     // XGBoost 1.7 starts every model at base_score 0.5: far from a regression target such as
     // humidity (about 45), which ten rounds cannot make up. Start at the training mean instead
     // unless the spec sets base_score (XGBoost 2 does this by itself).
     if (!multiclass && !binary && param_or(spec, "base_score", "").empty() &&
-        (objective == "reg:squarederror" || objective == "reg:pseudohubererror" || objective == "reg:absoluteerror")) {
+        (objective == "reg:squarederror" || objective == "reg:pseudohubererror" ||
+         objective == "reg:absoluteerror")) {
         double mean = 0;
         for (const float l : train.labels) {
             mean += l;
@@ -161,31 +177,39 @@ training_result train_model(const training_spec& spec, const training_table& tab
         check_xgb(XGBoosterUpdateOneIter(handle, static_cast<int>(round), dtrain.get()),
                   fmt::format("boosting round {} failed", round + 1));
         const char* eval = nullptr;
-        check_xgb(XGBoosterEvalOneIter(handle, static_cast<int>(round), both, names, 2, &eval), "evaluation failed");
+        check_xgb(XGBoosterEvalOneIter(handle, static_cast<int>(round), both, names, 2, &eval),
+                  "evaluation failed");
         result.evaluation_log.emplace_back(round + 1, eval);
         if (progress) {
             progress(round + 1, spec.rounds, eval);
         }
     }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     std::vector<const char*> feature_names;
     for (const auto& n : table.features) {
         feature_names.push_back(n.c_str());
     }
-    check_xgb(XGBoosterSetStrFeatureInfo(handle, "feature_name", feature_names.data(), feature_names.size()),
+    check_xgb(XGBoosterSetStrFeatureInfo(
+                      handle, "feature_name", feature_names.data(), feature_names.size()),
               "cannot set feature names");
-    check_xgb(XGBoosterSaveModel(handle, spec.model_path.c_str()), fmt::format("cannot write '{}'", spec.model_path));
+    check_xgb(XGBoosterSaveModel(handle, spec.model_path.c_str()),
+              fmt::format("cannot write '{}'", spec.model_path));
 
     // Held-out predictions with XGBoost's own predictor, as the operator's default backend.
     const bst_ulong* shape = nullptr;
     bst_ulong dims = 0;
     const float* predicted = nullptr;
-    check_xgb(XGBoosterPredictFromDMatrix(
-                      handle, dtest.get(),
-                      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false})", &shape,
-                      &dims, &predicted),
-              "held-out prediction failed");
+    check_xgb(
+            XGBoosterPredictFromDMatrix(
+                    handle,
+                    dtest.get(),
+                    R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false})",
+                    &shape,
+                    &dims,
+                    &predicted),
+            "held-out prediction failed");
     const std::size_t n = rows.test.size();
     if (multiclass || binary) {
         std::vector<std::int64_t> truth(n);

@@ -42,17 +42,21 @@ void from_simulator(const training_spec& spec, training_table& t) {
     for (const auto& f : spec.features) {
         const auto i = schema.index_of(f);
         if (!i || schema.at(*i).type == data_type::string) {
-            throw std::runtime_error(fmt::format("feature '{}' is not a numeric simulator column ({})", f, schema.to_string()));
+            throw std::runtime_error(fmt::format(
+                    "feature '{}' is not a numeric simulator column ({})", f, schema.to_string()));
         }
         feature_index.push_back(*i);
     }
     const auto label_index = schema.index_of(spec.label);
     if (!label_index || schema.at(*label_index).type == data_type::string) {
-        throw std::runtime_error(fmt::format("label '{}' is not a numeric simulator column ({})", spec.label, schema.to_string()));
+        throw std::runtime_error(fmt::format("label '{}' is not a numeric simulator column ({})",
+                                             spec.label,
+                                             schema.to_string()));
     }
     const auto time_index = schema.index_of(spec.data.time_column);
     if (!time_index) {
-        throw std::runtime_error(fmt::format("time column '{}' is not a simulator column", spec.data.time_column));
+        throw std::runtime_error(
+                fmt::format("time column '{}' is not a simulator column", spec.data.time_column));
     }
     constexpr std::size_t chunk = 65'536;
     for (std::size_t done = 0; done < spec.data.rows; done += chunk) {
@@ -129,7 +133,9 @@ std::vector<std::string> split_csv(std::string_view line) {
     return out;
 }
 
-std::size_t column_of(const std::vector<std::string>& header, const std::string& name, const std::string& path) {
+std::size_t column_of(const std::vector<std::string>& header,
+                      const std::string& name,
+                      const std::string& path) {
     for (std::size_t i = 0; i < header.size(); ++i) {
         if (header[i] == name) {
             return i;
@@ -159,7 +165,9 @@ void from_csv(const training_spec& spec, training_table& t) {
     }
     const auto label_index = column_of(header, spec.label, path);
     constexpr std::size_t no_time = static_cast<std::size_t>(-1);
-    const std::size_t time_index = spec.data.time_column.empty() ? no_time : column_of(header, spec.data.time_column, path);
+    const std::size_t time_index = spec.data.time_column.empty()
+                                           ? no_time
+                                           : column_of(header, spec.data.time_column, path);
     std::size_t line_number = 1;
     while (std::getline(in, line) && (spec.data.rows == 0 || t.labels.size() < spec.data.rows)) {
         ++line_number;
@@ -168,12 +176,20 @@ void from_csv(const training_spec& spec, training_table& t) {
         }
         const auto fields = split_csv(line);
         if (fields.size() != header.size()) {
-            throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", path, line_number, fields.size(), header.size()));
+            throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}",
+                                                 path,
+                                                 line_number,
+                                                 fields.size(),
+                                                 header.size()));
         }
         const auto number = [&](std::size_t i) {
             const auto v = parse_number(fields[i]);
             if (!v) {
-                throw std::runtime_error(fmt::format("{}:{}: column '{}' holds '{}', not a number", path, line_number, header[i], fields[i]));
+                throw std::runtime_error(fmt::format("{}:{}: column '{}' holds '{}', not a number",
+                                                     path,
+                                                     line_number,
+                                                     header[i],
+                                                     fields[i]));
             }
             return *v;
         };
@@ -182,13 +198,15 @@ void from_csv(const training_spec& spec, training_table& t) {
         }
         const double label = number(label_index);
         if (std::isnan(label)) {
-            throw std::runtime_error(fmt::format("{}:{}: the label '{}' is missing", path, line_number, spec.label));
+            throw std::runtime_error(
+                    fmt::format("{}:{}: the label '{}' is missing", path, line_number, spec.label));
         }
         t.labels.push_back(static_cast<float>(label));
         if (time_index != no_time) {
             const auto at = parse_time(fields[time_index]);
             if (!at) {
-                throw std::runtime_error(fmt::format("{}:{}: '{}' is not a time", path, line_number, fields[time_index]));
+                throw std::runtime_error(fmt::format(
+                        "{}:{}: '{}' is not a time", path, line_number, fields[time_index]));
             }
             t.times.push_back(*at);
         } else {
@@ -206,11 +224,14 @@ void from_ndjson(const training_spec& spec, training_table& t) {
     simdjson::dom::parser parser;
     std::string line;
     std::size_t line_number = 0;
-    const auto value_of = [&](const simdjson::dom::element& obj, const std::string& key, bool required) -> double {
+    const auto value_of = [&](const simdjson::dom::element& obj,
+                              const std::string& key,
+                              bool required) -> double {
         simdjson::dom::element v;
         if (obj[key].get(v) != simdjson::SUCCESS || v.is_null()) {
             if (required) {
-                throw std::runtime_error(fmt::format("{}:{}: '{}' is missing", path, line_number, key));
+                throw std::runtime_error(
+                        fmt::format("{}:{}: '{}' is missing", path, line_number, key));
             }
             return std::nan("");
         }
@@ -220,7 +241,8 @@ void from_ndjson(const training_spec& spec, training_table& t) {
         if (v.is_number()) {
             return v.get_double().value();
         }
-        throw std::runtime_error(fmt::format("{}:{}: '{}' is not a number", path, line_number, key));
+        throw std::runtime_error(
+                fmt::format("{}:{}: '{}' is not a number", path, line_number, key));
     };
     while (std::getline(in, line) && (spec.data.rows == 0 || t.labels.size() < spec.data.rows)) {
         ++line_number;
@@ -249,7 +271,9 @@ void from_ndjson(const training_spec& spec, training_table& t) {
             }
         }
         if (!time) {
-            throw std::runtime_error(fmt::format("{}:{}: time column '{}' is missing or not a time", path, line_number,
+            throw std::runtime_error(fmt::format("{}:{}: time column '{}' is missing or not a time",
+                                                 path,
+                                                 line_number,
                                                  spec.data.time_column));
         }
         t.times.push_back(*time);
@@ -273,7 +297,8 @@ training_table load_training_table(const training_spec& spec) {
             break;
     }
     if (t.rows() < 2) {
-        throw std::runtime_error(fmt::format("only {} training rows: at least 2 are needed", t.rows()));
+        throw std::runtime_error(
+                fmt::format("only {} training rows: at least 2 are needed", t.rows()));
     }
     return t;
 }

@@ -15,17 +15,21 @@ namespace {
 
 class spec_reader {
 public:
-    explicit spec_reader(std::string path) : path_(std::move(path)) {}
+    explicit spec_reader(std::string path)
+        : path_(std::move(path)) {}
 
     [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
         const auto mark = at.Mark();
         if (mark.is_null()) {
             throw std::runtime_error(fmt::format("{}: error: {}", path_, message));
         }
-        throw std::runtime_error(fmt::format("{}:{}:{}: error: {}", path_, mark.line + 1, mark.column + 1, message));
+        throw std::runtime_error(
+                fmt::format("{}:{}:{}: error: {}", path_, mark.line + 1, mark.column + 1, message));
     }
 
-    void only(const YAML::Node& map, const std::set<std::string>& keys, const std::string& where) const {
+    void only(const YAML::Node& map,
+              const std::set<std::string>& keys,
+              const std::string& where) const {
         if (!map.IsMap()) {
             fail(map, fmt::format("'{}' must be a mapping", where));
         }
@@ -36,7 +40,8 @@ public:
                 for (const auto& k : keys) {
                     known += known.empty() ? k : ", " + k;
                 }
-                fail(item.first, fmt::format("'{}' has no field '{}' (fields: {})", where, key, known));
+                fail(item.first,
+                     fmt::format("'{}' has no field '{}' (fields: {})", where, key, known));
             }
         }
     }
@@ -50,7 +55,10 @@ public:
         }
     }
 
-    std::string scalar(const YAML::Node& map, const std::string& key, const std::string& where, bool required) const {
+    std::string scalar(const YAML::Node& map,
+                       const std::string& key,
+                       const std::string& where,
+                       bool required) const {
         const auto node = map[key];
         if (!node) {
             if (required) {
@@ -68,7 +76,8 @@ private:
     std::string path_;
 };
 
-// Expands ${NAME} and ${NAME:-default} from the environment (e.g. ${SLUICE_DATA_DIR:-../shared/data}).
+// Expands ${NAME} and ${NAME:-default} from the environment (e.g.
+// ${SLUICE_DATA_DIR:-../shared/data}).
 std::string expand(const std::string& text) {
     std::string out;
     std::size_t i = 0;
@@ -107,12 +116,23 @@ training_spec load_training_spec(const std::string& path) {
     } catch (const YAML::BadFile&) {
         throw std::runtime_error(fmt::format("{}: error: cannot open the training spec", path));
     } catch (const YAML::ParserException& e) {
-        throw std::runtime_error(fmt::format("{}:{}:{}: error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+        throw std::runtime_error(fmt::format(
+                "{}:{}:{}: error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
     const spec_reader r(path);
     r.only(root,
-           {"name", "description", "data", "features", "label", "rounds", "params", "split", "output", "threshold",
-            "reference", "notes"},
+           {"name",
+            "description",
+            "data",
+            "features",
+            "label",
+            "rounds",
+            "params",
+            "split",
+            "output",
+            "threshold",
+            "reference",
+            "notes"},
            "training spec");
     training_spec s;
     s.name = r.scalar(root, "name", "training spec", true);
@@ -121,7 +141,8 @@ training_spec load_training_spec(const std::string& path) {
     if (root["rounds"]) {
         const auto rounds = r.get<long>(root["rounds"], "rounds");
         if (rounds < 1 || rounds > 100'000) {
-            r.fail(root["rounds"], fmt::format("'rounds' must be between 1 and 100000, got {}", rounds));
+            r.fail(root["rounds"],
+                   fmt::format("'rounds' must be between 1 and 100000, got {}", rounds));
         }
         s.rounds = static_cast<std::size_t>(rounds);
     }
@@ -142,13 +163,16 @@ training_spec load_training_spec(const std::string& path) {
     } else if (source == "csv") {
         s.data.type = training_source::kind::csv;
     } else {
-        r.fail(data["source"], fmt::format("'source' must be simulator, ndjson or csv, got '{}'", source));
+        r.fail(data["source"],
+               fmt::format("'source' must be simulator, ndjson or csv, got '{}'", source));
     }
-    s.data.path = expand(r.scalar(data, "path", "data", s.data.type != training_source::kind::simulator));
+    s.data.path =
+            expand(r.scalar(data, "path", "data", s.data.type != training_source::kind::simulator));
     if (data["rows"]) {
         const auto rows = r.get<long>(data["rows"], "rows");
         if (rows < 0 || rows > 100'000'000) {
-            r.fail(data["rows"], fmt::format("'rows' must be between 0 and 100000000, got {}", rows));
+            r.fail(data["rows"],
+                   fmt::format("'rows' must be between 0 and 100000000, got {}", rows));
         }
         s.data.rows = static_cast<std::size_t>(rows);
     } else if (s.data.type != training_source::kind::simulator) {
@@ -158,18 +182,35 @@ training_spec load_training_spec(const std::string& path) {
         s.data.time_column = r.scalar(data, "time_column", "data", false);
     }
     if (const auto sim = data["simulator"]) {
-        r.only(sim, {"sensors", "seed", "interval_ms", "anomaly_rate", "start_time_ms", "buildings", "floors"},
+        r.only(sim,
+               {"sensors",
+                "seed",
+                "interval_ms",
+                "anomaly_rate",
+                "start_time_ms",
+                "buildings",
+                "floors"},
                "simulator");
         auto& c = s.data.simulator;
-        if (sim["sensors"]) c.sensors = r.get<std::size_t>(sim["sensors"], "sensors");
-        if (sim["seed"]) c.seed = r.get<std::uint64_t>(sim["seed"], "seed");
-        if (sim["interval_ms"]) c.interval_ms = r.get<std::int64_t>(sim["interval_ms"], "interval_ms");
-        if (sim["anomaly_rate"]) c.anomaly_rate = r.get<double>(sim["anomaly_rate"], "anomaly_rate");
-        if (sim["start_time_ms"]) c.start_time_ms = r.get<std::int64_t>(sim["start_time_ms"], "start_time_ms");
-        if (sim["buildings"]) c.buildings = r.get<std::size_t>(sim["buildings"], "buildings");
-        if (sim["floors"]) c.floors = r.get<std::size_t>(sim["floors"], "floors");
-        if (c.sensors < 1 || c.interval_ms < 1 || c.floors < 1 || c.anomaly_rate < 0 || c.anomaly_rate > 1) {
-            r.fail(sim, "simulator needs sensors >= 1, interval_ms >= 1, floors >= 1 and 0 <= anomaly_rate <= 1");
+        if (sim["sensors"])
+            c.sensors = r.get<std::size_t>(sim["sensors"], "sensors");
+        if (sim["seed"])
+            c.seed = r.get<std::uint64_t>(sim["seed"], "seed");
+        if (sim["interval_ms"])
+            c.interval_ms = r.get<std::int64_t>(sim["interval_ms"], "interval_ms");
+        if (sim["anomaly_rate"])
+            c.anomaly_rate = r.get<double>(sim["anomaly_rate"], "anomaly_rate");
+        if (sim["start_time_ms"])
+            c.start_time_ms = r.get<std::int64_t>(sim["start_time_ms"], "start_time_ms");
+        if (sim["buildings"])
+            c.buildings = r.get<std::size_t>(sim["buildings"], "buildings");
+        if (sim["floors"])
+            c.floors = r.get<std::size_t>(sim["floors"], "floors");
+        if (c.sensors < 1 || c.interval_ms < 1 || c.floors < 1 || c.anomaly_rate < 0 ||
+            c.anomaly_rate > 1) {
+            r.fail(sim,
+                   "simulator needs sensors >= 1, interval_ms >= 1, floors >= 1 and 0 <= "
+                   "anomaly_rate <= 1");
         }
     }
 
@@ -186,7 +227,9 @@ training_spec load_training_spec(const std::string& path) {
         }
         for (const auto& item : params) {
             if (!item.second.IsScalar()) {
-                r.fail(item.second, fmt::format("XGBoost parameter '{}' must be a single value", item.first.Scalar()));
+                r.fail(item.second,
+                       fmt::format("XGBoost parameter '{}' must be a single value",
+                                   item.first.Scalar()));
             }
             s.params.emplace_back(item.first.Scalar(), item.second.Scalar());
         }
@@ -199,12 +242,14 @@ training_spec load_training_spec(const std::string& path) {
         } else if (method.empty() || method == "time") {
             s.split.method = split_spec::kind::time;
         } else {
-            r.fail(split["method"], fmt::format("'method' must be time or random, got '{}'", method));
+            r.fail(split["method"],
+                   fmt::format("'method' must be time or random, got '{}'", method));
         }
         if (split["test_fraction"]) {
             s.split.test_fraction = r.get<double>(split["test_fraction"], "test_fraction");
             if (!(s.split.test_fraction > 0 && s.split.test_fraction < 1)) {
-                r.fail(split["test_fraction"], "'test_fraction' must be between 0 and 1 (exclusive)");
+                r.fail(split["test_fraction"],
+                       "'test_fraction' must be between 0 and 1 (exclusive)");
             }
         }
         if (split["seed"]) {

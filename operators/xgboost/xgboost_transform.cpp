@@ -18,7 +18,9 @@ namespace {
 /// A problem with one option, found while building (key + code for the diagnostic).
 struct option_problem : std::invalid_argument {
     option_problem(std::string k, std::string c, const std::string& message)
-        : std::invalid_argument(message), key(std::move(k)), code(std::move(c)) {}
+        : std::invalid_argument(message)
+        , key(std::move(k))
+        , code(std::move(c)) {}
     std::string key;
     std::string code;
 };
@@ -34,9 +36,11 @@ std::string join(const std::vector<std::string>& names) {
 
 class xgboost_transform final : public transform {
 public:
-    xgboost_transform(xgboost_config config, const std::string& id) : config_(std::move(config)) {
+    xgboost_transform(xgboost_config config, const std::string& id)
+        : config_(std::move(config)) {
         if (config_.features.empty()) {
-            throw option_problem("features", "missing-field", "'features' must name at least one column");
+            throw option_problem(
+                    "features", "missing-field", "'features' must name at least one column");
         }
         predictor_ = load_predictor(config_.model, config_.backend, config_.threads);
         const auto& info = predictor_->info();
@@ -54,25 +58,36 @@ public:
             const auto index = input->index_of(name);
             const std::string key = by_position_ ? "features" : "feature_map";
             if (!index) {
-                ctx.error(key, "schema-mismatch",
-                          fmt::format("column '{}' (model feature '{}') is not in the input {}", name,
-                                      feature_label(i), input->to_string()));
+                ctx.error(key,
+                          "schema-mismatch",
+                          fmt::format("column '{}' (model feature '{}') is not in the input {}",
+                                      name,
+                                      feature_label(i),
+                                      input->to_string()));
                 ok = false;
                 continue;
             }
             const auto type = input->at(*index).type;
-            if (type != data_type::float64 && type != data_type::int64 && type != data_type::boolean) {
-                ctx.error(key, "schema-mismatch",
-                          fmt::format("column '{}' is {}; model features must be float64, int64 or bool", name,
-                                      to_string(type)));
+            if (type != data_type::float64 && type != data_type::int64 &&
+                type != data_type::boolean) {
+                ctx.error(
+                        key,
+                        "schema-mismatch",
+                        fmt::format(
+                                "column '{}' is {}; model features must be float64, int64 or bool",
+                                name,
+                                to_string(type)));
                 ok = false;
             }
             column_index_.push_back(*index);
         }
         for (const auto& out : output_fields_) {
             if (input->index_of(out.name)) {
-                ctx.error(config_.outputs.empty() ? "output_prefix" : "outputs", "schema-mismatch",
-                          fmt::format("output column '{}' already exists in the input; choose another name", out.name));
+                ctx.error(config_.outputs.empty() ? "output_prefix" : "outputs",
+                          "schema-mismatch",
+                          fmt::format("output column '{}' already exists in the input; choose "
+                                      "another name",
+                                      out.name));
                 ok = false;
             }
         }
@@ -87,7 +102,8 @@ public:
 
     batch process(const batch& input, operator_context& ctx) override {
         if (!output_schema_) {
-            throw operator_error(ctx.type(), ctx.id(), "process() called before a successful bind()");
+            throw operator_error(
+                    ctx.type(), ctx.id(), "process() called before a successful bind()");
         }
         const std::size_t rows = input.num_rows();
         const std::size_t features = model_columns_.size();
@@ -194,24 +210,32 @@ public:
 private:
     // Orders the configured columns by the model's feature index.
     void map_features(const model_info& info) {
-        by_position_ = std::all_of(config_.features.begin(), config_.features.end(),
+        by_position_ = std::all_of(config_.features.begin(),
+                                   config_.features.end(),
                                    [](const auto& f) { return f.second.empty(); });
         const auto& names = info.feature_names;
         const std::string key = by_position_ ? "features" : "feature_map";
         const std::string model_features =
                 names.empty() ? fmt::format("{} unnamed features", info.num_features) : join(names);
         if (config_.features.size() != info.num_features) {
-            throw option_problem(key, "feature-mismatch",
-                                 fmt::format("model '{}' expects {} features ({}); {} given", config_.model,
-                                             info.num_features, model_features, config_.features.size()));
+            throw option_problem(key,
+                                 "feature-mismatch",
+                                 fmt::format("model '{}' expects {} features ({}); {} given",
+                                             config_.model,
+                                             info.num_features,
+                                             model_features,
+                                             config_.features.size()));
         }
         model_columns_.assign(info.num_features, std::string());
         if (names.empty()) {
             if (!by_position_) {
-                throw option_problem(key, "feature-mismatch",
-                                     fmt::format("model '{}' has no feature names; list the columns in model order "
-                                                 "with 'features'",
-                                                 config_.model));
+                throw option_problem(
+                        key,
+                        "feature-mismatch",
+                        fmt::format(
+                                "model '{}' has no feature names; list the columns in model order "
+                                "with 'features'",
+                                config_.model));
             }
             for (std::size_t i = 0; i < config_.features.size(); ++i) {
                 model_columns_[i] = config_.features[i].first;
@@ -222,13 +246,18 @@ private:
             const auto& wanted = feature.empty() ? column_name : feature;
             const auto it = std::find(names.begin(), names.end(), wanted);
             if (it == names.end()) {
-                throw option_problem(key, "feature-mismatch",
-                                     fmt::format("'{}' is not a feature of model '{}' (features: {})", wanted,
-                                                 config_.model, model_features));
+                throw option_problem(
+                        key,
+                        "feature-mismatch",
+                        fmt::format("'{}' is not a feature of model '{}' (features: {})",
+                                    wanted,
+                                    config_.model,
+                                    model_features));
             }
             auto& slot = model_columns_[static_cast<std::size_t>(it - names.begin())];
             if (!slot.empty()) {
-                throw option_problem(key, "feature-mismatch",
+                throw option_problem(key,
+                                     "feature-mismatch",
                                      fmt::format("model feature '{}' is given twice", wanted));
             }
             slot = column_name;
@@ -262,17 +291,24 @@ private:
                 break;
         }
         if (!config_.outputs.empty() && config_.outputs.size() != defaults.size()) {
-            throw option_problem("outputs", "output-mismatch",
-                                 fmt::format("model '{}' is {} and makes {} outputs ({}); 'outputs' names {}",
-                                             config_.model, to_string(info.task), defaults.size(), join(defaults),
-                                             config_.outputs.size()));
+            throw option_problem(
+                    "outputs",
+                    "output-mismatch",
+                    fmt::format("model '{}' is {} and makes {} outputs ({}); 'outputs' names {}",
+                                config_.model,
+                                to_string(info.task),
+                                defaults.size(),
+                                join(defaults),
+                                config_.outputs.size()));
         }
         const std::string prefix = config_.output_prefix.empty() ? id + "_" : config_.output_prefix;
         for (std::size_t i = 0; i < defaults.size(); ++i) {
             const auto name = config_.outputs.empty() ? prefix + defaults[i] : config_.outputs[i];
             for (const auto& existing : output_fields_) {
                 if (existing.name == name) {
-                    throw option_problem("outputs", "output-mismatch", fmt::format("output '{}' is named twice", name));
+                    throw option_problem("outputs",
+                                         "output-mismatch",
+                                         fmt::format("output '{}' is named twice", name));
                 }
             }
             output_fields_.push_back({name, types[i], false});
@@ -291,39 +327,52 @@ private:
 void describe(option_spec& spec) {
     spec.field("model", option_kind::string)
             .require()
-            .describe("XGBoost model file (JSON or UBJSON, from `sluice train` or XGBoost's Python/R packages), "
-                      "relative to the working directory");
+            .describe(
+                    "XGBoost model file (JSON or UBJSON, from `sluice train` or XGBoost's Python/R "
+                    "packages), "
+                    "relative to the working directory");
     spec.field("features", option_kind::string_list)
-            .describe("input columns, named as the model's features (or, for a model without feature names, "
-                      "in model order); float64, int64 or bool; nulls are missing values");
+            .describe(
+                    "input columns, named as the model's features (or, for a model without feature "
+                    "names, "
+                    "in model order); float64, int64 or bool; nulls are missing values");
     spec.field("feature_map", option_kind::string_map)
             .describe("instead of 'features': input column -> model feature name");
     spec.field("backend", option_kind::string)
             .defaults("xgboost")
             .one_of({"xgboost", "native"})
-            .describe("xgboost: XGBoost's predictor; native: the compiled forest (same results to 1e-5, faster)");
+            .describe(
+                    "xgboost: XGBoost's predictor; native: the compiled forest (same results to "
+                    "1e-5, faster)");
     spec.field("threshold", option_kind::number)
             .defaults("0.5")
             .at_least(0)
             .at_most(1)
             .describe("binary models: label is 1 when the probability is at least this");
     spec.field("output_prefix", option_kind::string)
-            .describe("prefix of the output columns (default: the operator id and '_'): probability/label, "
-                      "class/probability_<k> or value");
+            .describe(
+                    "prefix of the output columns (default: the operator id and '_'): "
+                    "probability/label, "
+                    "class/probability_<k> or value");
     spec.field("outputs", option_kind::string_list)
-            .describe("explicit output names instead of the prefix: [probability, label], [class, p0, p1, ...] "
-                      "or [value]");
+            .describe(
+                    "explicit output names instead of the prefix: [probability, label], [class, "
+                    "p0, p1, ...] "
+                    "or [value]");
     spec.field("threads", option_kind::integer)
             .defaults("1")
             .at_least(1)
             .at_most(256)
-            .describe("XGBoost threads per predict call (xgboost backend); the graph already runs batches in "
-                      "parallel");
+            .describe(
+                    "XGBoost threads per predict call (xgboost backend); the graph already runs "
+                    "batches in "
+                    "parallel");
     spec.check([](const options& o, diagnostics_collector& out) {
         const bool list = o.is_set("features");
         const bool map = o.is_set("feature_map");
         if (list == map) {
-            out.add(o.error(list ? "feature_map" : "", list ? "cross-field" : "missing-field",
+            out.add(o.error(list ? "feature_map" : "",
+                            list ? "cross-field" : "missing-field",
                             list ? "give either 'features' or 'feature_map', not both"
                                  : "requires 'features' (or 'feature_map')"));
         }
@@ -345,9 +394,11 @@ xgboost_config read_config(const options& opts) {
             }
         }
     }
-    c.backend = opts.get_string("backend") == "native" ? prediction_backend::native : prediction_backend::xgboost;
+    c.backend = opts.get_string("backend") == "native" ? prediction_backend::native
+                                                       : prediction_backend::xgboost;
     c.threshold = opts.get_number("threshold");
-    c.output_prefix = opts.is_set("output_prefix") ? opts.get_string("output_prefix") : std::string();
+    c.output_prefix =
+            opts.is_set("output_prefix") ? opts.get_string("output_prefix") : std::string();
     if (opts.is_set("outputs")) {
         c.outputs = opts.get_string_list("outputs");
     }
@@ -365,8 +416,10 @@ std::unique_ptr<transform> make_xgboost_transform(xgboost_config config, const s
 
 void register_xgboost_operators(operator_registry& registry) {
     registry.add_transform(
-            "xgboost", "predicts with an XGBoost model (binary, multiclass, regression), a batch per call",
-            &ml::describe, [](const options& opts, build_context&) -> std::unique_ptr<transform> {
+            "xgboost",
+            "predicts with an XGBoost model (binary, multiclass, regression), a batch per call",
+            &ml::describe,
+            [](const options& opts, build_context&) -> std::unique_ptr<transform> {
                 auto config = ml::read_config(opts);
                 try {
                     return ml::make_xgboost_transform(std::move(config), opts.operator_id());

@@ -3,11 +3,13 @@
 // trees deeper than the perfect layout), the shipped models, and models written by XGBoost's
 // Python package. Rows are random with missing and extreme values.
 
-#include <sluice/ops/xgboost.hpp>
-
 #include "xgboost_python_support.hpp"
 
+#include <sluice/ops/xgboost.hpp>
+
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -18,7 +20,6 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 using namespace sluice;
 using namespace sluice::ml;
@@ -27,13 +28,17 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch_dir() {
-    const auto dir = fs::temp_directory_path() / ("sluice_xgb_native_" + std::to_string(::getpid()));
+    const auto dir =
+            fs::temp_directory_path() / ("sluice_xgb_native_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     return dir;
 }
 
-training_spec simulator_spec(const std::string& name, std::vector<std::string> features, std::string label,
-                             std::size_t rounds, std::vector<std::pair<std::string, std::string>> params,
+training_spec simulator_spec(const std::string& name,
+                             std::vector<std::string> features,
+                             std::string label,
+                             std::size_t rounds,
+                             std::vector<std::pair<std::string, std::string>> params,
                              std::size_t rows = 20'000) {
     training_spec s;
     s.name = name;
@@ -95,7 +100,9 @@ struct comparison {
     std::size_t mismatches = 0;
 };
 
-comparison compare_backends(const std::string& model, const std::vector<float>& rows, std::size_t n) {
+comparison compare_backends(const std::string& model,
+                            const std::vector<float>& rows,
+                            std::size_t n) {
     const auto reference = load_predictor(model, prediction_backend::xgboost);
     const auto native = load_predictor(model, prediction_backend::native);
     const std::size_t per_row = outputs_per_row(reference->info());
@@ -107,8 +114,12 @@ comparison compare_backends(const std::string& model, const std::vector<float>& 
     const std::size_t f = reference->info().num_features;
     while (done < n) {
         const std::size_t count = std::min(n - done, step);
-        reference->predict({rows.data() + done * f, count * f}, count, {expected.data() + done * per_row, count * per_row});
-        native->predict({rows.data() + done * f, count * f}, count, {actual.data() + done * per_row, count * per_row});
+        reference->predict({rows.data() + done * f, count * f},
+                           count,
+                           {expected.data() + done * per_row, count * per_row});
+        native->predict({rows.data() + done * f, count * f},
+                        count,
+                        {actual.data() + done * per_row, count * per_row});
         done += count;
         step = step * 3 + 1 > 20'000 ? 1 : step * 3 + 1;
     }
@@ -119,8 +130,8 @@ comparison compare_backends(const std::string& model, const std::vector<float>& 
         const bool same_nan = std::isnan(expected[i]) && std::isnan(actual[i]);
         if (!same_nan && !(d <= 1e-5)) {
             if (c.mismatches < 5) {
-                UNSCOPED_INFO("row " << i / per_row << " output " << i % per_row << ": xgboost " << expected[i]
-                                     << " native " << actual[i]);
+                UNSCOPED_INFO("row " << i / per_row << " output " << i % per_row << ": xgboost "
+                                     << expected[i] << " native " << actual[i]);
             }
             ++c.mismatches;
         }
@@ -142,11 +153,13 @@ struct kernel_choice {
 };
 
 /// Trains `spec` (whose trees must reach `min_depth`) and compares the backends on every kernel.
-void check_agreement(const training_spec& spec, std::size_t rows = 100'000, std::size_t min_depth = 0) {
+void check_agreement(const training_spec& spec,
+                     std::size_t rows = 100'000,
+                     std::size_t min_depth = 0) {
     const auto table = load_training_table(spec);
     const auto result = train_model(spec, table);
-    INFO(spec.name << ": " << result.info.objective << " " << result.info.booster << ", " << result.info.num_trees
-                   << " trees, depth " << result.info.max_depth);
+    INFO(spec.name << ": " << result.info.objective << " " << result.info.booster << ", "
+                   << result.info.num_trees << " trees, depth " << result.info.max_depth);
     REQUIRE(result.info.max_depth >= min_depth);
     const auto values = random_rows(table, rows, 12345);
     // Every kernel the CPU has: AVX-512, AVX2 and the portable one.
@@ -160,13 +173,21 @@ void check_agreement(const training_spec& spec, std::size_t rows = 100'000, std:
 
 }  // namespace
 
-TEST_CASE("native backend agrees with XGBoost on a boosted binary classifier", "[xgboost][native]") {
-    check_agreement(simulator_spec("binary_trees", {"temperature", "humidity", "hour_of_day"}, "is_anomaly", 15,
-                                   {{"objective", "binary:logistic"}, {"max_depth", "6"}, {"tree_method", "hist"}}));
+TEST_CASE("native backend agrees with XGBoost on a boosted binary classifier",
+          "[xgboost][native]") {
+    check_agreement(simulator_spec(
+            "binary_trees",
+            {"temperature", "humidity", "hour_of_day"},
+            "is_anomaly",
+            15,
+            {{"objective", "binary:logistic"}, {"max_depth", "6"}, {"tree_method", "hist"}}));
 }
 
 TEST_CASE("native backend agrees with XGBoost on a multiclass random forest", "[xgboost][native]") {
-    check_agreement(simulator_spec("forest", {"temperature", "humidity", "hour_of_day", "day_of_week"}, "status_flag", 1,
+    check_agreement(simulator_spec("forest",
+                                   {"temperature", "humidity", "hour_of_day", "day_of_week"},
+                                   "status_flag",
+                                   1,
                                    {{"objective", "multi:softprob"},
                                     {"num_class", "3"},
                                     {"num_parallel_tree", "20"},
@@ -177,19 +198,32 @@ TEST_CASE("native backend agrees with XGBoost on a multiclass random forest", "[
                                     {"tree_method", "hist"}}));
 }
 
-TEST_CASE("native backend agrees with XGBoost on multi:softmax with several rounds", "[xgboost][native]") {
-    check_agreement(simulator_spec("softmax", {"temperature", "humidity"}, "status_flag", 4,
-                                   {{"objective", "multi:softmax"}, {"max_depth", "3"}, {"tree_method", "exact"}}));
+TEST_CASE("native backend agrees with XGBoost on multi:softmax with several rounds",
+          "[xgboost][native]") {
+    check_agreement(simulator_spec(
+            "softmax",
+            {"temperature", "humidity"},
+            "status_flag",
+            4,
+            {{"objective", "multi:softmax"}, {"max_depth", "3"}, {"tree_method", "exact"}}));
 }
 
 TEST_CASE("native backend agrees with XGBoost on a regressor", "[xgboost][native]") {
-    check_agreement(simulator_spec("regression", {"temperature", "hour_of_day", "day_of_week", "status_flag"}, "humidity",
-                                   10, {{"objective", "reg:squarederror"}, {"max_depth", "5"}, {"tree_method", "hist"}}));
+    check_agreement(simulator_spec(
+            "regression",
+            {"temperature", "hour_of_day", "day_of_week", "status_flag"},
+            "humidity",
+            10,
+            {{"objective", "reg:squarederror"}, {"max_depth", "5"}, {"tree_method", "hist"}}));
 }
 
-TEST_CASE("native backend agrees with XGBoost on trees deeper than the perfect layout", "[xgboost][native]") {
+TEST_CASE("native backend agrees with XGBoost on trees deeper than the perfect layout",
+          "[xgboost][native]") {
     // Loss-guided growth without a depth limit on a noisy target: trees grow deep.
-    auto spec = simulator_spec("deep", {"temperature", "humidity", "hour_of_day", "day_of_week"}, "humidity", 3,
+    auto spec = simulator_spec("deep",
+                               {"temperature", "humidity", "hour_of_day", "day_of_week"},
+                               "humidity",
+                               3,
                                {{"objective", "reg:squarederror"},
                                 {"tree_method", "hist"},
                                 {"grow_policy", "lossguide"},
@@ -210,10 +244,13 @@ TEST_CASE("native backend agrees with XGBoost on trees deeper than the perfect l
     }
 }
 
-TEST_CASE("native backend agrees with XGBoost on a deep multiclass random forest", "[xgboost][native]") {
+TEST_CASE("native backend agrees with XGBoost on a deep multiclass random forest",
+          "[xgboost][native]") {
     // Depth-wise trees past the perfect layout (compact breadth-first nodes), three groups.
-    check_agreement(simulator_spec("deep_forest", {"temperature", "humidity", "hour_of_day", "day_of_week"},
-                                   "status_flag", 1,
+    check_agreement(simulator_spec("deep_forest",
+                                   {"temperature", "humidity", "hour_of_day", "day_of_week"},
+                                   "status_flag",
+                                   1,
                                    {{"objective", "multi:softprob"},
                                     {"num_class", "3"},
                                     {"num_parallel_tree", "8"},
@@ -225,14 +262,17 @@ TEST_CASE("native backend agrees with XGBoost on a deep multiclass random forest
                                     {"lambda", "0"},
                                     {"tree_method", "hist"}},
                                    40'000),
-                    100'000, 13);
+                    100'000,
+                    13);
 }
 
 TEST_CASE("native backend agrees with XGBoost on boosted trees of depth 20 split on exact values",
           "[xgboost][native]") {
     // The exact method splits between observed values, so the training values among the random
     // rows land right next to thresholds, at every level down to 20.
-    check_agreement(simulator_spec("depth20", {"temperature", "hour_of_day", "day_of_week", "status_flag"}, "humidity",
+    check_agreement(simulator_spec("depth20",
+                                   {"temperature", "hour_of_day", "day_of_week", "status_flag"},
+                                   "humidity",
                                    4,
                                    {{"objective", "reg:squarederror"},
                                     {"max_depth", "20"},
@@ -240,11 +280,15 @@ TEST_CASE("native backend agrees with XGBoost on boosted trees of depth 20 split
                                     {"lambda", "0"},
                                     {"tree_method", "exact"}},
                                    40'000),
-                    100'000, 17);
+                    100'000,
+                    17);
 }
 
 TEST_CASE("native backend agrees with XGBoost on gblinear (a dot product)", "[xgboost][native]") {
-    check_agreement(simulator_spec("linear", {"temperature", "humidity", "hour_of_day"}, "is_anomaly", 20,
+    check_agreement(simulator_spec("linear",
+                                   {"temperature", "humidity", "hour_of_day"},
+                                   "is_anomaly",
+                                   20,
                                    {{"booster", "gblinear"},
                                     {"objective", "binary:logistic"},
                                     {"lambda", "0.1"},
@@ -252,8 +296,12 @@ TEST_CASE("native backend agrees with XGBoost on gblinear (a dot product)", "[xg
 }
 
 TEST_CASE("native backend agrees with XGBoost on count:poisson (exp link)", "[xgboost][native]") {
-    check_agreement(simulator_spec("poisson", {"temperature", "humidity"}, "hour_of_day", 5,
-                                   {{"objective", "count:poisson"}, {"max_depth", "4"}, {"tree_method", "hist"}}));
+    check_agreement(simulator_spec(
+            "poisson",
+            {"temperature", "humidity"},
+            "hour_of_day",
+            5,
+            {{"objective", "count:poisson"}, {"max_depth", "4"}, {"tree_method", "hist"}}));
 }
 
 TEST_CASE("native backend agrees with XGBoost on the three shipped models", "[xgboost][native]") {
@@ -271,7 +319,8 @@ TEST_CASE("native backend agrees with XGBoost on the three shipped models", "[xg
     }
 }
 
-TEST_CASE("models written by XGBoost's Python package predict the same in both backends", "[xgboost][python]") {
+TEST_CASE("models written by XGBoost's Python package predict the same in both backends",
+          "[xgboost][python]") {
     const auto dir = scratch_dir() / "python";
     const std::string script = R"PY(
 rng = np.random.default_rng(5)
@@ -300,7 +349,8 @@ train_and_save(targets, X, T, names, seed=1, rounds=8)
             const auto path = (dir / (std::string(name) + ext)).string();
             for (const auto backend : {prediction_backend::xgboost, prediction_backend::native}) {
                 const auto p = load_predictor(path, backend);
-                CHECK(p->info().feature_names == std::vector<std::string>{"f_a", "f_b", "f_c", "f_d", "f_e"});
+                CHECK(p->info().feature_names ==
+                      std::vector<std::string>{"f_a", "f_b", "f_c", "f_d", "f_e"});
                 std::vector<float> out(expected.size());
                 REQUIRE(out.size() == n * outputs_per_row(p->info()));
                 p->predict(rows, n, out);

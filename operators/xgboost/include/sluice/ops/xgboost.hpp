@@ -49,17 +49,17 @@ enum class prediction_backend {
 
 /// What a model file holds, read once at load time.
 struct model_info {
-    std::string path;                        ///< the file as given
-    std::string objective;                   ///< e.g. "binary:logistic"
-    std::string booster;                     ///< "gbtree", "gblinear" or "dart"
+    std::string path;                          ///< the file as given
+    std::string objective;                     ///< e.g. "binary:logistic"
+    std::string booster;                       ///< "gbtree", "gblinear" or "dart"
     model_task task = model_task::regression;  ///< derived from `objective`
-    std::size_t num_features = 0;            ///< columns the model expects
-    std::vector<std::string> feature_names;  ///< empty if the model was saved without names
-    std::size_t num_classes = 1;             ///< > 1 only for multiclass
-    double base_score = 0.5;                 ///< as stored (probability space for logistic)
-    std::size_t num_trees = 0;               ///< all trees (0 for gblinear)
-    std::size_t num_parallel_tree = 1;       ///< trees per class per round (random forest > 1)
-    std::size_t max_depth = 0;               ///< deepest tree found (0 for gblinear)
+    std::size_t num_features = 0;              ///< columns the model expects
+    std::vector<std::string> feature_names;    ///< empty if the model was saved without names
+    std::size_t num_classes = 1;               ///< > 1 only for multiclass
+    double base_score = 0.5;                   ///< as stored (probability space for logistic)
+    std::size_t num_trees = 0;                 ///< all trees (0 for gblinear)
+    std::size_t num_parallel_tree = 1;         ///< trees per class per round (random forest > 1)
+    std::size_t max_depth = 0;                 ///< deepest tree found (0 for gblinear)
 };
 
 /// The outputs per row of a model: num_classes for multiclass, else 1.
@@ -89,10 +89,14 @@ public:
     /// (regression), computed as XGBoost does in float. NaN is a missing value. For gblinear
     /// models +-inf is clamped to +-FLT_MAX in both backends (XGBoost refuses infinities in the
     /// DMatrix its linear predictor needs). Throws model_error if XGBoost fails.
-    virtual void predict(std::span<const float> values, std::size_t rows, std::span<float> out) const = 0;
+    virtual void predict(std::span<const float> values,
+                         std::size_t rows,
+                         std::span<float> out) const = 0;
 
 protected:
-    predictor(model_info info, prediction_backend backend) : info_(std::move(info)), backend_(backend) {}
+    predictor(model_info info, prediction_backend backend)
+        : info_(std::move(info))
+        , backend_(backend) {}
 
 private:
     model_info info_;
@@ -119,7 +123,7 @@ struct xgboost_config {
     /// position": the i-th entry feeds the model's i-th feature (models saved without names).
     std::vector<std::pair<std::string, std::string>> features;
     prediction_backend backend = prediction_backend::xgboost;  ///< which predictor
-    double threshold = 0.5;  ///< binary: label = 1 when probability >= threshold, 0..1
+    double threshold = 0.5;     ///< binary: label = 1 when probability >= threshold, 0..1
     std::string output_prefix;  ///< prefix of the default output names
     /// Explicit output names (overrides the prefix): binary [probability, label]; multiclass
     /// [class, probability of class 0, ...]; regression [value].
@@ -169,7 +173,8 @@ struct regression_metrics {
 classification_metrics classify_metrics(std::span<const std::int64_t> truth,
                                         std::span<const std::int64_t> predicted,
                                         std::size_t classes);
-regression_metrics regress_metrics(std::span<const double> truth, std::span<const double> predicted);
+regression_metrics regress_metrics(std::span<const double> truth,
+                                   std::span<const double> predicted);
 
 // ---------------------------------------------------------------------------------------------
 // Training
@@ -177,17 +182,24 @@ regression_metrics regress_metrics(std::span<const double> truth, std::span<cons
 
 /// Where training rows come from.
 struct training_source {
-    enum class kind { simulator, ndjson, csv };
-    kind type = kind::simulator;          ///< which reader
-    std::string path;                     ///< ndjson/csv file
-    simulator_config simulator;           ///< simulator settings
-    std::size_t rows = 100'000;           ///< simulator: readings to draw; files: 0 = all
+    enum class kind {
+        simulator,
+        ndjson,
+        csv
+    };
+    kind type = kind::simulator;            ///< which reader
+    std::string path;                       ///< ndjson/csv file
+    simulator_config simulator;             ///< simulator settings
+    std::size_t rows = 100'000;             ///< simulator: readings to draw; files: 0 = all
     std::string time_column = "timestamp";  ///< column holding event time (ms or ISO-8601)
 };
 
 /// How rows are split into training and held-out test rows.
 struct split_spec {
-    enum class kind { time, random };
+    enum class kind {
+        time,
+        random
+    };
     kind method = kind::time;    ///< time: the latest `test_fraction` of event time is held out
     double test_fraction = 0.2;  ///< share of rows held out, 0 < f < 1
     std::uint64_t seed = 7;      ///< random split: seeds the shuffle
@@ -209,12 +221,12 @@ struct training_spec {
     std::string label;                  ///< label column (int, bool or float)
     std::size_t rounds = 10;            ///< boosting rounds, >= 1
     std::vector<std::pair<std::string, std::string>> params;  ///< XGBoost parameters, in order
-    split_spec split;                   ///< held-out rows
-    std::string model_path;             ///< where the model is written (.json or .ubj)
-    std::string card_path;              ///< card base path: writes <card_path>.json and .md
+    split_spec split;                                         ///< held-out rows
+    std::string model_path;                   ///< where the model is written (.json or .ubj)
+    std::string card_path;                    ///< card base path: writes <card_path>.json and .md
     std::vector<reference_metric> reference;  ///< the old stack's numbers, if any
-    std::vector<std::string> notes;     ///< paragraphs for the card (differences, attribution)
-    double threshold = 0.5;             ///< binary: probability at or above which label = 1
+    std::vector<std::string> notes;  ///< paragraphs for the card (differences, attribution)
+    double threshold = 0.5;          ///< binary: probability at or above which label = 1
 };
 
 /// Reads a training spec (YAML). Relative paths inside it are kept as written. Throws
@@ -247,12 +259,15 @@ struct training_result {
 
 /// Called after each boosting round with the round (1-based), the total and XGBoost's eval
 /// line ("[0]\ttrain-mlogloss:... \ttest-mlogloss:...").
-using progress_callback = std::function<void(std::size_t round, std::size_t rounds, const std::string& eval)>;
+using progress_callback =
+        std::function<void(std::size_t round, std::size_t rounds, const std::string& eval)>;
 
 /// Trains `spec` on `table` with the XGBoost C API, writes the model to `spec.model_path`,
 /// evaluates on the held-out rows (with XGBoost's predictor) and returns the result. Does not
 /// write the card. Throws std::runtime_error on an XGBoost error or an unusable label.
-training_result train_model(const training_spec& spec, const training_table& table, const progress_callback& progress = {});
+training_result train_model(const training_spec& spec,
+                            const training_table& table,
+                            const progress_callback& progress = {});
 
 /// Writes `<spec.card_path>.json` and `<spec.card_path>.md`. Throws std::runtime_error if a
 /// file cannot be written.
