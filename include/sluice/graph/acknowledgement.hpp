@@ -39,7 +39,8 @@ public:
     ack_token(ack_token&&) = delete;
     ack_token& operator=(ack_token&&) = delete;
 
-    /// Marks the data as not delivered; the first reason is kept.
+    /// Marks the data as not delivered. Only the fact is kept: the source hears about it
+    /// through `reject_positions`; the caller logs `reason` where it knows the context.
     void fail(std::string reason) noexcept;
     bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
     const std::vector<source_position>& positions() const noexcept { return positions_; }
