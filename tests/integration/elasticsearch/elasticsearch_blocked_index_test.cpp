@@ -196,8 +196,20 @@ std::map<std::string, std::int64_t> versions_of(const std::string& index) {
     simdjson::dom::parser parser;
     const simdjson::padded_string padded(r.body);
     std::map<std::string, std::int64_t> out;
-    for (auto hit : parser.parse(padded)["hits"]["hits"].get_array().value()) {
-        out[std::string(hit["_id"].get_string().value())] = hit["_version"].get_int64().value();
+    // The array in a named variable: `for (auto hit : parse(...)[..].get_array().value())`
+    // iterates over a reference into a temporary that dies before the loop starts (value() of
+    // an rvalue result returns T&&); the release build read garbage from it (INCORRECT_TYPE).
+    simdjson::dom::element root;
+    REQUIRE(parser.parse(padded).get(root) == simdjson::SUCCESS);
+    simdjson::dom::array hits;
+    REQUIRE(root["hits"]["hits"].get_array().get(hits) == simdjson::SUCCESS);
+    for (auto hit : hits) {
+        std::string_view id;
+        std::int64_t version = 0;
+        INFO("hit: " << simdjson::minify(hit));
+        REQUIRE(hit["_id"].get_string().get(id) == simdjson::SUCCESS);
+        REQUIRE(hit["_version"].get_int64().get(version) == simdjson::SUCCESS);
+        out[std::string(id)] = version;
     }
     return out;
 }
