@@ -386,7 +386,9 @@ struct thread_state {
             capacity = std::max<std::size_t>({needed, capacity * 2, 4096});
             buffer = std::make_unique<char[]>(capacity);
         }
-        std::memcpy(buffer.get(), json.data(), json.size());
+        if (!json.empty()) {
+            std::memcpy(buffer.get(), json.data(), json.size());  // an empty view may be null
+        }
         // simdjson may read past the end of the document (it relies on padding, as a
         // padded_string has): zero it so that no byte of an earlier, longer record can
         // pass for a closing brace or a digit.
