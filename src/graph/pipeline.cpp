@@ -202,6 +202,12 @@ struct pipeline::impl {
                            const batch& in,
                            std::span<batch> sides,
                            batch_origin origin);
+    /// One empty batch to every side output: what a failed batch or an end-of-stream flush
+    /// sends there, so side-output readers still get one batch per main-output batch.
+    void send_empty_side_outputs(node_state& n, const batch& in, batch_origin origin) {
+        std::vector<batch> unset(n.sides.size());  // send_side_outputs makes them empty
+        send_side_outputs(n, in, unset, origin);
+    }
     void run_sink(node_state& n, const batch_ptr& input);
     void finish_all(flow::graph& g);
 };
@@ -555,8 +561,7 @@ void pipeline::impl::transform_batch(node_state& n,
     placeholder->inherit_lineage(in);
     merge_join_lineage(*placeholder, inputs);
     placeholder->set_origin({in.origin().stream, in.origin().sequence, n.stream});
-    std::vector<batch> no_sides(n.sides.size());
-    send_side_outputs(n, in, no_sides, placeholder->origin());
+    send_empty_side_outputs(n, in, placeholder->origin());
     std::get<0>(ports).try_put(std::move(placeholder));
 }
 
@@ -723,8 +728,7 @@ void pipeline::impl::finish_all(flow::graph& g) {
                     auto out = std::make_shared<batch>(std::move(*flushed));
                     out->set_origin({flush_stream_base + n.stream, 0, n.stream});
                     n.metrics->records_out.fetch_add(out->num_rows(), std::memory_order_relaxed);
-                    std::vector<batch> no_sides(n.sides.size());
-                    send_side_outputs(n, *out, no_sides, out->origin());
+                    send_empty_side_outputs(n, *out, out->origin());
                     for (auto* receiver : n.successors) {
                         receiver->try_put(out);
                     }
