@@ -16,8 +16,9 @@
 // topic's end offsets.
 //
 //   build/release/bench/kafka_bench [records] [runs] [--no-broker-tools] [--consume-only]
-//       (default 3000000 3: a group join takes 0.4-0.6 s, a large part of a shorter run; broker 127.0.0.1:9092, or SLUICE_KAFKA_BROKERS; --consume-only
-//       leaves out the produce, mirror and sink runs)
+//       (default 3000000 3, since a group join takes 0.4-0.6 s, a large part of a shorter
+//       run; broker 127.0.0.1:9092, or SLUICE_KAFKA_BROKERS; --consume-only leaves out the
+//       produce, mirror and sink runs)
 // Besides records/s, the consume runs report records per CPU-second of this process (the
 // broker shares the cores, so the rate alone follows the machine's load) and the broker's
 // CPU per record (from /proc, its pid from `scripts/services status kafka`).
@@ -489,8 +490,7 @@ sources:
     while (sink_metrics->records_in.load() < records && steady::now() < deadline && !failure) {
         if (m.first_records == 0) {
             if (const auto first = source_metrics->records_out.load(); first > 0) {
-                m.first_seconds =
-                        std::chrono::duration<double>(steady::now() - started).count();
+                m.first_seconds = std::chrono::duration<double>(steady::now() - started).count();
                 m.first_records = first;
             }
         }
