@@ -95,10 +95,16 @@ std::string template_body(const template_settings& settings, const schema& field
     append_json_string(out, settings.pattern);
     fmt::format_to(
             std::back_inserter(out),
-            R"(],"priority":{},"template":{{"settings":{{"index":{{"number_of_shards":{},"number_of_replicas":{}}}}},"mappings":{{"properties":{{)",
+            R"(],"priority":{},"template":{{"settings":{{"index":{{"number_of_shards":{},"number_of_replicas":{})",
             settings.priority,
             settings.shards,
             settings.replicas);
+    if (settings.refresh_interval_ms > 0) {
+        fmt::format_to(std::back_inserter(out),
+                       R"(,"refresh_interval":"{}ms")",
+                       settings.refresh_interval_ms);
+    }
+    out += R"(}},"mappings":{"properties":{)";
     bool first = true;
     for (const auto& f : fields.fields()) {
         const std::string* chosen = override_for(settings, f.name);

@@ -21,6 +21,9 @@ struct template_settings {
     std::vector<std::pair<std::string, std::string>> mappings;  ///< column -> field type overrides
     std::int64_t shards = 1;                                    ///< index.number_of_shards
     std::int64_t replicas = 0;                                  ///< index.number_of_replicas
+    /// index.refresh_interval in ms; 0 leaves the node's default (1 s). A longer interval
+    /// makes documents searchable later but raises the node's indexing rate.
+    std::int64_t refresh_interval_ms = 0;
     std::int64_t priority = 200;  ///< template priority (built-in ones use 100)
 };
 
@@ -38,7 +41,8 @@ std::string known_field_types();
 /// Checks the overrides against the input schema; returns the first problem ("" if none).
 std::string check_mappings(const template_settings& settings, const schema& fields);
 
-/// The body of `PUT _index_template/<name>`: index_patterns, priority, settings and
+/// The body of `PUT _index_template/<name>`: index_patterns, priority, settings (shards,
+/// replicas and, if set, refresh_interval) and
 /// `mappings.properties` with one entry per column (overrides first applied).
 std::string template_body(const template_settings& settings, const schema& fields);
 

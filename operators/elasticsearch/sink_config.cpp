@@ -114,6 +114,11 @@ void describe_sink(option_spec& spec) {
             .at_least(0)
             .at_most(100)
             .describe("index.number_of_replicas");
+    tmpl_fields.field("refresh_interval", option_kind::duration)
+            .at_least(1e6)
+            .describe(
+                    "index.refresh_interval: how soon indexed documents become searchable; "
+                    "longer raises the node's indexing rate (default: the node's, 1s)");
     tmpl_fields.field("priority", option_kind::integer)
             .defaults("200")
             .at_least(0)
@@ -235,6 +240,9 @@ sink_config read_sink_config(const options& opts) {
     c.index_template.mappings = tmpl.get_string_map("mappings");
     c.index_template.shards = tmpl.get_int("shards");
     c.index_template.replicas = tmpl.get_int("replicas");
+    if (tmpl.is_set("refresh_interval")) {
+        c.index_template.refresh_interval_ms = to_ms(tmpl.get_duration("refresh_interval")).count();
+    }
     c.index_template.priority = tmpl.get_int("priority");
     std::string error;
     if (const auto pattern = index_pattern::parse(c.body.index, error)) {

@@ -212,6 +212,10 @@ TEST_CASE("the index template maps columns by type with overrides", "[elasticsea
           R"({"index_patterns":["sensors-*"],"priority":200,"template":{"settings":{"index":{"number_of_shards":1,"number_of_replicas":0}},)"
           R"("mappings":{"properties":{"sensor_id":{"type":"keyword"},"temperature":{"type":"float"},)"
           R"("timestamp":{"type":"date","format":"strict_date_optional_time||epoch_millis"},"ok":{"type":"boolean"}}}}})");
+    t.refresh_interval_ms = 5000;
+    CHECK(template_body(t, *reading_schema())
+                  .find(R"("number_of_replicas":0,"refresh_interval":"5000ms"}},)") !=
+          std::string::npos);
     t.mappings = {{"where", "geo_point"}};
     CHECK(check_mappings(t, *reading_schema()).find("unknown column 'where'") != std::string::npos);
     t.mappings = {{"ok", "bool"}};

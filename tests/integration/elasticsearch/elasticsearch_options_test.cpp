@@ -1,7 +1,8 @@
 // The elasticsearch sink's delivery options against the real node: gzip bodies, a date
 // pattern that spreads the records over one index per UTC day, an `_id` template that makes a
-// second run overwrite instead of duplicating, a geo_point mapping from the index template, and
-// requests cut by max_bytes (several in flight) rather than by max_docs.
+// second run overwrite instead of duplicating, a geo_point mapping and a refresh interval from
+// the index template, and requests cut by max_bytes (several in flight) rather than by
+// max_docs.
 #include "es_test_support.hpp"
 
 #include <sluice/ops/generator.hpp>
@@ -50,7 +51,8 @@ sinks:
   es: {{type: elasticsearch, inputs: [placed], url: "{url}", index: "{stem}-%Y.%m.%d",
         id: "{{sensor_id}}-{{timestamp}}", compression: gzip, concurrency: 3,
         max_docs: 100000, max_bytes: {max_bytes}, max_latency: 100ms,
-        template: {{name: {stem}, mappings: {{position: geo_point, temperature: float}}}}}}
+        template: {{name: {stem}, mappings: {{position: geo_point, temperature: float}},
+                    refresh_interval: 30s}}}}
 )yaml",
                                          fmt::arg("dir", dir.string()),
                                          fmt::arg("total", total),
@@ -121,6 +123,9 @@ sinks:
     const auto mapping = es_test::request("GET", "/" + first_index + "/_mapping");
     CHECK(mapping.body.find(R"("position":{"type":"geo_point"})") != std::string::npos);
     CHECK(mapping.body.find(R"("temperature":{"type":"float"})") != std::string::npos);
+    const auto settings = es_test::request("GET", "/" + first_index + "/_settings");
+    INFO(settings.body);
+    CHECK(settings.body.find(R"("refresh_interval":"30000ms")") != std::string::npos);
     const auto near = es_test::request(
             "POST",
             "/" + stem + "-*/_count",
