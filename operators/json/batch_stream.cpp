@@ -27,6 +27,7 @@ bool is_json_space(char c) noexcept {
 }  // namespace
 
 void decode_streamed(const column& raw,
+                     std::size_t begin_row,
                      std::size_t rows,
                      row_decoder& decoder,
                      std::size_t& accepted,
@@ -41,7 +42,7 @@ void decode_streamed(const column& raw,
     // trailing bytes that stage 1 of a stream's last window would drop unseen (an
     // incomplete UTF-8 character at the very end).
     std::vector<std::uint32_t> first(rows, blank_record);
-    for (std::size_t row = 0; row < rows; ++row) {
+    for (std::size_t row = begin_row; row < rows; ++row) {
         std::uint32_t at = offsets[row];
         std::uint32_t end = offsets[row + 1];
         if (raw.is_valid(row)) {
@@ -127,7 +128,7 @@ void decode_streamed(const column& raw,
         return {row, false};
     };
 
-    std::size_t row = 0;
+    std::size_t row = begin_row;
     std::size_t range = max_streamed_rows;
     int restarts = 0;
     while (row < rows) {

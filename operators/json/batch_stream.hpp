@@ -11,7 +11,7 @@
 
 namespace sluice::detail::json {
 
-// Batches smaller than this are decoded record by record: a stream's set-up is not worth it.
+/// Batches smaller than this are decoded record by record: a stream's set-up is not worth it.
 constexpr std::size_t min_streamed_rows = 8;
 
 /// Decoder of one record on its own (the per-record path): accepts it into the next output
@@ -31,9 +31,9 @@ using decode_alone_fn = std::function<void(std::size_t row)>;
 /// string, a missing brace) can change how the stream reads the records that follow.
 /// `accepted` counts the rows decoded so far (the next output row); rows taken from a stream
 /// are decoded into it here, the others are handed to `decode_alone`, which must advance it
-/// when it accepts one. Every row of `raw` (`rows` of them, at least one) is handled once, in
-/// order.
+/// when it accepts one. Rows [begin_row, rows) of `raw` are each handled once, in order.
 void decode_streamed(const column& raw,
+                     std::size_t begin_row,
                      std::size_t rows,
                      row_decoder& decoder,
                      std::size_t& accepted,

@@ -1,4 +1,4 @@
-#include "batch_stream.hpp"
+#include "batch_decode.hpp"
 #include "decode_plan.hpp"
 #include "json_options.hpp"
 #include "row_decoder.hpp"
@@ -17,11 +17,11 @@
 namespace sluice {
 
 using detail::json::config_from_options;
-using detail::json::decode_streamed;
+using detail::json::decode_batch;
 using detail::json::make_plan;
-using detail::json::min_streamed_rows;
 using detail::json::row_decoder;
 using detail::json::slot_sink;
+using detail::json::string_builder;
 using detail::json::validate_config;
 
 void json_decode_transform::describe(option_spec& spec) {
@@ -170,6 +170,7 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
     const auto& slots = plan_->slots;
     std::vector<std::shared_ptr<column>> decoded;
     std::vector<slot_sink> sinks(slots.size());
+    std::vector<string_builder> texts(plan_->string_slots.empty() ? 0 : slots.size());
     decoded.reserve(slots.size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
         auto c = std::make_shared<column>(slots[i].type);
@@ -192,7 +193,8 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
                 break;
             case data_type::string: {
                 const auto per_row = plan_->string_bytes_per_row[i].load(std::memory_order_relaxed);
-                c->reserve(rows, rows * per_row + rows * per_row / 8 + 64);
+                texts[i].reserve(rows, rows * per_row + rows * per_row / 8 + 64);
+                sink.text = &texts[i];
                 break;
             }
         }
@@ -228,24 +230,21 @@ batch json_decode_transform::process(const batch& input, operator_context& ctx) 
                        positions);
         }
     };
-    if (rows < min_streamed_rows) {
-        for (std::size_t row = 0; row < rows; ++row) {
-            decode_alone(row);
-        }
-    } else {
-        decode_streamed(raw, rows, decoder, accepted, decode_alone);
-    }
+    decode_batch(raw, rows, decoder, accepted, decode_alone);
 
     std::vector<column_ptr> columns;
     columns.reserve(output_schema_->size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
         if (slots[i].type != data_type::string) {
             decoded[i]->resize(accepted);  // drop the slots of rejected rows at the end
-        } else if (accepted != 0) {
-            const auto per_row = (decoded[i]->string_bytes().size() + accepted - 1) / accepted;
-            plan_->string_bytes_per_row[i].store(
-                    static_cast<std::uint32_t>(std::min<std::size_t>(per_row, 1U << 20)),
-                    std::memory_order_relaxed);
+        } else {
+            if (accepted != 0) {
+                const auto per_row = (texts[i].bytes() + accepted - 1) / accepted;
+                plan_->string_bytes_per_row[i].store(
+                        static_cast<std::uint32_t>(std::min<std::size_t>(per_row, 1U << 20)),
+                        std::memory_order_relaxed);
+            }
+            texts[i].finish(*decoded[i]);
         }
         columns.push_back(std::move(decoded[i]));
     }

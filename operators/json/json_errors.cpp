@@ -16,69 +16,68 @@ constexpr std::size_t max_quoted_bytes = 48;
 }  // namespace
 
 std::string_view error_name(simdjson::error_code code) noexcept {
-    using namespace simdjson;
     switch (code) {
-        case SUCCESS:
+        case simdjson::SUCCESS:
             return "SUCCESS";
-        case CAPACITY:
+        case simdjson::CAPACITY:
             return "CAPACITY";
-        case MEMALLOC:
+        case simdjson::MEMALLOC:
             return "MEMALLOC";
-        case TAPE_ERROR:
+        case simdjson::TAPE_ERROR:
             return "TAPE_ERROR";
-        case DEPTH_ERROR:
+        case simdjson::DEPTH_ERROR:
             return "DEPTH_ERROR";
-        case STRING_ERROR:
+        case simdjson::STRING_ERROR:
             return "STRING_ERROR";
-        case T_ATOM_ERROR:
+        case simdjson::T_ATOM_ERROR:
             return "T_ATOM_ERROR";
-        case F_ATOM_ERROR:
+        case simdjson::F_ATOM_ERROR:
             return "F_ATOM_ERROR";
-        case N_ATOM_ERROR:
+        case simdjson::N_ATOM_ERROR:
             return "N_ATOM_ERROR";
-        case NUMBER_ERROR:
+        case simdjson::NUMBER_ERROR:
             return "NUMBER_ERROR";
-        case UTF8_ERROR:
+        case simdjson::UTF8_ERROR:
             return "UTF8_ERROR";
-        case UNINITIALIZED:
+        case simdjson::UNINITIALIZED:
             return "UNINITIALIZED";
-        case EMPTY:
+        case simdjson::EMPTY:
             return "EMPTY";
-        case UNESCAPED_CHARS:
+        case simdjson::UNESCAPED_CHARS:
             return "UNESCAPED_CHARS";
-        case UNCLOSED_STRING:
+        case simdjson::UNCLOSED_STRING:
             return "UNCLOSED_STRING";
-        case UNSUPPORTED_ARCHITECTURE:
+        case simdjson::UNSUPPORTED_ARCHITECTURE:
             return "UNSUPPORTED_ARCHITECTURE";
-        case INCORRECT_TYPE:
+        case simdjson::INCORRECT_TYPE:
             return "INCORRECT_TYPE";
-        case NUMBER_OUT_OF_RANGE:
+        case simdjson::NUMBER_OUT_OF_RANGE:
             return "NUMBER_OUT_OF_RANGE";
-        case INDEX_OUT_OF_BOUNDS:
+        case simdjson::INDEX_OUT_OF_BOUNDS:
             return "INDEX_OUT_OF_BOUNDS";
-        case NO_SUCH_FIELD:
+        case simdjson::NO_SUCH_FIELD:
             return "NO_SUCH_FIELD";
-        case IO_ERROR:
+        case simdjson::IO_ERROR:
             return "IO_ERROR";
-        case INVALID_JSON_POINTER:
+        case simdjson::INVALID_JSON_POINTER:
             return "INVALID_JSON_POINTER";
-        case INVALID_URI_FRAGMENT:
+        case simdjson::INVALID_URI_FRAGMENT:
             return "INVALID_URI_FRAGMENT";
-        case UNEXPECTED_ERROR:
+        case simdjson::UNEXPECTED_ERROR:
             return "UNEXPECTED_ERROR";
-        case PARSER_IN_USE:
+        case simdjson::PARSER_IN_USE:
             return "PARSER_IN_USE";
-        case OUT_OF_ORDER_ITERATION:
+        case simdjson::OUT_OF_ORDER_ITERATION:
             return "OUT_OF_ORDER_ITERATION";
-        case INSUFFICIENT_PADDING:
+        case simdjson::INSUFFICIENT_PADDING:
             return "INSUFFICIENT_PADDING";
-        case INCOMPLETE_ARRAY_OR_OBJECT:
+        case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
             return "INCOMPLETE_ARRAY_OR_OBJECT";
-        case SCALAR_DOCUMENT_AS_VALUE:
+        case simdjson::SCALAR_DOCUMENT_AS_VALUE:
             return "SCALAR_DOCUMENT_AS_VALUE";
-        case OUT_OF_BOUNDS:
+        case simdjson::OUT_OF_BOUNDS:
             return "OUT_OF_BOUNDS";
-        case TRAILING_CONTENT:
+        case simdjson::TRAILING_CONTENT:
             return "TRAILING_CONTENT";
         default:
             return "UNKNOWN_ERROR";

@@ -139,6 +139,7 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
                                                [&](const auto& item) { return item.first == r; });
             if (!in_schema) {
                 std::vector<std::string> names;
+                names.reserve(schema_text.size());
                 for (const auto& item : schema_text) {
                     names.push_back(item.first);
                 }

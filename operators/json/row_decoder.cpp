@@ -24,6 +24,7 @@ constexpr double max_exact_double_integer = 9007199254740992.0;  // 2^53
 bool row_decoder::decode(std::string_view json, std::size_t out_row) {
     json_ = json;
     current_row_ = out_row;
+    strings_readable_end_ = nullptr;
     buffer_ = state_.padded_copy(json);
     auto parsed = state_.parser.iterate(buffer_, json.size(), state_.capacity);
     if (parsed.error() != simdjson::SUCCESS) {
@@ -54,6 +55,7 @@ bool row_decoder::decode_streamed(ondemand::document& doc,
                                   std::size_t out_row) {
     json_ = json;
     current_row_ = out_row;
+    strings_readable_end_ = nullptr;
     buffer_ = record;
     if (!decode_members(doc, out_row)) {
         return false;
@@ -109,9 +111,9 @@ bool row_decoder::commit(std::size_t out_row) {
     }
     for (const auto slot : plan_.string_slots) {
         if (((present_[slot >> 6] >> (slot & 63)) & 1U) != 0) {
-            sinks_[slot].target->push_string(strings_[slot]);
+            sinks_[slot].text->push(strings_[slot], strings_readable_end_);
         } else {
-            sinks_[slot].target->push_null();
+            sinks_[slot].text->push_null();
         }
     }
     for (std::size_t w = 0; w < plan_.words; ++w) {

@@ -5,6 +5,7 @@
 
 #include "decode_plan.hpp"
 #include "key_hint.hpp"
+#include "string_builder.hpp"
 #include "thread_state.hpp"
 
 #include <sluice/core/column.hpp>
@@ -24,6 +25,13 @@
 #else
 #    define SLUICE_JSON_COLD
 #endif
+// Per-value helpers of decode_members, defined in row_decoder.cpp (the only file that calls
+// them): inlined there, as when they were defined in the class, or GCC keeps them out of line.
+#if defined(__GNUC__)
+#    define SLUICE_JSON_INLINE [[gnu::always_inline]] inline
+#else
+#    define SLUICE_JSON_INLINE inline
+#endif
 
 namespace sluice::detail::json {
 
@@ -32,6 +40,7 @@ namespace sluice::detail::json {
 struct slot_sink {
     data_type type = data_type::string;  // copied from the plan: one cache line per value
     column* target = nullptr;
+    string_builder* text = nullptr;  // string slots: the values, moved into `target` at the end
     double* f64 = nullptr;
     std::int64_t* i64 = nullptr;
     std::uint8_t* flag = nullptr;
@@ -64,6 +73,17 @@ public:
                          const char* next,
                          std::size_t out_row);
 
+    /// The flat path (see flat_scan.hpp): decodes `json`, a record in memory readable up to
+    /// `limit` (the end of the input column's bytes), into output row `out_row` without
+    /// simdjson, if it is an object of plain scalars in the forms the scanner reads and is
+    /// accepted. Returns false otherwise (declined or rejected, the reason not worded): the
+    /// caller then decodes the record with decode(), which overwrites the row. Only for
+    /// schemas of at most 64 fields (`flat_capable()`).
+    bool decode_flat(std::string_view json, const char* limit, std::size_t out_row);
+
+    /// True if decode_flat() may be used (the schema has at most 64 fields).
+    bool flat_capable() const noexcept { return plan_.words == 1; }
+
     const std::string& reason() const noexcept { return reason_; }
 
 private:
@@ -74,20 +94,31 @@ private:
 
     bool commit(std::size_t out_row);
 
-    int match_key(ondemand::field& field, std::uint32_t ordinal, ondemand::document& doc);
+    SLUICE_JSON_INLINE int match_key(ondemand::field& field,
+                                     std::uint32_t ordinal,
+                                     ondemand::document& doc);
 
     void remember(std::uint32_t ordinal, std::string_view key, int slot);
 
     // The fast path is one typed get per value; only when it fails is the value's JSON type
     // looked at, to tell a null from a type error from a malformed or out-of-range value.
     // (A failed scalar get leaves the on-demand iterator where it was.)
-    bool read_value(ondemand::value& value,
-                    std::size_t slot,
-                    std::size_t out_row,
-                    ondemand::document& doc);
+    SLUICE_JSON_INLINE bool read_value(ondemand::value& value,
+                                       std::size_t slot,
+                                       std::size_t out_row,
+                                       ondemand::document& doc);
 
     // `nulled_` is left alone: commit() only reads it for slots that end up without a value.
-    void mark_present(std::size_t slot) noexcept;
+    SLUICE_JSON_INLINE void mark_present(std::size_t slot) noexcept;
+
+    // One value of the flat path into slot `slot`: the byte after it, or nullptr to decline.
+    SLUICE_JSON_INLINE const char* flat_value(const char* p,
+                                              const char* end,
+                                              const char* limit,
+                                              std::size_t slot,
+                                              std::size_t out_row,
+                                              std::uint64_t& present,
+                                              std::uint64_t& nulled);
 
     // The slow path of read_value: null, the other accepted spellings (a whole number written
     // as a double, an ISO-8601 timestamp), or a precise reason for the rejection.
@@ -136,6 +167,9 @@ private:
     std::string reason_;
     std::string_view json_;
     const char* buffer_ = nullptr;
+    // How far the bytes behind this row's string values may be read in 32-byte copies
+    // (string_builder::push): the input column's end on the flat path, null otherwise.
+    const char* strings_readable_end_ = nullptr;
     std::size_t current_row_ = 0;
 };
 

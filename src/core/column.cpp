@@ -2,8 +2,10 @@
 #include <sluice/core/column.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 namespace sluice {
 
@@ -184,6 +186,31 @@ void column::resize(std::size_t rows) {
         }
     }
     size_ = rows;
+}
+
+void column::assign_strings(std::vector<char> bytes,
+                            std::vector<std::uint32_t> offsets,
+                            std::vector<std::uint64_t> validity) {
+    SLUICE_ASSERT(type_ == data_type::string);
+    SLUICE_ASSERT(!offsets.empty() && offsets.front() == 0 && offsets.back() == bytes.size());
+    const std::size_t rows = offsets.size() - 1;
+    chars_ = std::move(bytes);
+    offsets_ = std::move(offsets);
+    size_ = rows;
+    null_count_ = 0;
+    validity_.clear();
+    if (!validity.empty()) {
+        SLUICE_ASSERT(validity.size() >= (rows + 63) / 64);
+        // The shape set_null gives: (rows >> 6) + 1 words, bits past the last row set.
+        validity.resize((rows >> 6) + 1, ~std::uint64_t{0});
+        validity.back() |= ~std::uint64_t{0} << (rows & 63);
+        for (const auto word : validity) {
+            null_count_ += static_cast<std::size_t>(std::popcount(~word));
+        }
+        if (null_count_ != 0) {
+            validity_ = std::move(validity);
+        }
+    }
 }
 
 void column::set_null(std::size_t row) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -1096,4 +1097,316 @@ TEST_CASE(
                                decode_one_by_one(options, rows));
         }
     }
+}
+
+namespace {
+
+// Value spellings for the flat path (row_decoder::decode_flat), which reads plain forms
+// itself and leaves every other one to simdjson: each list mixes forms it reads, forms it
+// declines that simdjson accepts, and forms both reject.
+const std::vector<std::string> float_spellings = {"23.5",
+                                                  "0",
+                                                  "-0",
+                                                  "-0.0",
+                                                  "0.5",
+                                                  "23",
+                                                  "-17.25",
+                                                  "1e3",
+                                                  "1E-2",
+                                                  "2.5e+1",
+                                                  "01",
+                                                  "1.",
+                                                  ".5",
+                                                  "-",
+                                                  "--1",
+                                                  "+1",
+                                                  "23.51x",
+                                                  "9007199254740991",
+                                                  "9007199254740992",
+                                                  "9007199254740993",
+                                                  "123456789012345678",
+                                                  "1234567890123456789",
+                                                  "12345678901234567890",
+                                                  "0.1",
+                                                  "0.30000000000000004",
+                                                  "3.141592653589793238",
+                                                  "0.000000000000000001",
+                                                  "0.0000000000000000001",
+                                                  "2.2250738585072014e-308",
+                                                  "1.7976931348623157e308",
+                                                  "1e400",
+                                                  "\"23.5\"",
+                                                  "null",
+                                                  "nul",
+                                                  "nullx",
+                                                  "true",
+                                                  "[1]",
+                                                  "{}",
+                                                  "0x10",
+                                                  "1.5.2",
+                                                  "1 2"};
+const std::vector<std::string> int_spellings = {"7",
+                                                "-7",
+                                                "0",
+                                                "-0",
+                                                "07",
+                                                "7.0",
+                                                "7.5",
+                                                "1e3",
+                                                "-",
+                                                "999999999999999999",
+                                                "-999999999999999999",
+                                                "1000000000000000000",
+                                                "9223372036854775807",
+                                                "9223372036854775808",
+                                                "-9223372036854775808",
+                                                "\"7\"",
+                                                "null",
+                                                "true",
+                                                "7x",
+                                                "[]"};
+const std::vector<std::string> timestamp_spellings = {"1764140000123",
+                                                      "-1",
+                                                      "0",
+                                                      "1764140000123.0",
+                                                      "1.5",
+                                                      "\"2024-05-01T12:00:00Z\"",
+                                                      "\"2024-05-01\"",
+                                                      "\"2024-02-30T00:00:00Z\"",
+                                                      "\"2024-05-01 12:00:00.123456+02:00\"",
+                                                      "\"2024-05-01T12:00:00\\u005a\"",
+                                                      "\"yesterday\"",
+                                                      "\"\"",
+                                                      "null",
+                                                      "false",
+                                                      "\"2024-05-01"};
+const std::vector<std::string> bool_spellings = {
+        "true", "false", "tru", "truex", "falsey", "null", "1", "\"true\"", "True", "f"};
+const std::vector<std::string> string_spellings = {"\"plain\"",
+                                                   "\"\"",
+                                                   "\"sensor-0042\"",
+                                                   "\"building-2/floor-3\"",
+                                                   "\"exactly sixteen!\"",
+                                                   "\"fifteen bytes!!\"",
+                                                   "\"seventeen bytes!!\"",
+                                                   "\"a string of forty bytes, more than a word\"",
+                                                   "\"with \\\"quotes\\\"\"",
+                                                   "\"\\u00e9\\ud83d\\ude00\"",
+                                                   "\"caf\xc3\xa9 \xe2\x82\xac\"",
+                                                   "\"bad \xff byte\"",
+                                                   "\"cut \xc3\"",
+                                                   "\"ctrl \x01 char\"",
+                                                   "\"tab\\t\"",
+                                                   "\"bad \\q escape\"",
+                                                   "\"slash \\/\"",
+                                                   "\"back\\\\slash\"",
+                                                   "\"unclosed",
+                                                   "null",
+                                                   "123",
+                                                   "{}",
+                                                   "[\"a\"]",
+                                                   "true"};
+const std::vector<std::string> skipped_spellings = {"tru",
+                                                    "{\"a\":[1,2]}",
+                                                    "[1,\"}\"]",
+                                                    "\"s\\\"\"",
+                                                    "\"\\q\"",
+                                                    "-",
+                                                    "1.2.3",
+                                                    "\xc3\xa9",
+                                                    "null",
+                                                    "\"\xff\"",
+                                                    "",
+                                                    "{",
+                                                    "]",
+                                                    "\"open",
+                                                    "1e999",
+                                                    "\"\x01\""};
+const std::vector<std::string> blanks = {"", "", "", " ", "\t", "\n  ", "\r\n"};
+
+template <typename T>
+const T& pick(const std::vector<T>& from, std::mt19937_64& rng) {
+    return from[rng() % from.size()];
+}
+
+/// A seed-like record with random spellings, spacing, key order, extra, duplicated, escaped
+/// and missing keys; sometimes cut short or followed by more bytes.
+std::string flat_path_record(std::mt19937_64& rng) {
+    std::vector<std::pair<std::string, std::string>> members = {
+            {"sensor_id", "\"sensor-0042\""},
+            {"temperature", "23.51"},
+            {"humidity", "45.2"},
+            {"timestamp", "1764140000123"},
+            {"hour_of_day", "7"},
+            {"day_of_week", "3"},
+            {"status_flag", "0"},
+            {"location", "\"building-2/floor-3\""},
+            {"is_anomaly", "false"}};
+    const auto changes = 1 + rng() % 3;
+    for (std::size_t c = 0; c < changes; ++c) {
+        auto& member = members[rng() % members.size()];
+        const auto& key = member.first;
+        if (key == "sensor_id" || key == "location") {
+            member.second = pick(string_spellings, rng);
+        } else if (key == "temperature" || key == "humidity") {
+            member.second = pick(float_spellings, rng);
+        } else if (key == "timestamp") {
+            member.second = pick(timestamp_spellings, rng);
+        } else if (key == "is_anomaly") {
+            member.second = pick(bool_spellings, rng);
+        } else {
+            member.second = pick(int_spellings, rng);
+        }
+    }
+    switch (rng() % 8) {
+        case 0:
+            members.insert(members.begin() + static_cast<std::ptrdiff_t>(rng() % members.size()),
+                           {"junk", pick(skipped_spellings, rng)});
+            break;
+        case 1:
+            members.push_back(members[rng() % members.size()]);  // duplicated, last wins
+            members.back().second = pick(int_spellings, rng);
+            break;
+        case 2:
+            members.erase(members.begin() + static_cast<std::ptrdiff_t>(rng() % members.size()));
+            break;
+        case 3:
+            std::shuffle(members.begin(), members.end(), rng);
+            break;
+        case 4:
+            members[rng() % members.size()].first = "sensor\\u005fid";  // escaped key
+            break;
+        default:
+            break;
+    }
+    std::string out = pick(blanks, rng) + "{";
+    for (std::size_t m = 0; m < members.size(); ++m) {
+        out += pick(blanks, rng) + "\"" + members[m].first + "\"" + pick(blanks, rng) + ":" +
+               pick(blanks, rng) + members[m].second + pick(blanks, rng);
+        if (m + 1 < members.size()) {
+            out += ",";
+        }
+    }
+    out += "}" + pick(blanks, rng);
+    switch (rng() % 16) {
+        case 0:
+            out.resize(rng() % out.size());
+            break;
+        case 1:
+            out += " {\"x\":1}";
+            break;
+        case 2:
+            out += "}";
+            break;
+        default:
+            break;
+    }
+    return out;
+}
+
+const std::pair<std::string, std::string> seed_schema{
+        "schema",
+        "{sensor_id: string, temperature: float64, humidity: float64, timestamp: timestamp_ms, "
+        "hour_of_day: int64, day_of_week: int64, status_flag: int64, location: string, "
+        "is_anomaly: bool}"};
+
+}  // namespace
+
+TEST_CASE("json_decode reads plain and unusual spellings in a batch as it reads each alone",
+          "[json]") {
+    const auto seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : std::random_device{}();
+    INFO("seed " << seed << " (rerun with --rng-seed " << seed << ")");
+    std::mt19937_64 rng(seed);
+    const std::vector<std::pair<std::string, std::string>> options = {
+            seed_schema, {"required", "[sensor_id, timestamp]"}};
+    SECTION("one unusual record among good ones (the flat path reads or declines it)") {
+        for (int round = 0; round < 400; ++round) {
+            std::vector<std::optional<std::string>> rows;
+            for (int i = 0; i < 9; ++i) {
+                rows.emplace_back(sensor_record(static_cast<int>(rng() % 10000)));
+            }
+            const auto unusual = flat_path_record(rng);
+            rows.insert(rows.begin() + static_cast<std::ptrdiff_t>(rng() % rows.size()), unusual);
+            INFO("round " << round << ": " << unusual);
+            check_same_outcome(decode_as_one_batch(options, rows),
+                               decode_one_by_one(options, rows));
+        }
+    }
+    SECTION("batches of unusual records (the flat path hands over to the stream path)") {
+        for (int round = 0; round < 20; ++round) {
+            std::vector<std::optional<std::string>> rows;
+            const std::size_t size = 8 + rng() % 300;
+            for (std::size_t i = 0; i < size; ++i) {
+                rows.emplace_back(flat_path_record(rng));
+            }
+            INFO("round " << round << ", " << size << " rows");
+            check_same_outcome(decode_as_one_batch(options, rows),
+                               decode_one_by_one(options, rows));
+        }
+    }
+}
+
+TEST_CASE(
+        "json_decode copies strings with and without escapes exactly, nulls included, in batches "
+        "with broken records",
+        "[json]") {
+    // Strings without a backslash are copied straight from the input (32 bytes at a time where
+    // the input has room), others unescaped by simdjson; nulls past 64 rows exercise the
+    // validity words; the last record ends the input column.
+    std::vector<std::optional<std::string>> rows;
+    std::vector<std::optional<std::string>> expected;  // location per accepted row
+    const std::vector<std::pair<std::string, std::string>> spellings = {
+            {"\"\"", ""},
+            {"\"x\"", "x"},
+            {"\"fifteen bytes!!\"", "fifteen bytes!!"},
+            {"\"exactly sixteen!\"", "exactly sixteen!"},
+            {"\"seventeen bytes!!\"", "seventeen bytes!!"},
+            {"\"a string of forty bytes, more than a word\"",
+             "a string of forty bytes, more than a word"},
+            {"\"caf\xc3\xa9\"", "caf\xc3\xa9"},
+            {"\"say \\\"hi\\\"\"", "say \"hi\""},
+            {"\"\\u00e9t\\u00e9\"", "\xc3\xa9t\xc3\xa9"},
+            {"\"tab\\there\"", "tab\there"},
+            {fmt::format("\"{}\"", std::string(32, 'w')), std::string(32, 'w')},
+            {fmt::format("\"{}\"", std::string(33, 'w')), std::string(33, 'w')}};
+    for (int i = 0; i < 150; ++i) {
+        if (i % 37 == 5) {
+            rows.emplace_back(R"({"sensor_id":"s","timestamp":1,"location":"open)");
+            continue;
+        }
+        if (i % 41 == 7) {
+            rows.emplace_back(R"({"sensor_id":"s","timestamp":1,"location":"a\qb"})");
+            continue;
+        }
+        const bool null_location = i == 63 || i == 64 || i == 65 || i == 128 || i % 11 == 3;
+        const auto& [text, value] = spellings[static_cast<std::size_t>(i) % spellings.size()];
+        rows.emplace_back(fmt::format(R"({{"sensor_id":"s{}","timestamp":{},"location":{}}})",
+                                      i,
+                                      i,
+                                      null_location ? "null" : text));
+        expected.emplace_back(null_location ? std::nullopt : std::optional<std::string>(value));
+    }
+    rows.emplace_back(R"({"sensor_id":"last","timestamp":9,"location":"end"})");
+    expected.emplace_back("end");
+
+    decode_run run({{"schema", "{sensor_id: string, timestamp: timestamp_ms, location: string}"},
+                    {"required", "[sensor_id, timestamp]"}},
+                   raw_batch(rows));
+    REQUIRE(run.out.num_rows() == expected.size());
+    CHECK(run.dead.items.size() == rows.size() - expected.size());
+    const column& location = run.col("location");
+    std::size_t nulls = 0;
+    for (std::size_t r = 0; r < expected.size(); ++r) {
+        INFO("row " << r);
+        REQUIRE(location.is_valid(r) == expected[r].has_value());
+        if (expected[r]) {
+            CHECK(location.string_at(r) == *expected[r]);
+        } else {
+            CHECK(location.string_at(r).empty());
+            ++nulls;
+        }
+    }
+    CHECK(location.null_count() == nulls);
+    CHECK(run.col("sensor_id").string_at(expected.size() - 1) == "last");
+    CHECK_FALSE(run.col("sensor_id").has_nulls());
 }

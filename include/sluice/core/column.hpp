@@ -65,6 +65,15 @@ public:
     std::vector<std::uint8_t>& mutable_bool();
     /// Resizes a numeric or bool column to `rows` values (new values 0, valid).
     void resize(std::size_t rows);
+    /// Bulk producers of strings (json_decode): replaces the contents of a string column with
+    /// storage built elsewhere, moved in without a copy. `offsets` holds one entry more than
+    /// there are rows, starting at 0, non-decreasing, ending at `bytes.size()` (row `i` is
+    /// bytes [offsets[i], offsets[i + 1])); `validity` is empty when no value is missing, else
+    /// at least one bit per row (set = valid; bits past the last row are ignored). The shape is
+    /// asserted (first and last offset, bitmap length), not every offset.
+    void assign_strings(std::vector<char> bytes,
+                        std::vector<std::uint32_t> offsets,
+                        std::vector<std::uint64_t> validity = {});
     /// Marks row `row` missing (its stored value is left as is).
     void set_null(std::size_t row);
 

@@ -61,6 +61,8 @@ public:
     ~json_decode_transform() override;
     json_decode_transform(const json_decode_transform&) = delete;
     json_decode_transform& operator=(const json_decode_transform&) = delete;
+    json_decode_transform(json_decode_transform&&) = delete;
+    json_decode_transform& operator=(json_decode_transform&&) = delete;
 
     const json_decode_config& config() const noexcept { return config_; }
 
