@@ -184,8 +184,8 @@ inline const char* scan_plain_string(const char* p,
 }
 
 /// Skips the string whose opening quote is at `p`, escapes included (a backslash takes the
-/// next byte with it, as stage 1 reads it), declining control characters. Returns the byte
-/// after the closing quote, or nullptr.
+/// next byte with it, as stage 1 reads it), declining control characters, escaped or not.
+/// Returns the byte after the closing quote, or nullptr.
 inline const char* skip_string(const char* p, const char* end, const char* limit) noexcept {
     ++p;
     for (;;) {
@@ -196,10 +196,12 @@ inline const char* skip_string(const char* p, const char* end, const char* limit
         if (*p == '"') {
             return p + 1;
         }
-        p += 2;  // a backslash and the byte it escapes
-        if (p >= end) {
+        // A backslash and the byte it escapes, which stage 1 still refuses if it is a control
+        // character (an escape does not make `\<0x01>` legal).
+        if (p + 1 >= end || static_cast<unsigned char>(p[1]) < 0x20) {
             return nullptr;
         }
+        p += 2;
     }
 }
 

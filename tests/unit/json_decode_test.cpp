@@ -1221,12 +1221,30 @@ const std::vector<std::string> skipped_spellings = {"tru",
                                                     "]",
                                                     "\"open",
                                                     "1e999",
-                                                    "\"\x01\""};
+                                                    "\"\x01\"",
+                                                    "\"\\\x01\""};  // escaped control character
 const std::vector<std::string> blanks = {"", "", "", " ", "\t", "\n  ", "\r\n"};
 
 template <typename T>
 const T& pick(const std::vector<T>& from, std::mt19937_64& rng) {
     return from[rng() % from.size()];
+}
+
+/// A number of 1-20 integer digits and, if `fraction`, 1-20 fraction digits: both sides of
+/// every digit-count limit of the flat path (18 digits, 2^53), read a word at a time.
+std::string random_number(std::mt19937_64& rng, bool fraction) {
+    std::string out = rng() % 4 == 0 ? "-" : "";
+    const auto digits = 1 + rng() % 20;
+    for (std::size_t d = 0; d < digits; ++d) {
+        out += static_cast<char>('0' + (d == 0 && digits > 1 ? 1 + rng() % 9 : rng() % 10));
+    }
+    if (fraction) {
+        out += '.';
+        for (auto d = 1 + rng() % 20; d > 0; --d) {
+            out += static_cast<char>('0' + rng() % 10);
+        }
+    }
+    return out;
 }
 
 /// A seed-like record with random spellings, spacing, key order, extra, duplicated, escaped
@@ -1249,13 +1267,15 @@ std::string flat_path_record(std::mt19937_64& rng) {
         if (key == "sensor_id" || key == "location") {
             member.second = pick(string_spellings, rng);
         } else if (key == "temperature" || key == "humidity") {
-            member.second = pick(float_spellings, rng);
+            member.second = rng() % 2 == 0 ? random_number(rng, rng() % 2 == 0)
+                                           : pick(float_spellings, rng);
         } else if (key == "timestamp") {
             member.second = pick(timestamp_spellings, rng);
         } else if (key == "is_anomaly") {
             member.second = pick(bool_spellings, rng);
         } else {
-            member.second = pick(int_spellings, rng);
+            member.second =
+                    rng() % 2 == 0 ? random_number(rng, rng() % 8 == 0) : pick(int_spellings, rng);
         }
     }
     switch (rng() % 8) {
