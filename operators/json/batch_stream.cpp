@@ -89,6 +89,9 @@ void decode_streamed(const column& raw,
         // streaming_final stage 1 silently drops an incomplete last document.
         const bool tail_complete = stream.truncated_bytes() == 0;
         bool first_document = true;
+        // After a record taken from this stream, the next document is known to start at the
+        // next record: decode_streamed checked that the stream stood there after it.
+        bool start_known = false;
         while (row < end) {
             if (first[row] == blank_record) {
                 decode_alone(row);
@@ -108,9 +111,11 @@ void decode_streamed(const column& raw,
             }
             first_document = false;
             ondemand::document& doc = current.value_unsafe();
-            const auto at = doc.current_location();
-            if (at.error() != simdjson::SUCCESS || at.value_unsafe() != buf + first[row]) {
-                return {row, false};
+            if (!start_known) {
+                const auto at = doc.current_location();
+                if (at.error() != simdjson::SUCCESS || at.value_unsafe() != buf + first[row]) {
+                    return {row, false};
+                }
             }
             if (next == end && !tail_complete) {
                 return {row, false};
@@ -124,6 +129,7 @@ void decode_streamed(const column& raw,
             ++accepted;
             ++row;
             ++it;
+            start_known = true;
         }
         return {row, false};
     };
