@@ -83,6 +83,10 @@ public:
     ~elasticsearch_sink() override {
         shutdown("the elasticsearch sink was destroyed before its documents were indexed");
     }
+    elasticsearch_sink(const elasticsearch_sink&) = delete;
+    elasticsearch_sink& operator=(const elasticsearch_sink&) = delete;
+    elasticsearch_sink(elasticsearch_sink&&) = delete;
+    elasticsearch_sink& operator=(elasticsearch_sink&&) = delete;
 
     operator_traits traits() const override {
         // Ids come from each row's own position or columns, so order does not matter.
@@ -415,10 +419,13 @@ private:
                 return;
             }
             if (parsed_.items.size() != request.docs.size()) {
-                retry_whole(std::move(request),
-                            fmt::format("bulk response has {} items for {} documents",
-                                        parsed_.items.size(),
-                                        request.docs.size()));
+                // Worded before the call: argument evaluation order is unspecified, and the
+                // by-value parameter may be moved from `request` first.
+                const std::string mismatch =
+                        fmt::format("bulk response has {} items for {} documents",
+                                    parsed_.items.size(),
+                                    request.docs.size());
+                retry_whole(std::move(request), mismatch);
                 return;
             }
             resolve_items(std::move(request));

@@ -51,6 +51,12 @@ struct http_client::transfer {
     std::string compressed;
     char error[CURL_ERROR_SIZE] = {};
 
+    transfer() = default;
+    // Owns the easy handle and the header list; curl keeps pointers into `response` and `error`.
+    transfer(const transfer&) = delete;
+    transfer& operator=(const transfer&) = delete;
+    transfer(transfer&&) = delete;
+    transfer& operator=(transfer&&) = delete;
     ~transfer() {
         if (headers != nullptr) {
             curl_slist_free_all(headers);
@@ -74,7 +80,7 @@ struct http_client::impl {
                std::string_view method,
                std::string_view path,
                std::string_view content_type,
-               const std::string* body) {
+               const std::string* body) const {
         if (t.easy == nullptr) {
             t.easy = curl_easy_init();
         } else {

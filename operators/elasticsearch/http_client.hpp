@@ -41,6 +41,8 @@ public:
     ~http_client();
     http_client(const http_client&) = delete;
     http_client& operator=(const http_client&) = delete;
+    http_client(http_client&&) = delete;
+    http_client& operator=(http_client&&) = delete;
 
     /// Starts `method` (POST, PUT, HEAD, GET) on `path` ("/_bulk"); `body` (may be null) must
     /// stay alive and unchanged until the request completes. `tag` comes back with the result.

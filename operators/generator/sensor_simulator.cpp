@@ -44,8 +44,8 @@ struct random_stream {
     /// bounded by ±3.46). One draw instead of Box–Muller's logarithm and cosine.
     double normal() noexcept {
         const std::uint64_t r = next();
-        const double sum = static_cast<double>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) +
-                                               ((r >> 32) & 0xFFFF) + (r >> 48));
+        const auto sum = static_cast<double>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) +
+                                             ((r >> 32) & 0xFFFF) + (r >> 48));
         return (sum * (1.0 / 65536.0) - 2.0) * 1.7320508075688772;
     }
 };
@@ -128,8 +128,7 @@ char* write_literal(char* p, const char (&text)[N]) noexcept {
 }
 
 char* write_text(char* p, const std::string& text) noexcept {
-    std::memcpy(p, text.data(), text.size());
-    return p + text.size();
+    return std::copy_n(text.data(), text.size(), p);  // no terminator: the JSON goes on
 }
 
 struct sensor_state {

@@ -10,7 +10,13 @@
 
 namespace sluice {
 
-using namespace kafka_detail;
+using kafka_detail::build_conf;
+using kafka_detail::conf_ptr;
+using kafka_detail::handle_context;
+using kafka_detail::handle_ptr;
+using kafka_detail::property_list;
+using kafka_detail::route_logs;
+using kafka_detail::topic_ptr;
 
 struct kafka_producer::impl {
     kafka_producer_config config;
@@ -61,7 +67,7 @@ kafka_producer::kafka_producer(kafka_producer_config config)
     if (rk == nullptr) {
         throw std::runtime_error(fmt::format("cannot create a Kafka producer: {}", error));
     }
-    conf.release();  // rd_kafka_new took it
+    (void)conf.release();  // rd_kafka_new took it
     impl_->rk.reset(rk);
     impl_->topic.reset(rd_kafka_topic_new(rk, impl_->config.topic.c_str(), nullptr));
     if (!impl_->topic) {
@@ -152,7 +158,7 @@ std::string create_kafka_topic(const std::string& brokers,
     if (!rk) {
         return error;
     }
-    conf.release();
+    (void)conf.release();  // rd_kafka_new took it
     rd_kafka_NewTopic_t* request =
             rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, error, sizeof(error));
     if (request == nullptr) {

@@ -100,7 +100,7 @@ void kafka_sink::start(operator_context& ctx) {
         throw operator_error(
                 ctx.type(), ctx.id(), fmt::format("cannot create the Kafka producer: {}", error));
     }
-    conf_.release();  // rd_kafka_new owns it now
+    (void)conf_.release();  // rd_kafka_new owns it now
     rk_.reset(rk);
     reporter_ = std::thread([this] {
         // Delivery reports are what releases batches upstream: serve them continuously, not
@@ -197,6 +197,11 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
     pending->positions = input.source_positions();
     // One extra count for this loop, so the batch cannot settle before every message is queued.
     pending->remaining.store(rows + 1, std::memory_order_relaxed);
+    // A row that gets no delivery report gives up its count. The loop's own count is still
+    // held, so this never frees the batch: only the settle() after the loop or a report can.
+    const auto skip_row = [pending] {
+        pending->remaining.fetch_sub(1, std::memory_order_acq_rel);
+    };
 
     const column* topics = topic_index_ ? &input.column_at(*topic_index_) : nullptr;
     const column* keys = key_index_ ? &input.column_at(*key_index_) : nullptr;
@@ -227,7 +232,7 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                            fmt::format("column '{}' holds no topic name", config_.topic_column),
                            cursor.has_value(),
                            pending->positions);
-                settle(pending);
+                skip_row();
                 continue;
             }
             topic = topic_handle(topics->string_at(row));
@@ -273,7 +278,7 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                        fmt::format("Kafka refused the record: {}", rd_kafka_err2str(err)),
                        cursor.has_value(),
                        pending->positions);
-            settle(pending);
+            skip_row();
             break;
         }
     }

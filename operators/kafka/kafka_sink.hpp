@@ -45,6 +45,10 @@ class kafka_sink final : public sink {
 public:
     kafka_sink(kafka_sink_config config, conf_ptr conf);
     ~kafka_sink() override;
+    kafka_sink(const kafka_sink&) = delete;
+    kafka_sink& operator=(const kafka_sink&) = delete;
+    kafka_sink(kafka_sink&&) = delete;
+    kafka_sink& operator=(kafka_sink&&) = delete;
 
     void bind(const schema_ptr& input, bind_context& ctx) override;
     void consume(const batch& input, operator_context& ctx) override;

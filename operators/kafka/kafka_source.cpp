@@ -89,7 +89,7 @@ void kafka_source::start(operator_context& ctx) {
         throw operator_error(
                 ctx.type(), ctx.id(), fmt::format("cannot create the Kafka consumer: {}", error));
     }
-    conf_.release();  // rd_kafka_new owns it now
+    (void)conf_.release();  // rd_kafka_new owns it now
     rk_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
     queue_.reset(rd_kafka_queue_get_consumer(rk));

@@ -53,6 +53,10 @@ class kafka_source final : public source {
 public:
     kafka_source(kafka_source_config config, conf_ptr conf);
     ~kafka_source() override;
+    kafka_source(const kafka_source&) = delete;
+    kafka_source& operator=(const kafka_source&) = delete;
+    kafka_source(kafka_source&&) = delete;
+    kafka_source& operator=(kafka_source&&) = delete;
 
     static const schema_ptr& kafka_schema();
 

@@ -86,7 +86,7 @@ void kafka_watermarks::assign(std::int32_t id, clock::time_point now) {
             return;
         }
     }
-    partitions_.push_back({id, partition_state{no_watermark, now}});
+    partitions_.emplace_back(id, partition_state{no_watermark, now});
 }
 
 void kafka_watermarks::revoke(std::int32_t id) {
@@ -101,7 +101,7 @@ void kafka_watermarks::observe(std::int32_t id, std::int64_t timestamp_ms, clock
             return;
         }
     }
-    partitions_.push_back({id, partition_state{timestamp_ms, now}});
+    partitions_.emplace_back(id, partition_state{timestamp_ms, now});
 }
 
 std::int64_t kafka_watermarks::current(clock::time_point now) {

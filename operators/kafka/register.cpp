@@ -13,7 +13,15 @@ namespace sluice {
 
 namespace {
 
-using namespace kafka_detail;
+using kafka_detail::build_conf;
+using kafka_detail::conf_ptr;
+using kafka_detail::describe_connection;
+using kafka_detail::kafka_sink;
+using kafka_detail::kafka_sink_config;
+using kafka_detail::kafka_source;
+using kafka_detail::kafka_source_config;
+using kafka_detail::start_mode;
+using kafka_detail::value_format;
 
 void describe_kafka_source(option_spec& spec) {
     describe_connection(spec);

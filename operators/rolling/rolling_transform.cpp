@@ -378,6 +378,7 @@ rolling_transform::rolling_transform(rolling_config config)
     const auto problems = check_rolling_config(config);
     if (!problems.empty()) {
         std::vector<diagnostic> diagnostics;
+        diagnostics.reserve(problems.size());
         for (const auto& p : problems) {
             diagnostics.push_back(diagnostic{{}, "bad-value", fmt::format("rolling: {}", p)});
         }

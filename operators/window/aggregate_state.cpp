@@ -197,9 +197,8 @@ void aggregate_state::merge(const aggregate_state& other,
                     } else if constexpr (std::is_same_v<cell_type, sum_cell>) {
                         into.sum += from.sum;
                         into.n += from.n;
-                    } else if constexpr (std::is_same_v<cell_type, running_moments>) {
-                        into.merge(from);
-                    } else if constexpr (std::is_same_v<cell_type, ddsketch>) {
+                    } else if constexpr (std::is_same_v<cell_type, running_moments> ||
+                                         std::is_same_v<cell_type, ddsketch>) {
                         into.merge(from);
                     } else if constexpr (std::is_same_v<cell_type, extreme_cell>) {
                         const bool want_min = bindings[i].spec.function == aggregate_function::min;
@@ -305,10 +304,11 @@ namespace {
 // One aggregate's input, resolved once per call: raw value pointers, so that the per-row work
 // is a switch and a load (column accessors are out of line).
 struct prepared_input {
-    aggregate_function function = aggregate_function::count;
+    // Pointers first: 32 bytes instead of 40 with the small fields between them.
     const column* values = nullptr;     // null for count("*")
     const double* f64 = nullptr;        // float64 inputs
     const std::int64_t* i64 = nullptr;  // int64 / timestamp_ms inputs
+    aggregate_function function = aggregate_function::count;
     bool is_float = false;
 };
 
@@ -364,8 +364,8 @@ void accumulate(std::span<const aggregate_binding> bindings,
     for (std::size_t k = 0; k < rows.size(); ++k) {
         if (k + ahead < rows.size()) {
             const auto& next = targets[k + ahead]->cells();
-            for (std::size_t a = 0; a < next.size(); ++a) {
-                __builtin_prefetch(&next[a]);
+            for (const auto& cell : next) {
+                __builtin_prefetch(&cell);
             }
         }
         const std::uint32_t r = rows[k];

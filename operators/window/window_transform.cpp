@@ -661,6 +661,7 @@ struct window_transform::impl {
     }
 
     // Notes that window `w` holds records of the current input batch.
+    // NOLINTNEXTLINE(readability-make-member-function-const): a mutator (counts via current_held)
     void hold(window_slot& w) {
         if (current_held == nullptr || w.last_batch == current_batch) {
             return;
@@ -921,7 +922,7 @@ struct window_transform::impl {
         hold(w);
         mark_dirty(target);
         aggregate_state* state = &w.agg;
-        const std::uint32_t r = static_cast<std::uint32_t>(row);
+        const auto r = static_cast<std::uint32_t>(row);
         accumulate(bindings, input, {&r, 1}, {&state, 1}, times, seq);
         return assigned::accepted;
     }
@@ -1023,7 +1024,7 @@ struct window_transform::impl {
                          w.generation});
         }
         std::vector<column_ptr> shared(cols.begin(), cols.end());
-        return batch(output_schema, std::move(shared));
+        return {output_schema, std::move(shared)};
     }
 
     // Fires every window the watermark passed and every updated window, then frees the windows
@@ -1084,6 +1085,7 @@ window_transform::window_transform(window_config config) {
     const auto problems = check_window_config(config);
     if (!problems.empty()) {
         std::vector<diagnostic> diagnostics;
+        diagnostics.reserve(problems.size());
         for (const auto& p : problems) {
             diagnostics.push_back({{}, "invalid-config", "window: " + p});
         }

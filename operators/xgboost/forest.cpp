@@ -156,6 +156,7 @@ compiled_forest::compiled_forest(const parsed_model& model)
     deep_nodes_.resize(deep_nodes_.size() + 32, deep_node{});
     // SLUICE_FOREST_KERNEL=avx2|scalar caps the kernel (tests and benchmarks compare them). The
     // vector kernels index a 64-row block with 32-bit offsets: fine below 2^25 features.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): races only with setenv; sluice has none
     const char* cap = std::getenv("SLUICE_FOREST_KERNEL");
     const std::string_view wanted =
             cap != nullptr ? std::string_view(cap) : std::string_view("avx512");
@@ -259,8 +260,8 @@ __attribute__((target("avx512f"))) void compiled_forest::block_avx512(const floa
         const auto* features = reinterpret_cast<const int*>(node_feature_.data() + t.node_offset);
         const float* thresholds = node_threshold_.data() + t.node_offset;
         __m512i index[vectors];
-        for (int v = 0; v < vectors; ++v) {
-            index[v] = _mm512_setzero_si512();
+        for (auto& start : index) {
+            start = _mm512_setzero_si512();
         }
         // The first 31 nodes (levels 0-4) and, for trees of depth <= 5, all 32 leaves fit in
         // two registers each: a permute picks them per lane, leaving one gather per level
@@ -289,7 +290,7 @@ __attribute__((target("avx512f"))) void compiled_forest::block_avx512(const floa
                 const __mmask16 ge = _mm512_cmp_ps_mask(x, threshold, _CMP_GE_OQ);
                 const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
                 const __mmask16 missing_right = _mm512_test_epi32_mask(f, sign);
-                const __mmask16 right = static_cast<__mmask16>(ge | (nan & missing_right));
+                const auto right = static_cast<__mmask16>(ge | (nan & missing_right));
                 const __m512i twice_plus_one =
                         _mm512_add_epi32(_mm512_add_epi32(index[v], index[v]), one);
                 index[v] = _mm512_mask_add_epi32(twice_plus_one, right, twice_plus_one, one);
@@ -306,7 +307,7 @@ __attribute__((target("avx512f"))) void compiled_forest::block_avx512(const floa
                                         ? _mm512_permutex2var_ps(leaf_lo, slot, leaf_hi)
                                         : _mm512_mask_i32gather_ps(
                                                   _mm512_setzero_ps(), all_lanes, slot, leaves, 4);
-            float* s = sum + v * lanes;
+            float* s = sum + static_cast<std::ptrdiff_t>(v) * lanes;
             _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), leaf));
         }
     }
@@ -351,8 +352,8 @@ __attribute__((target("avx512f"))) void compiled_forest::deep_avx512(const tree_
     const __m512i left_lo = _mm512_mask_i32gather_epi32(zero, all_lanes, top_lo, left_at, 1);
     const __m512i left_hi = _mm512_mask_i32gather_epi32(zero, all_lanes, top_hi, left_at, 1);
     __m512i index[vectors];
-    for (int v = 0; v < vectors; ++v) {
-        index[v] = zero;
+    for (auto& start : index) {
+        start = zero;
     }
     for (std::uint32_t level = 0; level < t.depth; ++level) {
         const bool in_registers = level < t.steps_in_32;
@@ -384,7 +385,7 @@ __attribute__((target("avx512f"))) void compiled_forest::deep_avx512(const tree_
     for (int v = 0; v < vectors; ++v) {
         const __m512 leaf = _mm512_mask_i32gather_ps(
                 _mm512_setzero_ps(), all_lanes, _mm512_slli_epi32(index[v], 4), value_at, 1);
-        float* s = sum + v * lanes;
+        float* s = sum + static_cast<std::ptrdiff_t>(v) * lanes;
         _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), leaf));
     }
 }
@@ -418,8 +419,8 @@ __attribute__((target("avx2"))) void compiled_forest::deep_avx2(const tree_ref& 
             _mm256_mask_i32gather_ps(_mm256_setzero_ps(), threshold_at, top, all_ps, 1);
     const __m256i left_table = _mm256_mask_i32gather_epi32(zero, left_at, top, all, 1);
     __m256i index[vectors];
-    for (int v = 0; v < vectors; ++v) {
-        index[v] = zero;
+    for (auto& start : index) {
+        start = zero;
     }
     for (std::uint32_t level = 0; level < t.depth; ++level) {
         const bool in_registers = level < t.steps_in_8;
@@ -451,7 +452,7 @@ __attribute__((target("avx2"))) void compiled_forest::deep_avx2(const tree_ref& 
     for (int v = 0; v < vectors; ++v) {
         const __m256 leaf = _mm256_mask_i32gather_ps(
                 _mm256_setzero_ps(), value_at, _mm256_slli_epi32(index[v], 4), all_ps, 1);
-        float* s = sum + v * lanes;
+        float* s = sum + static_cast<std::ptrdiff_t>(v) * lanes;
         _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), leaf));
     }
 }
@@ -485,8 +486,8 @@ __attribute__((target("avx2"))) void compiled_forest::block_avx2(const float* va
         const auto* features = reinterpret_cast<const int*>(node_feature_.data() + t.node_offset);
         const float* thresholds = node_threshold_.data() + t.node_offset;
         __m256i index[vectors];
-        for (int v = 0; v < vectors; ++v) {
-            index[v] = _mm256_setzero_si256();
+        for (auto& start : index) {
+            start = _mm256_setzero_si256();
         }
         const __m256i feature_table =
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(features));
@@ -523,7 +524,7 @@ __attribute__((target("avx2"))) void compiled_forest::block_avx2(const float* va
         for (int v = 0; v < vectors; ++v) {
             const __m256 leaf = _mm256_mask_i32gather_ps(
                     _mm256_setzero_ps(), leaves, _mm256_sub_epi32(index[v], inner), all_ps, 4);
-            float* s = sum + v * lanes;
+            float* s = sum + static_cast<std::ptrdiff_t>(v) * lanes;
             _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), leaf));
         }
     }

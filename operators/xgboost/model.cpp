@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <system_error>
 
 namespace sluice::ml {
 
@@ -96,8 +96,10 @@ std::size_t tree_arrays::depth() const {
 std::string read_model_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw model_error(
-                fmt::format("model file '{}' cannot be opened: {}", path, std::strerror(errno)));
+        // generic_category().message rather than strerror, which is not thread-safe.
+        throw model_error(fmt::format("model file '{}' cannot be opened: {}",
+                                      path,
+                                      std::generic_category().message(errno)));
     }
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) {

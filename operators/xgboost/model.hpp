@@ -61,6 +61,7 @@ public:
         : handle_(other.handle_) {
         other.handle_ = nullptr;
     }
+    booster& operator=(booster&&) = delete;
     BoosterHandle get() const noexcept { return handle_; }
 
 private:
@@ -75,6 +76,8 @@ public:
     ~dmatrix();
     dmatrix(const dmatrix&) = delete;
     dmatrix& operator=(const dmatrix&) = delete;
+    dmatrix(dmatrix&&) = delete;
+    dmatrix& operator=(dmatrix&&) = delete;
     DMatrixHandle get() const noexcept { return handle_; }
 
 private:

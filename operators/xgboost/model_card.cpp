@@ -44,23 +44,30 @@ std::string split_text(const training_spec& spec) {
 std::optional<double> our_metric(const training_result& r, const std::string& name) {
     if (r.classification) {
         const auto& c = *r.classification;
-        if (name == "accuracy")
+        if (name == "accuracy") {
             return c.accuracy;
-        if (name == "precision")
+        }
+        if (name == "precision") {
             return c.precision;
-        if (name == "recall")
+        }
+        if (name == "recall") {
             return c.recall;
-        if (name == "f1")
+        }
+        if (name == "f1") {
             return c.f1;
+        }
     }
     if (r.regression) {
         const auto& g = *r.regression;
-        if (name == "rmse")
+        if (name == "rmse") {
             return g.rmse;
-        if (name == "mae")
+        }
+        if (name == "mae") {
             return g.mae;
-        if (name == "r2")
+        }
+        if (name == "r2") {
             return g.r2;
+        }
     }
     return std::nullopt;
 }
@@ -136,13 +143,13 @@ std::string model_card_json(const training_spec& spec, const training_result& r)
         }
     } else if (r.regression) {
         const auto& g = *r.regression;
-        j += fmt::format("\"rmse\": {:.6f}, \"mae\": {:.6f}, \"r2\": {:.6f}", g.rmse, g.mae, g.r2);
+        j += fmt::format(R"("rmse": {:.6f}, "mae": {:.6f}, "r2": {:.6f})", g.rmse, g.mae, g.r2);
     }
     j += "},\n  \"reference\": [";
     for (std::size_t i = 0; i < spec.reference.size(); ++i) {
         const auto& ref = spec.reference[i];
         const auto ours = our_metric(r, ref.name);
-        j += fmt::format("{}{{\"metric\": {}, \"reference\": {}, \"ours\": {}, \"source\": {}}}",
+        j += fmt::format(R"({}{{"metric": {}, "reference": {}, "ours": {}, "source": {}}})",
                          i ? ", " : "",
                          quote(ref.name),
                          ref.value,

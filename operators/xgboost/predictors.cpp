@@ -24,7 +24,7 @@ namespace {
 class xgboost_predictor final : public predictor {
 public:
     xgboost_predictor(parsed_model model, std::string bytes, int threads)
-        : predictor(model.info, prediction_backend::xgboost)
+        : predictor(std::move(model.info), prediction_backend::xgboost)
         , link_(model.link)
         , groups_(model.groups)
         , bytes_(std::move(bytes))
@@ -71,6 +71,8 @@ private:
         }
         lease(const lease&) = delete;
         lease& operator=(const lease&) = delete;
+        lease(lease&&) = delete;
+        lease& operator=(lease&&) = delete;
         const xgboost_predictor& owner;
         std::unique_ptr<booster> b;
     };

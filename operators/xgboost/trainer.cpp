@@ -80,6 +80,7 @@ matrix gather(const training_table& table, const std::vector<std::size_t>& rows)
 
 void set_names(DMatrixHandle d, const std::vector<std::string>& names) {
     std::vector<const char*> raw;
+    raw.reserve(names.size());
     for (const auto& n : names) {
         raw.push_back(n.c_str());
     }

@@ -164,7 +164,7 @@ void from_csv(const training_spec& spec, training_table& t) {
         feature_index.push_back(column_of(header, f, path));
     }
     const auto label_index = column_of(header, spec.label, path);
-    constexpr std::size_t no_time = static_cast<std::size_t>(-1);
+    constexpr auto no_time = static_cast<std::size_t>(-1);
     const std::size_t time_index = spec.data.time_column.empty()
                                            ? no_time
                                            : column_of(header, spec.data.time_column, path);

@@ -96,6 +96,7 @@ std::string expand(const std::string& text) {
         const auto inner = text.substr(start + 2, end - start - 2);
         const auto dash = inner.find(":-");
         const auto name = inner.substr(0, dash);
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): races only with setenv; sluice has none
         const char* value = std::getenv(name.c_str());
         if (value != nullptr && *value != '\0') {
             out += value;
@@ -192,20 +193,27 @@ training_spec load_training_spec(const std::string& path) {
                 "floors"},
                "simulator");
         auto& c = s.data.simulator;
-        if (sim["sensors"])
+        if (sim["sensors"]) {
             c.sensors = r.get<std::size_t>(sim["sensors"], "sensors");
-        if (sim["seed"])
+        }
+        if (sim["seed"]) {
             c.seed = r.get<std::uint64_t>(sim["seed"], "seed");
-        if (sim["interval_ms"])
+        }
+        if (sim["interval_ms"]) {
             c.interval_ms = r.get<std::int64_t>(sim["interval_ms"], "interval_ms");
-        if (sim["anomaly_rate"])
+        }
+        if (sim["anomaly_rate"]) {
             c.anomaly_rate = r.get<double>(sim["anomaly_rate"], "anomaly_rate");
-        if (sim["start_time_ms"])
+        }
+        if (sim["start_time_ms"]) {
             c.start_time_ms = r.get<std::int64_t>(sim["start_time_ms"], "start_time_ms");
-        if (sim["buildings"])
+        }
+        if (sim["buildings"]) {
             c.buildings = r.get<std::size_t>(sim["buildings"], "buildings");
-        if (sim["floors"])
+        }
+        if (sim["floors"]) {
             c.floors = r.get<std::size_t>(sim["floors"], "floors");
+        }
         if (c.sensors < 1 || c.interval_ms < 1 || c.floors < 1 || c.anomaly_rate < 0 ||
             c.anomaly_rate > 1) {
             r.fail(sim,

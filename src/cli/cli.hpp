@@ -15,9 +15,9 @@ inline constexpr int exit_interrupted = 130;
 
 using arguments = std::vector<std::string>;
 
-/// One `sluice <name>` subcommand. Each command file registers itself with a static
-/// `register_command(...)` (the CLI is an executable, so static registration is kept), and
-/// main() dispatches by name and lists them in --help.
+/// One `sluice <name>` subcommand. Each command file defines a `register_*_command(s)()`
+/// below that calls `register_command(...)`; main() calls them all explicitly before it
+/// dispatches by name and lists the commands in --help.
 struct command {
     std::string name;     ///< e.g. "run"
     std::string usage;    ///< e.g. "run FILE [--set KEY=VALUE]... [--quiet]"
@@ -25,8 +25,16 @@ struct command {
     std::function<int(const arguments&)> run;
 };
 
-bool register_command(command c);
+/// Adds `c` to the list commands() returns. Not thread-safe: main() calls it before any
+/// command runs.
+void register_command(command c);
 const std::vector<command>& commands();
+
+/// The built-in commands, one function per command file; main() calls each once.
+void register_run_command();        ///< run
+void register_describe_commands();  ///< validate, graph, operators, explain
+void register_generate_command();   ///< generate
+void register_train_command();      ///< train (a no-op when built without the xgboost family)
 
 /// Prints `message` to stderr as "sluice: error: message".
 void print_error(const std::string& message);

@@ -12,10 +12,8 @@ std::vector<command>& registry() {
 
 }  // namespace
 
-bool register_command(command c) {
-    auto& all = registry();
-    all.push_back(std::move(c));
-    return true;
+void register_command(command c) {
+    registry().push_back(std::move(c));
 }
 
 const std::vector<command>& commands() {

@@ -166,25 +166,21 @@ static int explain_command(const arguments& args) {
     return exit_ok;
 }
 
-namespace {
-
-const bool registered =
-        register_command(
-                {"validate",
-                 "validate FILE [--set KEY=VALUE]... [--diagnostics=json]",
-                 "check a pipeline without running it; exit 0 if valid, 2 with the errors if not",
-                 validate_command}) &&
-        register_command({"graph",
-                          "graph FILE [--set KEY=VALUE]...",
-                          "print the pipeline as Graphviz DOT (sluice graph p.yaml | dot -Tpng)",
-                          graph_command}) &&
-        register_command(
-                {"operators", "operators", "list every operator type", operators_command}) &&
-        register_command({"explain",
-                          "explain TYPE",
-                          "print one operator's options (its spec)",
-                          explain_command});
-
-}  // namespace
+void register_describe_commands() {
+    register_command(
+            {"validate",
+             "validate FILE [--set KEY=VALUE]... [--diagnostics=json]",
+             "check a pipeline without running it; exit 0 if valid, 2 with the errors if not",
+             validate_command});
+    register_command({"graph",
+                      "graph FILE [--set KEY=VALUE]...",
+                      "print the pipeline as Graphviz DOT (sluice graph p.yaml | dot -Tpng)",
+                      graph_command});
+    register_command({"operators", "operators", "list every operator type", operators_command});
+    register_command({"explain",
+                      "explain TYPE",
+                      "print one operator's options (its spec)",
+                      explain_command});
+}
 
 }  // namespace sluice::cli

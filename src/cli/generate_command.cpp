@@ -353,13 +353,16 @@ int generate_command(const arguments& args) {
     return code;
 }
 
-const bool registered = register_command(
-        {"generate",
-         "generate (--kafka BROKERS --topic T [--partitions N] | --output FILE) [--rate N] "
-         "[--count N] "
-         "[--duration D] [--sensors N] [--seed N] [--anomaly-rate X] [--quiet]",
-         "write simulated sensor readings (JSON, keyed by sensor_id) to a Kafka topic or a file",
-         generate_command});
-
 }  // namespace
+
+void register_generate_command() {
+    register_command(
+            {"generate",
+             "generate (--kafka BROKERS --topic T [--partitions N] | --output FILE) [--rate N] "
+             "[--count N] [--duration D] [--sensors N] [--seed N] [--anomaly-rate X] [--quiet]",
+             "write simulated sensor readings (JSON, keyed by sensor_id) to a Kafka topic or a "
+             "file",
+             generate_command});
+}
+
 }  // namespace sluice::cli

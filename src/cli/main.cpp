@@ -78,6 +78,12 @@ int main(int argc, char** argv) {
                            message.data());
     });
     sluice::register_builtin_operators();
+    // Explicit, like the operators: static-initializer registration runs in an unspecified
+    // order and could throw before main() (cert-err58-cpp).
+    sluice::cli::register_run_command();
+    sluice::cli::register_describe_commands();
+    sluice::cli::register_generate_command();
+    sluice::cli::register_train_command();
 
     arguments args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -103,16 +103,6 @@ std::optional<ui_arguments> take_ui_arguments(arguments& args) {
 
 }  // namespace
 
-int run_command(const arguments& args);
-
-const bool registered = register_command(
-        {"run",
-         "run FILE [--set KEY=VALUE]... [--quiet] [--ui [ADDR]] [--ui-linger DURATION]",
-         "run a pipeline until its sources end (Ctrl-C drains and stops it); --ui serves the "
-         "dashboard "
-         "and /metrics (default 127.0.0.1:8080), --ui-linger keeps serving that long after the run",
-         run_command});
-
 int run_command(const arguments& args) {
     arguments rest = args;
     const auto ui = take_ui_arguments(rest);
@@ -237,6 +227,16 @@ int run_command(const arguments& args) {
     }
 #endif
     return code;
+}
+
+void register_run_command() {
+    register_command(
+            {"run",
+             "run FILE [--set KEY=VALUE]... [--quiet] [--ui [ADDR]] [--ui-linger DURATION]",
+             "run a pipeline until its sources end (Ctrl-C drains and stops it); --ui serves the "
+             "dashboard and /metrics (default 127.0.0.1:8080), --ui-linger keeps serving that "
+             "long after the run",
+             run_command});
 }
 
 }  // namespace sluice::cli

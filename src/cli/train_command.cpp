@@ -1,5 +1,6 @@
 // `sluice train SPEC.yaml`: trains an XGBoost model from a training spec and writes the model
-// and its card. Built only when the xgboost operator family is (its header is then visible).
+// and its card. Offered only when the xgboost operator family is built (its header is then
+// visible); otherwise register_train_command() registers nothing.
 
 #include "cli.hpp"
 
@@ -103,12 +104,22 @@ int train_command(const arguments& args) {
 
 }  // namespace
 
-static const bool registered =
-        register_command({"train",
-                          "train SPEC.yaml [--model PATH] [--card PATH] [--quiet]",
-                          "train an XGBoost model from a training spec (simulator, NDJSON or CSV) "
-                          "and write its card",
-                          &train_command});
+void register_train_command() {
+    register_command({"train",
+                      "train SPEC.yaml [--model PATH] [--card PATH] [--quiet]",
+                      "train an XGBoost model from a training spec (simulator, NDJSON or CSV) "
+                      "and write its card",
+                      &train_command});
+}
+
+}  // namespace sluice::cli
+
+#else
+
+namespace sluice::cli {
+
+// Built without the xgboost family: there is no `train` to offer, and --help leaves it out.
+void register_train_command() {}
 
 }  // namespace sluice::cli
 

@@ -76,7 +76,7 @@ struct loader {
                              const YAML::Node& node,
                              const std::string& type,
                              const std::shared_ptr<const options::impl>& state,
-                             const YAML::Node& id_node) {
+                             const YAML::Node& id_node) const {
         node_declaration d;
         d.id = id;
         d.type = type;
@@ -88,9 +88,8 @@ struct loader {
         } else if (inputs.IsScalar()) {
             d.inputs.push_back(inputs.Scalar());
         }
-        const auto id_location = at(id_node);
-        d.locate =
-                [state, node, id_location, file = file](std::string_view key) -> source_location {
+        d.locate = [state, node, id_location = at(id_node), file = file](
+                           std::string_view key) -> source_location {
             if (key.empty()) {
                 return id_location;
             }
@@ -153,7 +152,7 @@ struct loader {
                                          join_names(registry.names(role))));
                 continue;
             }
-            const std::string type = type_node.Scalar();
+            const std::string& type = type_node.Scalar();
             const operator_descriptor* descriptor = registry.find(role, type);
             if (descriptor == nullptr) {
                 std::string hint;

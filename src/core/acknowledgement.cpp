@@ -17,7 +17,7 @@ ack_token::~ack_token() {
     }
 }
 
-void ack_token::fail(std::string reason) noexcept {
+void ack_token::fail(std::string_view reason) noexcept {
     (void)reason;  // documented: the token keeps only the fact (see the header)
     failed_.store(true, std::memory_order_release);
 }

@@ -5,7 +5,6 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <ranges>
 #include <utility>
 
 namespace sluice {
@@ -63,10 +62,12 @@ std::string format_duration(std::chrono::nanoseconds value) {
     if (ns == 0) {
         return "0s";
     }
-    for (const auto& u : std::views::reverse(units)) {
-        const auto per = static_cast<std::int64_t>(u.nanoseconds);
+    // Largest unit first. Reverse iterators rather than std::views::reverse: clang 14 (the
+    // clang-tidy of `make lint`) cannot compile libstdc++ 12's ranges.
+    for (auto u = units.rbegin(); u != units.rend(); ++u) {
+        const auto per = static_cast<std::int64_t>(u->nanoseconds);
         if (ns % per == 0) {
-            return fmt::format("{}{}", ns / per, u.suffix);
+            return fmt::format("{}{}", ns / per, u->suffix);
         }
     }
     return fmt::format("{}ns", ns);

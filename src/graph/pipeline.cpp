@@ -17,7 +17,6 @@
 #include <exception>
 #include <map>
 #include <mutex>
-#include <ranges>
 #include <span>
 #include <thread>
 
@@ -151,10 +150,11 @@ struct pipeline::impl {
         // Transforms and sinks may still hold acknowledgement tokens (a window's open windows
         // after a stop) whose release calls back into their source and reads accepting_acks.
         // Tear them down first, downstream first, while the sources and the flag still exist;
-        // members would otherwise go in declaration order, sources first.
-        for (auto& node : std::views::reverse(nodes)) {
-            if (node && node->role != operator_role::source) {
-                node.reset();
+        // members would otherwise go in declaration order, sources first. (Reverse iterators
+        // rather than std::views::reverse: clang 14's clang-tidy cannot compile libstdc++ 12's.)
+        for (auto node = nodes.rbegin(); node != nodes.rend(); ++node) {
+            if (*node && (*node)->role != operator_role::source) {
+                node->reset();
             }
         }
     }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice {
@@ -41,7 +42,7 @@ public:
 
     /// Marks the data as not delivered. Only the fact is kept: the source hears about it
     /// through `reject_positions`; the caller logs `reason` where it knows the context.
-    void fail(std::string reason) noexcept;
+    void fail(std::string_view reason) noexcept;
     bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
     const std::vector<source_position>& positions() const noexcept { return positions_; }
 

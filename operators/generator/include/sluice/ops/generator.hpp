@@ -69,6 +69,8 @@ public:
     /// >= 0 (the generator's option spec enforces them; out-of-range values are clamped).
     explicit sensor_simulator(simulator_config config);
     ~sensor_simulator();
+    sensor_simulator(const sensor_simulator&) = delete;
+    sensor_simulator& operator=(const sensor_simulator&) = delete;
     sensor_simulator(sensor_simulator&&) noexcept;
     sensor_simulator& operator=(sensor_simulator&&) noexcept;
 

@@ -100,7 +100,7 @@ public:
 
 private:
     struct partition_state {
-        std::int64_t max_timestamp;
+        std::int64_t max_timestamp = 0;  // set on insertion (no_watermark until data came)
         clock::time_point last_seen;
     };
     std::vector<std::pair<std::int32_t, partition_state>> partitions_;
@@ -150,6 +150,8 @@ public:
     ~kafka_producer();
     kafka_producer(const kafka_producer&) = delete;
     kafka_producer& operator=(const kafka_producer&) = delete;
+    kafka_producer(kafka_producer&&) = delete;
+    kafka_producer& operator=(kafka_producer&&) = delete;
 
     /// Queues one message (key may be empty = no key); `timestamp_ms` 0 = now. Blocks while
     /// librdkafka's queue is full (backpressure), serving delivery reports meanwhile.

@@ -81,6 +81,8 @@ public:
     ~rolling_transform() override;
     rolling_transform(const rolling_transform&) = delete;
     rolling_transform& operator=(const rolling_transform&) = delete;
+    rolling_transform(rolling_transform&&) = delete;
+    rolling_transform& operator=(rolling_transform&&) = delete;
 
     operator_traits traits() const override { return {concurrency::serial, true}; }
     /// Errors: "unknown-column" (key or column not in the input), "wrong-type" (key not string

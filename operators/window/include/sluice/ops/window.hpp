@@ -115,6 +115,8 @@ public:
     ~window_transform() override;
     window_transform(const window_transform&) = delete;
     window_transform& operator=(const window_transform&) = delete;
+    window_transform(window_transform&&) = delete;
+    window_transform& operator=(window_transform&&) = delete;
 
     operator_traits traits() const override { return {concurrency::serial, true}; }
     /// Resolves key, time and aggregate columns. Errors: "unknown-column" (with the closest
