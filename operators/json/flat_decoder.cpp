@@ -83,7 +83,10 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
     while (end > p && is_space(end[-1])) {
         --end;
     }
-    p = skip_space(p, end);
+    if (end == p) {
+        return false;  // empty or blank: skip_space below would run past the record
+    }
+    p = skip_space(p, end);  // stops at end[-1] at the latest: it is not blank
     if (end - p < 2 || *p != '{' || end[-1] != '}') {
         return false;
     }

@@ -26,7 +26,8 @@ inline bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/// The first byte at or after `p` that is not JSON whitespace, or `end`.
+/// The first byte at or after `p` that is not JSON whitespace. Does not test for `end`: the
+/// caller guarantees a non-blank byte in [p, end) (in a record, its closing brace).
 inline const char* skip_space(const char* p, [[maybe_unused]] const char* end) noexcept {
     while (is_space(*p)) {
         ++p;
