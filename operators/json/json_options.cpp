@@ -14,17 +14,6 @@ namespace {
 
 constexpr std::string_view type_list = "float64, int64, bool, string, timestamp_ms";
 
-std::string join(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) {
-            out += ", ";
-        }
-        out += n;
-    }
-    return out;
-}
-
 std::string type_suggestion(std::string_view text) {
     // Spellings parse_data_type accepts, each with the canonical name to suggest: "floot" is
     // one edit from the alias "float" but three from "float64".
@@ -107,7 +96,7 @@ void validate_config(const json_decode_config& config, const report_fn& report) 
                            "'event_time' names '{}', which is neither a 'schema' field nor a kept "
                            "column (schema: {})",
                            config.event_time,
-                           join(names)));
+                           fmt::join(names, ", ")));
         }
     }
 }
@@ -148,7 +137,7 @@ json_decode_config config_from_options(const options& opts, diagnostics_collecto
                         "cross-field",
                         fmt::format("'required' names '{}', which is not in 'schema' (fields: {})",
                                     r,
-                                    join(names))));
+                                    fmt::join(names, ", "))));
             }
         }
         for (auto& f : config.schema) {

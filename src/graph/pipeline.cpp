@@ -557,12 +557,12 @@ void pipeline::impl::transform_batch(node_state& n,
     for (const auto& part : inputs) {
         abandon(*part);
     }
-    auto placeholder = std::make_shared<batch>(n.output_schema, empty_columns(*n.output_schema));
-    placeholder->inherit_lineage(in);
-    merge_join_lineage(*placeholder, inputs);
-    placeholder->set_origin({in.origin().stream, in.origin().sequence, n.stream});
-    send_empty_side_outputs(n, in, placeholder->origin());
-    std::get<0>(ports).try_put(std::move(placeholder));
+    auto stand_in = std::make_shared<batch>(n.output_schema, empty_columns(*n.output_schema));
+    stand_in->inherit_lineage(in);
+    merge_join_lineage(*stand_in, inputs);
+    stand_in->set_origin({in.origin().stream, in.origin().sequence, n.stream});
+    send_empty_side_outputs(n, in, stand_in->origin());
+    std::get<0>(ports).try_put(std::move(stand_in));
 }
 
 void pipeline::impl::send_side_outputs(node_state& n,
