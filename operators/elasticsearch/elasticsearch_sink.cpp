@@ -126,6 +126,7 @@ public:
         builder_->append_batch(input, scratch_, spans_, wall_now_ms());
 
         bool sealed = false;
+        bool opened = false;
         {
             std::unique_lock lock(mutex_);
             for (const doc_span& s : spans_) {
@@ -137,6 +138,7 @@ public:
                 }
                 if (open_.docs.empty()) {
                     open_since_ = steady::now();
+                    opened = true;
                     open_.body.reserve(std::min(config_.max_bytes, scratch_.size()) + 1024);
                 }
                 const auto base = static_cast<std::uint32_t>(open_.body.size());
@@ -152,7 +154,10 @@ public:
                 sealed = true;
             }
             peak_pending_bytes_ = std::max(peak_pending_bytes_, pending_bytes_);
-            if (sealed) {
+            // The I/O thread sleeps up to 50 ms when nothing is open. A newly opened request
+            // wakes it too, so that it re-arms its timer for `max_latency` (which is often
+            // shorter) instead of overshooting it by the rest of that sleep.
+            if (sealed || opened) {
                 http_->wakeup();
             }
             // Backpressure: while too much is buffered (e.g. the node is down) take no more

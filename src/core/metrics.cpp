@@ -7,24 +7,31 @@
 namespace sluice {
 namespace {
 
-// Bucket b holds values in [lower(b), lower(b+1)): 4 sub-buckets per power of two.
+constexpr int sub_bits = latency_histogram::sub_bucket_bits;
+constexpr int per_octave = latency_histogram::buckets_per_octave;
+
+// Values below 2 * per_octave are their own bucket. Above, the octave of the highest set bit
+// picks a group of per_octave buckets and the next sub_bits bits the bucket inside it, so each
+// bucket spans 1/per_octave of its power of two.
 int bucket_of(std::uint64_t value) noexcept {
-    if (value < 4) {
+    if (value < 2 * per_octave) {
         return static_cast<int>(value);
     }
-    const int octave = 63 - std::countl_zero(value);                 // >= 2
-    const int sub = static_cast<int>((value >> (octave - 2)) & 3U);  // next two bits
-    return octave * latency_histogram::buckets_per_octave + sub - 4;
+    const int octave = 63 - std::countl_zero(value);  // > sub_bits
+    const auto sub = static_cast<int>((value >> (octave - sub_bits)) & (per_octave - 1U));
+    return (octave - sub_bits + 1) * per_octave + sub;
 }
 
+// The largest value bucket_of() maps to `bucket`.
 std::uint64_t upper_bound_of(int bucket) noexcept {
-    if (bucket < 4) {
+    if (bucket < 2 * per_octave) {
         return static_cast<std::uint64_t>(bucket);
     }
-    const int octave = (bucket + 4) / latency_histogram::buckets_per_octave;
-    const int sub = (bucket + 4) % latency_histogram::buckets_per_octave;
+    const int octave = bucket / per_octave + sub_bits - 1;
+    const int sub = bucket % per_octave;
     const std::uint64_t base = std::uint64_t{1} << octave;
-    const std::uint64_t step = base >> 2;
+    const std::uint64_t step = base >> sub_bits;
+    // For the last bucket this wraps to 2^64 - 1, the largest value there is.
     return base + step * static_cast<std::uint64_t>(sub + 1) - 1;
 }
 

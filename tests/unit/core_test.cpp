@@ -90,9 +90,9 @@ TEST_CASE("the latency histogram's percentiles are within its bucket error", "[c
     const auto p50 = static_cast<double>(h.quantile(0.5));
     const auto p99 = static_cast<double>(h.quantile(0.99));
     CHECK(p50 >= 5e6 * 0.99);
-    CHECK(p50 <= 5e6 * 1.25);
+    CHECK(p50 <= 5e6 * 1.0625);
     CHECK(p99 >= 9.9e6 * 0.99);
-    CHECK(p99 <= 9.9e6 * 1.25);
+    CHECK(p99 <= 9.9e6 * 1.0625);
 }
 
 TEST_CASE("a failed acknowledgement reports its positions as not delivered", "[core]") {

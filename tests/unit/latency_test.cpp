@@ -6,6 +6,7 @@
 
 #include <array>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 using namespace sluice;
@@ -53,6 +54,33 @@ TEST_CASE("a latency histogram fed a whole batch at once agrees with one fed rec
     }
     for (const double q : {0.0, 0.5, 0.9, 0.99, 0.999, 1.0}) {
         CHECK(batched.quantile(q) == one_by_one.quantile(q));
+    }
+}
+
+TEST_CASE("a latency histogram's buckets are contiguous and at most 1/16 of their value wide",
+          "[latency]") {
+    // Each bucket's upper bound lands in that bucket and the next value in the next one, so
+    // the buckets tile every value with no gap or overlap.
+    for (int b = 0; b + 1 < latency_histogram::bucket_count; ++b) {
+        const auto upper = latency_histogram::bucket_upper_bound(b);
+        latency_histogram at_bound;
+        at_bound.record(upper);
+        latency_histogram past_bound;
+        past_bound.record(upper + 1);
+        REQUIRE(at_bound.count_in_bucket(b) == 1);
+        REQUIRE(past_bound.count_in_bucket(b + 1) == 1);
+    }
+    CHECK(latency_histogram::bucket_upper_bound(latency_histogram::bucket_count - 1) ==
+          std::numeric_limits<std::uint64_t>::max());
+    // A percentile is its bucket's upper bound: never below the value, at most 6.25 % above.
+    std::uint64_t value = 1;
+    for (int i = 0; i < 2000; ++i) {
+        latency_histogram h;
+        h.record(value);
+        const auto reported = h.quantile(1.0);
+        REQUIRE(reported >= value);
+        REQUIRE(static_cast<double>(reported) <= static_cast<double>(value) * 1.0625);
+        value = value + value / 97 + 1;  // about 2 % apart: every bucket up to ~2^57 ns
     }
 }
 
