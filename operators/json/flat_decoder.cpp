@@ -8,37 +8,46 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace sluice::detail::json {
+
+namespace {
+
+bool is_ascii(std::string_view text) noexcept {
+    return std::all_of(
+            text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+}  // namespace
 
 const char* row_decoder::flat_value(const char* p,
                                     const char* end,
                                     const char* limit,
-                                    std::size_t slot,
+                                    const flat_key& key,
                                     std::size_t out_row,
                                     std::uint64_t& present,
-                                    std::uint64_t& nulled) {
-    const std::uint64_t bit = std::uint64_t{1} << slot;
+                                    std::uint64_t& high) {
+    const std::uint64_t bit = std::uint64_t{1} << key.hint.slot;
     if (*p == 'n') {
         p = scan_literal(p, end, "null");
         if (p != nullptr) {
             present &= ~bit;  // the last occurrence of a key wins, null included
-            nulled |= bit;
         }
         return p;
     }
-    const auto& sink = sinks_[slot];
-    switch (sink.type) {
+    switch (key.type) {
         case data_type::float64:
-            p = scan_double(p, end, sink.f64[out_row]);
+            p = scan_double(p, end, static_cast<double*>(key.values)[out_row]);
             break;
         case data_type::int64:
-            p = scan_int64(p, end, sink.i64[out_row]);
+            p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
             break;
         case data_type::timestamp_ms:
             if (*p == '"') {
                 const char* text = nullptr;
                 std::size_t size = 0;
-                p = scan_plain_string(p, end, limit, text, size);
+                p = scan_plain_string(p, end, limit, text, size, high);
                 if (p == nullptr) {
                     return nullptr;
                 }
@@ -46,28 +55,30 @@ const char* row_decoder::flat_value(const char* p,
                 if (!ms) {
                     return nullptr;
                 }
-                sink.i64[out_row] = *ms;
+                static_cast<std::int64_t*>(key.values)[out_row] = *ms;
             } else {
-                p = scan_int64(p, end, sink.i64[out_row]);
+                p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
             }
             break;
-        case data_type::boolean:
+        case data_type::boolean: {
+            auto* const flags = static_cast<std::uint8_t*>(key.values);
             if (*p == 't') {
                 p = scan_literal(p, end, "true");
-                sink.flag[out_row] = 1;
+                flags[out_row] = 1;
             } else {
                 p = scan_literal(p, end, "false");
-                sink.flag[out_row] = 0;
+                flags[out_row] = 0;
             }
             break;
+        }
         case data_type::string: {
             if (*p != '"') {
                 return nullptr;
             }
             const char* text = nullptr;
             std::size_t size = 0;
-            p = scan_plain_string(p, end, limit, text, size);
-            strings_[slot] = std::string_view(text, size);
+            p = scan_plain_string(p, end, limit, text, size, high);
+            strings_[static_cast<std::size_t>(key.hint.slot)] = std::string_view(text, size);
             break;
         }
     }
@@ -75,6 +86,59 @@ const char* row_decoder::flat_value(const char* p,
         present |= bit;
     }
     return p;
+}
+
+flat_key row_decoder::flat_key_for(std::uint32_t ordinal, std::string_view key, int slot) {
+    flat_key found;
+    found.hint.slot = slot;
+    if (slot >= 0) {
+        const auto& sink = sinks_[static_cast<std::size_t>(slot)];
+        found.type = sink.type;
+        switch (sink.type) {
+            case data_type::float64:
+                found.values = sink.f64;
+                break;
+            case data_type::int64:
+            case data_type::timestamp_ms:
+                found.values = sink.i64;
+                break;
+            case data_type::boolean:
+                found.values = sink.flag;
+                break;
+            case data_type::string:
+                break;
+        }
+    }
+    if (ordinal >= max_hints || !is_ascii(key)) {
+        return found;  // no hint: a non-ASCII key is always read by find_special
+    }
+    const char* name = hint_name(key, slot);
+    if (name == nullptr) {
+        return found;
+    }
+    found.hint = key_hint::of(name, key.size(), slot);
+    if (ordinal >= flat_keys_.size()) {
+        flat_keys_.resize(ordinal + 1);
+    }
+    flat_keys_[ordinal] = found;
+    return found;
+}
+
+bool row_decoder::commit_flat(std::uint64_t present, const char* limit, std::size_t out_row) {
+    if ((plan_.required_mask[0] & ~present) != 0) {
+        return false;
+    }
+    for (const auto slot : plan_.string_slots) {
+        if (((present >> slot) & 1U) != 0) {
+            sinks_[slot].text->push(strings_[slot], limit);
+        } else {
+            sinks_[slot].text->push_null();
+        }
+    }
+    for (auto absent = plan_.numeric_mask[0] & ~present; absent != 0; absent &= absent - 1) {
+        sinks_[static_cast<std::size_t>(std::countr_zero(absent))].target->set_null(out_row);
+    }
+    return true;
 }
 
 bool row_decoder::decode_flat(std::string_view json, const char* limit, std::size_t out_row) {
@@ -90,43 +154,42 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
     if (end - p < 2 || *p != '{' || end[-1] != '}') {
         return false;
     }
+    const char* const object = p;
     // From here on the closing brace at end[-1] stops every scan that starts before it (it is
     // neither blank, a digit, nor part of a literal), so the scans below test for `end` only
     // where a token could run past it.
-    // simdjson validates the UTF-8 of the whole record (stage 1), skipped values included.
-    if (has_non_ascii(p, end, limit) &&
-        !simdjson::validate_utf8(p, static_cast<std::size_t>(end - p))) {
-        return false;
-    }
     std::uint64_t present = 0;
-    std::uint64_t nulled = 0;
+    std::uint64_t high = 0;
     p = skip_space(p + 1, end);
     if (*p == '}') {
         ++p;
     } else {
-        std::size_t hint_count = hints_.size();
+        const flat_key* keys = flat_keys_.data();
+        std::size_t key_count = flat_keys_.size();
+        flat_key unhinted;
         for (std::uint32_t ordinal = 0;; ++ordinal) {
             if (*p != '"') {
                 return false;
             }
             ++p;
-            int slot = -1;
+            const flat_key* key = nullptr;
             const char* after_key = nullptr;
             // The hint reads up to 64 bytes at p (key_hint::matches): inside the column's bytes.
-            if (ordinal < hint_count && p + simdjson::SIMDJSON_PADDING <= limit &&
-                hints_[ordinal].matches(p)) {
-                slot = hints_[ordinal].slot;
-                after_key = p + hints_[ordinal].size + 1;
+            if (ordinal < key_count && limit - p >= std::ptrdiff_t{simdjson::SIMDJSON_PADDING} &&
+                keys[ordinal].hint.matches(p)) {
+                key = &keys[ordinal];
+                after_key = p + key->hint.size + 1;
             } else {
                 // A key with an escape (or a control character) is left to simdjson.
-                const char* quote = find_special(p, end, limit);
+                const char* quote = find_special(p, end, limit, high);
                 if (quote == end || *quote != '"') {
                     return false;
                 }
-                const std::string_view key(p, static_cast<std::size_t>(quote - p));
-                slot = plan_.find(key);
-                remember(ordinal, key, slot);
-                hint_count = hints_.size();
+                const std::string_view name(p, static_cast<std::size_t>(quote - p));
+                unhinted = flat_key_for(ordinal, name, plan_.find(name));
+                key = &unhinted;
+                keys = flat_keys_.data();
+                key_count = flat_keys_.size();
                 after_key = quote + 1;
             }
             if (after_key >= end) {
@@ -137,11 +200,10 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
                 return false;
             }
             p = skip_space(p + 1, end);
-            if (slot < 0) {
-                p = *p == '"' ? skip_string(p, end, limit) : skip_atom(p, end);
+            if (key->hint.slot < 0) {
+                p = *p == '"' ? skip_string(p, end, limit, high) : skip_atom(p, end, high);
             } else {
-                p = flat_value(
-                        p, end, limit, static_cast<std::size_t>(slot), out_row, present, nulled);
+                p = flat_value(p, end, limit, *key, out_row, present, high);
             }
             if (p == nullptr) {
                 return false;
@@ -164,10 +226,12 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
     if (p != end) {
         return false;
     }
-    present_[0] = present;
-    nulled_[0] = nulled;
-    strings_readable_end_ = limit;
-    return commit(out_row);
+    // simdjson validates the UTF-8 of the whole record (stage 1), skipped values included.
+    if (has_high_bit(high) &&
+        !simdjson::validate_utf8(object, static_cast<std::size_t>(end - object))) {
+        return false;
+    }
+    return commit_flat(present, limit, out_row);
 }
 
 }  // namespace sluice::detail::json

@@ -14,6 +14,13 @@
 // the input column's bytes, so always readable memory). The caller has checked that the
 // record's last byte, end[-1], is its closing brace: loops over blanks, digits and atoms stop
 // there at the latest, so they do not test for `end` (they need p < end on entry).
+//
+// UTF-8: stage 1 validates the UTF-8 of a whole record, skipped values included. A byte above
+// 0x7F can only stand where the scanner reads string or key bytes or a skipped atom (it accepts
+// nothing else but ASCII), so those scans OR what they read into an accumulator, `high`: whole
+// words, which may reach past the string (even past the record: that only asks for a needless
+// check), and every byte of the byte-wise loops. The caller validates the record only when
+// has_high_bit(high), instead of a separate pass over every record.
 
 #include <bit>
 #include <cstddef>
@@ -143,13 +150,23 @@ constexpr std::uint64_t special_bytes(std::uint64_t w) noexcept {
 
 }  // namespace flat_scan_detail
 
+/// True if a byte ORed into `high` had its high bit set (was not ASCII).
+inline bool has_high_bit(std::uint64_t high) noexcept {
+    return (high & flat_scan_detail::highs) != 0;
+}
+
 /// The first quote, backslash or control character (< 0x20) at or after `p` and before `end`,
-/// or `end`. Needs a little-endian machine for the word-wise part.
-inline const char* find_special(const char* p, const char* end, const char* limit) noexcept {
+/// or `end`; ORs every byte it read, up to the one returned at least, into `high`. Needs a
+/// little-endian machine for the word-wise part.
+inline const char* find_special(const char* p,
+                                const char* end,
+                                const char* limit,
+                                std::uint64_t& high) noexcept {
     if constexpr (std::endian::native == std::endian::little) {
         while (p + 8 <= limit) {
             std::uint64_t w = 0;
             std::memcpy(&w, p, 8);
+            high |= w;
             if (const auto hits = flat_scan_detail::special_bytes(w); hits != 0) {
                 const char* hit = p + std::countr_zero(hits) / 8;
                 return hit < end ? hit : end;
@@ -161,6 +178,7 @@ inline const char* find_special(const char* p, const char* end, const char* limi
         }
     }
     while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
+        high |= static_cast<unsigned char>(*p);
         ++p;
     }
     return p;
@@ -168,14 +186,15 @@ inline const char* find_special(const char* p, const char* end, const char* limi
 
 /// The content of the string whose opening quote is at `p`, if it holds no escape and no
 /// control character (then its bytes are what simdjson would unescape it to). Returns the byte
-/// after the closing quote, or nullptr.
+/// after the closing quote, or nullptr. ORs the bytes read into `high`.
 inline const char* scan_plain_string(const char* p,
                                      const char* end,
                                      const char* limit,
                                      const char*& content,
-                                     std::size_t& size) noexcept {
+                                     std::size_t& size,
+                                     std::uint64_t& high) noexcept {
     const char* const first = p + 1;
-    const char* const stop = find_special(first, end, limit);
+    const char* const stop = find_special(first, end, limit, high);
     if (stop == end || *stop != '"') {
         return nullptr;
     }
@@ -186,11 +205,14 @@ inline const char* scan_plain_string(const char* p,
 
 /// Skips the string whose opening quote is at `p`, escapes included (a backslash takes the
 /// next byte with it, as stage 1 reads it), declining control characters, escaped or not.
-/// Returns the byte after the closing quote, or nullptr.
-inline const char* skip_string(const char* p, const char* end, const char* limit) noexcept {
+/// Returns the byte after the closing quote, or nullptr. ORs the bytes read into `high`.
+inline const char* skip_string(const char* p,
+                               const char* end,
+                               const char* limit,
+                               std::uint64_t& high) noexcept {
     ++p;
     for (;;) {
-        p = find_special(p, end, limit);
+        p = find_special(p, end, limit, high);
         if (p == end || static_cast<unsigned char>(*p) < 0x20) {
             return nullptr;
         }
@@ -202,14 +224,16 @@ inline const char* skip_string(const char* p, const char* end, const char* limit
         if (p + 1 >= end || static_cast<unsigned char>(p[1]) < 0x20) {
             return nullptr;
         }
+        high |= static_cast<unsigned char>(p[1]);
         p += 2;
     }
 }
 
 /// Skips a scalar that is not a string (a number or literal, possibly malformed: simdjson does
 /// not parse the values of keys it skips either) up to the delimiter after it. Declines
-/// anything that opens a container or holds a quote, a colon or a control character.
-inline const char* skip_atom(const char* p, const char* end) noexcept {
+/// anything that opens a container or holds a quote, a colon or a control character. ORs the
+/// bytes read into `high`.
+inline const char* skip_atom(const char* p, const char* end, std::uint64_t& high) noexcept {
     const char* const first = p;
     while (*p != ',' && *p != '}' && !is_space(*p)) {
         const char c = *p;
@@ -217,32 +241,10 @@ inline const char* skip_atom(const char* p, const char* end) noexcept {
             static_cast<unsigned char>(c) < 0x20) {
             return nullptr;
         }
+        high |= static_cast<unsigned char>(c);
         ++p;
     }
     return p == first || p == end ? nullptr : p;
-}
-
-/// True if any byte of [p, end) has its high bit set (not ASCII).
-inline bool has_non_ascii(const char* p, const char* end, const char* limit) noexcept {
-    std::uint64_t any = 0;
-    while (p + 8 <= end) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, 8);
-        any |= w;
-        p += 8;
-    }
-    if (p < end && p + 8 <= limit) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, 8);
-        const auto bits = static_cast<unsigned>(end - p) * 8;
-        any |= std::endian::native == std::endian::little ? w & ((std::uint64_t{1} << bits) - 1)
-                                                          : w >> (64 - bits) << (64 - bits);
-        p = end;
-    }
-    while (p < end) {
-        any |= static_cast<unsigned char>(*p++);
-    }
-    return (any & flat_scan_detail::highs) != 0;
 }
 
 }  // namespace sluice::detail::json

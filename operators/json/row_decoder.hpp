@@ -46,6 +46,14 @@ struct slot_sink {
     std::uint8_t* flag = nullptr;
 };
 
+// A key position of the flat path: the key that stood there in the previous record, and where
+// its value goes, side by side, so that a hinted key needs no look-up of its slot's sink.
+struct flat_key {
+    key_hint hint;
+    data_type type = data_type::string;
+    void* values = nullptr;  // the slot's float64, int64 or bool column data (null: a string)
+};
+
 // Decodes the rows of one batch. Lives for one `process` call on one thread.
 class row_decoder {
 public:
@@ -100,6 +108,21 @@ private:
 
     void remember(std::uint32_t ordinal, std::string_view key, int slot);
 
+    // The padded spelling of `key` for a hint (the slot's name, or a stored copy for an
+    // ignored key), or null if it is not worth one.
+    const char* hint_name(std::string_view key, int slot);
+
+    // The flat path's key `key` (slot `slot`) at position `ordinal`, remembered for the next
+    // record when it is plain ASCII (a hinted key is then known to be ASCII, which the flat
+    // path's UTF-8 check relies on).
+    flat_key flat_key_for(std::uint32_t ordinal, std::string_view key, int slot);
+
+    // commit() for the flat path (one word of fields): false if a required field has no value
+    // (declined: decode() tells a null from a missing field and words the reason).
+    SLUICE_JSON_INLINE bool commit_flat(std::uint64_t present,
+                                        const char* limit,
+                                        std::size_t out_row);
+
     // The fast path is one typed get per value; only when it fails is the value's JSON type
     // looked at, to tell a null from a type error from a malformed or out-of-range value.
     // (A failed scalar get leaves the on-demand iterator where it was.)
@@ -112,13 +135,15 @@ private:
     SLUICE_JSON_INLINE void mark_present(std::size_t slot) noexcept;
 
     // One value of the flat path into slot `slot`: the byte after it, or nullptr to decline.
+    // A null clears the slot's bit in `present` (the last occurrence of a key wins). `high`
+    // collects the bytes of strings read (see flat_scan.hpp, "UTF-8").
     SLUICE_JSON_INLINE const char* flat_value(const char* p,
                                               const char* end,
                                               const char* limit,
-                                              std::size_t slot,
+                                              const flat_key& key,
                                               std::size_t out_row,
                                               std::uint64_t& present,
-                                              std::uint64_t& nulled);
+                                              std::uint64_t& high);
 
     // The slow path of read_value: null, the other accepted spellings (a whole number written
     // as a double, an ISO-8601 timestamp), or a precise reason for the rejection.
@@ -163,13 +188,11 @@ private:
             nulled_;  // slot was seen as JSON null in this row (if absent now: last)
     std::vector<std::string_view> strings_;
     std::vector<key_hint> hints_;
+    std::vector<flat_key> flat_keys_;
     std::deque<std::string> ignored_names_;
     std::string reason_;
     std::string_view json_;
     const char* buffer_ = nullptr;
-    // How far the bytes behind this row's string values may be read in 32-byte copies
-    // (string_builder::push): the input column's end on the flat path, null otherwise.
-    const char* strings_readable_end_ = nullptr;
     std::size_t current_row_ = 0;
 };
 
