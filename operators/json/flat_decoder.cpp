@@ -28,22 +28,23 @@ const char* row_decoder::flat_value(const char* p,
                                     std::size_t out_row,
                                     std::uint64_t& present,
                                     std::uint64_t& high) {
-    const std::uint64_t bit = std::uint64_t{1} << key.hint.slot;
-    if (*p == 'n') {
+    if (*p == 'n' && key.kind != flat_kind::skip) {
         p = scan_literal(p, end, "null");
         if (p != nullptr) {
-            present &= ~bit;  // the last occurrence of a key wins, null included
+            present &= ~(std::uint64_t{1} << key.hint.slot);  // the last occurrence wins
         }
         return p;
     }
-    switch (key.type) {
-        case data_type::float64:
+    switch (key.kind) {
+        case flat_kind::skip:
+            return *p == '"' ? skip_string(p, end, limit, high) : skip_atom(p, end, high);
+        case flat_kind::float64:
             p = scan_double(p, end, static_cast<double*>(key.values)[out_row]);
             break;
-        case data_type::int64:
+        case flat_kind::int64:
             p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
             break;
-        case data_type::timestamp_ms:
+        case flat_kind::timestamp_ms:
             if (*p == '"') {
                 const char* text = nullptr;
                 std::size_t size = 0;
@@ -60,7 +61,7 @@ const char* row_decoder::flat_value(const char* p,
                 p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
             }
             break;
-        case data_type::boolean: {
+        case flat_kind::boolean: {
             auto* const flags = static_cast<std::uint8_t*>(key.values);
             if (*p == 't') {
                 p = scan_literal(p, end, "true");
@@ -71,7 +72,7 @@ const char* row_decoder::flat_value(const char* p,
             }
             break;
         }
-        case data_type::string: {
+        case flat_kind::string: {
             if (*p != '"') {
                 return nullptr;
             }
@@ -83,7 +84,7 @@ const char* row_decoder::flat_value(const char* p,
         }
     }
     if (p != nullptr) {
-        present |= bit;
+        present |= std::uint64_t{1} << key.hint.slot;
     }
     return p;
 }
@@ -93,19 +94,25 @@ flat_key row_decoder::flat_key_for(std::uint32_t ordinal, std::string_view key, 
     found.hint.slot = slot;
     if (slot >= 0) {
         const auto& sink = sinks_[static_cast<std::size_t>(slot)];
-        found.type = sink.type;
         switch (sink.type) {
             case data_type::float64:
+                found.kind = flat_kind::float64;
                 found.values = sink.f64;
                 break;
             case data_type::int64:
+                found.kind = flat_kind::int64;
+                found.values = sink.i64;
+                break;
             case data_type::timestamp_ms:
+                found.kind = flat_kind::timestamp_ms;
                 found.values = sink.i64;
                 break;
             case data_type::boolean:
+                found.kind = flat_kind::boolean;
                 found.values = sink.flag;
                 break;
             case data_type::string:
+                found.kind = flat_kind::string;
                 break;
         }
     }
@@ -164,8 +171,12 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
     if (*p == '}') {
         ++p;
     } else {
+        // A hint reads up to 64 bytes at a key (key_hint::matches), which stay inside the
+        // column's bytes if the record ends 64 bytes before them; else (the last record or so)
+        // every key is looked up.
+        const bool hints_readable = limit - end >= std::ptrdiff_t{simdjson::SIMDJSON_PADDING};
         const flat_key* keys = flat_keys_.data();
-        std::size_t key_count = flat_keys_.size();
+        std::size_t key_count = hints_readable ? flat_keys_.size() : 0;
         flat_key unhinted;
         for (std::uint32_t ordinal = 0;; ++ordinal) {
             if (*p != '"') {
@@ -174,9 +185,7 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
             ++p;
             const flat_key* key = nullptr;
             const char* after_key = nullptr;
-            // The hint reads up to 64 bytes at p (key_hint::matches): inside the column's bytes.
-            if (ordinal < key_count && limit - p >= std::ptrdiff_t{simdjson::SIMDJSON_PADDING} &&
-                keys[ordinal].hint.matches(p)) {
+            if (ordinal < key_count && keys[ordinal].hint.matches(p)) {
                 key = &keys[ordinal];
                 after_key = p + key->hint.size + 1;
             } else {
@@ -189,7 +198,7 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
                 unhinted = flat_key_for(ordinal, name, plan_.find(name));
                 key = &unhinted;
                 keys = flat_keys_.data();
-                key_count = flat_keys_.size();
+                key_count = hints_readable ? flat_keys_.size() : 0;
                 after_key = quote + 1;
             }
             if (after_key >= end) {
@@ -199,12 +208,7 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
             if (*p != ':') {
                 return false;
             }
-            p = skip_space(p + 1, end);
-            if (key->hint.slot < 0) {
-                p = *p == '"' ? skip_string(p, end, limit, high) : skip_atom(p, end, high);
-            } else {
-                p = flat_value(p, end, limit, *key, out_row, present, high);
-            }
+            p = flat_value(skip_space(p + 1, end), end, limit, *key, out_row, present, high);
             if (p == nullptr) {
                 return false;
             }

@@ -46,12 +46,23 @@ struct slot_sink {
     std::uint8_t* flag = nullptr;
 };
 
-// A key position of the flat path: the key that stood there in the previous record, and where
-// its value goes, side by side, so that a hinted key needs no look-up of its slot's sink.
+// What the flat path does with a key's value: skip it (a key not in the schema) or read it as
+// its slot's type.
+enum class flat_kind : std::uint8_t {
+    skip,
+    float64,
+    int64,
+    timestamp_ms,
+    boolean,
+    string
+};
+
+// A key position of the flat path: the key that stood there in the previous record, and what
+// to do with its value, side by side, so that a hinted key needs no look-up of its slot's sink.
 struct flat_key {
     key_hint hint;
-    data_type type = data_type::string;
-    void* values = nullptr;  // the slot's float64, int64 or bool column data (null: a string)
+    flat_kind kind = flat_kind::skip;
+    void* values = nullptr;  // the float64, int64 or bool column data (null otherwise)
 };
 
 // Decodes the rows of one batch. Lives for one `process` call on one thread.
