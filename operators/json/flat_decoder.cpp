@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <bit>
 
 namespace sluice::detail::json {
 
@@ -135,12 +136,14 @@ bool row_decoder::commit_flat(std::uint64_t present, const char* limit, std::siz
     if ((plan_.required_mask[0] & ~present) != 0) {
         return false;
     }
-    for (const auto slot : plan_.string_slots) {
-        if (((present >> slot) & 1U) != 0) {
-            sinks_[slot].text->push(strings_[slot], limit);
-        } else {
-            sinks_[slot].text->push_null();
-        }
+    // Each string column gets one value per row; in which order the columns get theirs does
+    // not matter, so the valid ones go first, without a test per slot.
+    for (auto valid = plan_.flat_string_mask & present; valid != 0; valid &= valid - 1) {
+        const auto slot = static_cast<std::size_t>(std::countr_zero(valid));
+        sinks_[slot].text->push(strings_[slot], limit);
+    }
+    for (auto missing = plan_.flat_string_mask & ~present; missing != 0; missing &= missing - 1) {
+        sinks_[static_cast<std::size_t>(std::countr_zero(missing))].text->push_null();
     }
     for (auto absent = plan_.numeric_mask[0] & ~present; absent != 0; absent &= absent - 1) {
         sinks_[static_cast<std::size_t>(std::countr_zero(absent))].target->set_null(out_row);
