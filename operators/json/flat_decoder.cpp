@@ -40,10 +40,10 @@ const char* row_decoder::flat_value(const char* p,
         case flat_kind::skip:
             return *p == '"' ? skip_string(p, end, limit, high) : skip_atom(p, end, high);
         case flat_kind::float64:
-            p = scan_double(p, end, static_cast<double*>(key.values)[out_row]);
+            p = scan_double(p, static_cast<double*>(key.values)[out_row]);
             break;
         case flat_kind::int64:
-            p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
+            p = scan_int64(p, static_cast<std::int64_t*>(key.values)[out_row]);
             break;
         case flat_kind::timestamp_ms:
             if (*p == '"') {
@@ -59,7 +59,7 @@ const char* row_decoder::flat_value(const char* p,
                 }
                 static_cast<std::int64_t*>(key.values)[out_row] = *ms;
             } else {
-                p = scan_int64(p, end, static_cast<std::int64_t*>(key.values)[out_row]);
+                p = scan_int64(p, static_cast<std::int64_t*>(key.values)[out_row]);
             }
             break;
         case flat_kind::boolean: {
@@ -215,6 +215,8 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
             if (p == nullptr) {
                 return false;
             }
+            // A value ends at a comma, or blanks and then a comma or the closing brace (the
+            // test that the scans of numbers and literals leave to this loop).
             if (*p != ',') {
                 p = skip_space(p, end);
                 if (*p == '}') {

@@ -15,6 +15,11 @@
 // record's last byte, end[-1], is its closing brace: loops over blanks, digits and atoms stop
 // there at the latest, so they do not test for `end` (they need p < end on entry).
 //
+// A scalar must end at a comma or closing brace of the enclosing object, or whitespace, for
+// simdjson to read it as the flat path does. The scans of numbers and literals leave that test
+// to their caller, which looks at the byte after every value anyway (a comma, or blanks and
+// then a comma or the closing brace) and declines anything else.
+//
 // UTF-8: stage 1 validates the UTF-8 of a whole record, skipped values included. A byte above
 // 0x7F can only stand where the scanner reads string or key bytes or a skipped atom (it accepts
 // nothing else but ASCII), so those scans note in an accumulator, `high`, whether a byte they
@@ -47,19 +52,13 @@ inline const char* skip_space(const char* p, [[maybe_unused]] const char* end) n
     return p;
 }
 
-/// True if `p` < `end` and *p ends a scalar the way simdjson requires: a comma or closing brace
-/// of the enclosing object, or whitespace. (simdjson also accepts other structural characters;
-/// the object's next token then fails in simdjson, so declining them here loses nothing.)
-inline bool ends_scalar(const char* p, const char* end) noexcept {
-    return p < end && (*p == ',' || *p == '}' || is_space(*p));
-}
-
 /// Appends the decimal digits at `p` to `value` (wrapping past 19 digits: callers count the
 /// digits and decline); returns the first byte that is not a digit.
 inline const char* append_digits(const char* p, std::uint64_t& value) noexcept {
-    while (static_cast<unsigned char>(*p - '0') <= 9) {
-        value = value * 10 + static_cast<unsigned char>(*p - '0');
-        ++p;
+    // In unsigned int, not char: no zero extension per digit.
+    for (unsigned digit = static_cast<unsigned char>(*p) - unsigned{'0'}; digit <= 9;
+         digit = static_cast<unsigned char>(*++p) - unsigned{'0'}) {
+        value = value * 10 + digit;
     }
     return p;
 }
@@ -72,11 +71,11 @@ inline const char* scan_integer_digits(const char* p, std::uint64_t& value) noex
 }
 
 /// The number at `p` as a double, if it is `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 18
-/// digits and ends a scalar: then the digits d and fraction length f give d / 10^f exactly
+/// digits: then the digits d and fraction length f give d / 10^f exactly
 /// rounded (d < 10^18 is not always exact as a double, so also d < 2^53: Clinger's fast path,
 /// which is simdjson's first path too; both round correctly, so they agree bit for bit).
 /// Returns the byte after the number, or nullptr to decline.
-inline const char* scan_double(const char* p, const char* end, double& out) noexcept {
+inline const char* scan_double(const char* p, double& out) noexcept {
     static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -99,7 +98,7 @@ inline const char* scan_double(const char* p, const char* end, double& out) noex
         }
     }
     // Digits counted with the point and any leading zeros: value < 10^18, no overflow above.
-    if (p - digits > 19 || (fraction == 0 && p - digits > 18) || !ends_scalar(p, end) ||
+    if (p - digits > 19 || (fraction == 0 && p - digits > 18) ||
         value >= (std::uint64_t{1} << 53)) {
         return nullptr;
     }
@@ -111,28 +110,28 @@ inline const char* scan_double(const char* p, const char* end, double& out) noex
     return p;
 }
 
-/// The integer at `p`, if it is `-?(0|[1-9][0-9]*)` with at most 18 digits and ends a scalar.
-/// Returns the byte after it, or nullptr to decline (a fraction, an exponent, more digits).
-inline const char* scan_int64(const char* p, const char* end, std::int64_t& out) noexcept {
+/// The integer at `p`, if it is `-?(0|[1-9][0-9]*)` with at most 18 digits. Returns the byte
+/// after it, or nullptr to decline (more digits; a fraction or an exponent is declined by the
+/// caller, at the byte returned).
+inline const char* scan_int64(const char* p, std::int64_t& out) noexcept {
     const bool negative = *p == '-';
     p += negative ? 1 : 0;
     const char* const digits = p;
     std::uint64_t value = 0;
     p = scan_integer_digits(p, value);
-    if (p == digits || p - digits > 18 || !ends_scalar(p, end)) {
+    if (p == digits || p - digits > 18) {
         return nullptr;
     }
     out = negative ? -static_cast<std::int64_t>(value) : static_cast<std::int64_t>(value);
     return p;
 }
 
-/// The literal `word` (`true`, `false`, `null`) at `p`, ending a scalar. Returns the byte after
-/// it, or nullptr.
+/// The literal `word` (`true`, `false`, `null`) at `p`, inside the record. Returns the byte
+/// after it, or nullptr.
 template <std::size_t Size>
 inline const char* scan_literal(const char* p, const char* end, const char (&word)[Size]) noexcept {
     constexpr std::size_t size = Size - 1;
-    if (static_cast<std::size_t>(end - p) <= size || std::memcmp(p, word, size) != 0 ||
-        !ends_scalar(p + size, end)) {
+    if (static_cast<std::size_t>(end - p) <= size || std::memcmp(p, word, size) != 0) {
         return nullptr;
     }
     return p + size;
