@@ -15,9 +15,15 @@ namespace sluice::detail::json {
 
 namespace {
 
-bool is_ascii(std::string_view text) noexcept {
-    return std::all_of(
-            text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+// Whether the flat path remembers key `key` for its position. Not when it holds a byte above
+// 0x7F: a hinted key's bytes are not noted for the UTF-8 check (see flat_scan.hpp), so they must
+// be ASCII. Not when it holds a `}`: the record's last byte is one, so a hinted key without one
+// ends, with its closing quote, before the record's last byte, and the byte after the quote
+// needs no bounds test.
+bool hintable(std::string_view key) noexcept {
+    return std::all_of(key.begin(), key.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x80 && c != '}';
+    });
 }
 
 }  // namespace
@@ -29,13 +35,9 @@ const char* row_decoder::flat_value(const char* p,
                                     std::size_t out_row,
                                     std::uint64_t& present,
                                     std::uint64_t& high) {
-    if (*p == 'n' && key.kind != flat_kind::skip) {
-        p = scan_literal(p, end, "null");
-        if (p != nullptr) {
-            present &= ~(std::uint64_t{1} << key.hint.slot);  // the last occurrence wins
-        }
-        return p;
-    }
+    // Each typed read declines a value starting with `n` (no digit, quote or `t`/`f`), so a
+    // null is only looked for once a read has failed, off the common path.
+    const char* const value = p;
     switch (key.kind) {
         case flat_kind::skip:
             return *p == '"' ? skip_string(p, end, limit, high) : skip_atom(p, end, high);
@@ -63,19 +65,17 @@ const char* row_decoder::flat_value(const char* p,
             }
             break;
         case flat_kind::boolean: {
-            auto* const flags = static_cast<std::uint8_t*>(key.values);
-            if (*p == 't') {
-                p = scan_literal(p, end, "true");
-                flags[out_row] = 1;
-            } else {
-                p = scan_literal(p, end, "false");
-                flags[out_row] = 0;
+            const bool flag = *p == 't';
+            p = flag ? scan_literal(p, end, "true") : scan_literal(p, end, "false");
+            if (p != nullptr) {
+                static_cast<std::uint8_t*>(key.values)[out_row] = flag ? 1 : 0;
             }
             break;
         }
         case flat_kind::string: {
             if (*p != '"') {
-                return nullptr;
+                p = nullptr;
+                break;
             }
             const char* text = nullptr;
             std::size_t size = 0;
@@ -83,9 +83,17 @@ const char* row_decoder::flat_value(const char* p,
             strings_[static_cast<std::size_t>(key.hint.slot)] = std::string_view(text, size);
             break;
         }
+        default:
+            SLUICE_JSON_UNREACHABLE();
     }
+    const std::uint64_t bit = std::uint64_t{1} << key.hint.slot;
     if (p != nullptr) {
-        present |= std::uint64_t{1} << key.hint.slot;
+        present |= bit;
+    } else if (*value == 'n') {
+        p = scan_literal(value, end, "null");
+        if (p != nullptr) {
+            present &= ~bit;  // the last occurrence of a key wins, null included
+        }
     }
     return p;
 }
@@ -117,8 +125,8 @@ flat_key row_decoder::flat_key_for(std::uint32_t ordinal, std::string_view key, 
                 break;
         }
     }
-    if (ordinal >= max_hints || !is_ascii(key)) {
-        return found;  // no hint: a non-ASCII key is always read by find_special
+    if (ordinal >= max_hints || !hintable(key)) {
+        return found;  // no hint: the key is read by find_special each time
     }
     const char* name = hint_name(key, slot);
     if (name == nullptr) {
@@ -186,6 +194,8 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
                 return false;
             }
             ++p;
+            // The byte after the key's closing quote is inside the record: a hinted key holds
+            // no `}` (hintable), and find_special stops before the record's last byte, a `}`.
             const flat_key* key = nullptr;
             const char* after_key = nullptr;
             if (ordinal < key_count && keys[ordinal].hint.matches(p)) {
@@ -203,9 +213,6 @@ bool row_decoder::decode_flat(std::string_view json, const char* limit, std::siz
                 keys = flat_keys_.data();
                 key_count = hints_readable ? flat_keys_.size() : 0;
                 after_key = quote + 1;
-            }
-            if (after_key >= end) {
-                return false;  // the key's quote lies past the record
             }
             p = *after_key == ':' ? after_key : skip_space(after_key, end);
             if (*p != ':') {

@@ -33,6 +33,14 @@
 #    define SLUICE_JSON_INLINE inline
 #endif
 
+// The default of a switch that names every value of its enum: no range check before its jump
+// table.
+#if defined(__GNUC__)
+#    define SLUICE_JSON_UNREACHABLE() __builtin_unreachable()
+#else
+#    define SLUICE_JSON_UNREACHABLE() ((void)0)
+#endif
+
 namespace sluice::detail::json {
 
 // Where the decoded values of one slot go: numeric and bool columns are resized to the
