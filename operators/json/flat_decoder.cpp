@@ -26,6 +26,34 @@ bool hintable(std::string_view key) noexcept {
     });
 }
 
+flat_kind flat_kind_of(data_type type) noexcept {
+    switch (type) {
+        case data_type::float64:
+            return flat_kind::float64;
+        case data_type::int64:
+            return flat_kind::int64;
+        case data_type::timestamp_ms:
+            return flat_kind::timestamp_ms;
+        case data_type::boolean:
+            return flat_kind::boolean;
+        case data_type::string:
+            return flat_kind::string;
+    }
+    return flat_kind::skip;
+}
+
+// The column data a slot's values are written to by row (null for a string slot: its values
+// go through strings_ and the string builder).
+void* column_data(const slot_sink& sink) noexcept {
+    if (sink.f64 != nullptr) {
+        return sink.f64;
+    }
+    if (sink.i64 != nullptr) {
+        return sink.i64;
+    }
+    return sink.flag;
+}
+
 }  // namespace
 
 const char* row_decoder::flat_value(const char* p,
@@ -103,27 +131,8 @@ flat_key row_decoder::flat_key_for(std::uint32_t ordinal, std::string_view key, 
     found.hint.slot = slot;
     if (slot >= 0) {
         const auto& sink = sinks_[static_cast<std::size_t>(slot)];
-        switch (sink.type) {
-            case data_type::float64:
-                found.kind = flat_kind::float64;
-                found.values = sink.f64;
-                break;
-            case data_type::int64:
-                found.kind = flat_kind::int64;
-                found.values = sink.i64;
-                break;
-            case data_type::timestamp_ms:
-                found.kind = flat_kind::timestamp_ms;
-                found.values = sink.i64;
-                break;
-            case data_type::boolean:
-                found.kind = flat_kind::boolean;
-                found.values = sink.flag;
-                break;
-            case data_type::string:
-                found.kind = flat_kind::string;
-                break;
-        }
+        found.kind = flat_kind_of(sink.type);
+        found.values = column_data(sink);
     }
     if (ordinal >= max_hints || !hintable(key)) {
         return found;  // no hint: the key is read by find_special each time
