@@ -17,6 +17,9 @@ std::unique_ptr<json_decode_transform::plan> make_plan(const json_decode_config&
         }
         if (f.type == data_type::string) {
             p->string_slots.push_back(static_cast<std::uint32_t>(index));
+            if (p->words == 1) {
+                p->flat_string_mask |= bit;
+            }
         } else {
             p->numeric_mask[index >> 6] |= bit;
         }

@@ -31,6 +31,7 @@ struct json_decode_transform::plan {
     std::vector<std::uint64_t> required_mask;  // bit per required slot
     std::vector<std::uint64_t> numeric_mask;   // bit per slot stored by index (not string)
     std::vector<std::uint32_t> string_slots;
+    std::uint64_t flat_string_mask = 0;  // bit per string slot when words == 1 (the flat path)
     // Only built for wide schemas: a linear scan of a few names is faster than hashing.
     std::unordered_map<std::string_view, std::uint32_t> by_name;
 

@@ -14,11 +14,28 @@
 // the input column's bytes, so always readable memory). The caller has checked that the
 // record's last byte, end[-1], is its closing brace: loops over blanks, digits and atoms stop
 // there at the latest, so they do not test for `end` (they need p < end on entry).
+//
+// A scalar must end at a comma or closing brace of the enclosing object, or whitespace, for
+// simdjson to read it as the flat path does. The scans of numbers and literals leave that test
+// to their caller, which looks at the byte after every value anyway (a comma, or blanks and
+// then a comma or the closing brace) and declines anything else.
+//
+// UTF-8: stage 1 validates the UTF-8 of a whole record, skipped values included. A byte above
+// 0x7F can only stand where the scanner reads string or key bytes or a skipped atom (it accepts
+// nothing else but ASCII), so those scans note in an accumulator, `high`, whether a byte they
+// read was above 0x7F: whole blocks, which may reach past the string (even past the record:
+// that only asks for a needless check), and every byte of the byte-wise loops. The caller
+// validates the record only when has_high_bit(high), instead of a separate pass over every
+// record.
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#    include <emmintrin.h>
+#endif
 
 namespace sluice::detail::json {
 
@@ -35,19 +52,13 @@ inline const char* skip_space(const char* p, [[maybe_unused]] const char* end) n
     return p;
 }
 
-/// True if `p` < `end` and *p ends a scalar the way simdjson requires: a comma or closing brace
-/// of the enclosing object, or whitespace. (simdjson also accepts other structural characters;
-/// the object's next token then fails in simdjson, so declining them here loses nothing.)
-inline bool ends_scalar(const char* p, const char* end) noexcept {
-    return p < end && (*p == ',' || *p == '}' || is_space(*p));
-}
-
 /// Appends the decimal digits at `p` to `value` (wrapping past 19 digits: callers count the
 /// digits and decline); returns the first byte that is not a digit.
 inline const char* append_digits(const char* p, std::uint64_t& value) noexcept {
-    while (static_cast<unsigned char>(*p - '0') <= 9) {
-        value = value * 10 + static_cast<unsigned char>(*p - '0');
-        ++p;
+    // In unsigned int, not char: no zero extension per digit.
+    for (unsigned digit = static_cast<unsigned char>(*p) - unsigned{'0'}; digit <= 9;
+         digit = static_cast<unsigned char>(*++p) - unsigned{'0'}) {
+        value = value * 10 + digit;
     }
     return p;
 }
@@ -60,11 +71,11 @@ inline const char* scan_integer_digits(const char* p, std::uint64_t& value) noex
 }
 
 /// The number at `p` as a double, if it is `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 18
-/// digits and ends a scalar: then the digits d and fraction length f give d / 10^f exactly
+/// digits: then the digits d and fraction length f give d / 10^f exactly
 /// rounded (d < 10^18 is not always exact as a double, so also d < 2^53: Clinger's fast path,
 /// which is simdjson's first path too; both round correctly, so they agree bit for bit).
 /// Returns the byte after the number, or nullptr to decline.
-inline const char* scan_double(const char* p, const char* end, double& out) noexcept {
+inline const char* scan_double(const char* p, double& out) noexcept {
     static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -87,7 +98,7 @@ inline const char* scan_double(const char* p, const char* end, double& out) noex
         }
     }
     // Digits counted with the point and any leading zeros: value < 10^18, no overflow above.
-    if (p - digits > 19 || (fraction == 0 && p - digits > 18) || !ends_scalar(p, end) ||
+    if (p - digits > 19 || (fraction == 0 && p - digits > 18) ||
         value >= (std::uint64_t{1} << 53)) {
         return nullptr;
     }
@@ -99,28 +110,28 @@ inline const char* scan_double(const char* p, const char* end, double& out) noex
     return p;
 }
 
-/// The integer at `p`, if it is `-?(0|[1-9][0-9]*)` with at most 18 digits and ends a scalar.
-/// Returns the byte after it, or nullptr to decline (a fraction, an exponent, more digits).
-inline const char* scan_int64(const char* p, const char* end, std::int64_t& out) noexcept {
+/// The integer at `p`, if it is `-?(0|[1-9][0-9]*)` with at most 18 digits. Returns the byte
+/// after it, or nullptr to decline (more digits; a fraction or an exponent is declined by the
+/// caller, at the byte returned).
+inline const char* scan_int64(const char* p, std::int64_t& out) noexcept {
     const bool negative = *p == '-';
     p += negative ? 1 : 0;
     const char* const digits = p;
     std::uint64_t value = 0;
     p = scan_integer_digits(p, value);
-    if (p == digits || p - digits > 18 || !ends_scalar(p, end)) {
+    if (p == digits || p - digits > 18) {
         return nullptr;
     }
     out = negative ? -static_cast<std::int64_t>(value) : static_cast<std::int64_t>(value);
     return p;
 }
 
-/// The literal `word` (`true`, `false`, `null`) at `p`, ending a scalar. Returns the byte after
-/// it, or nullptr.
+/// The literal `word` (`true`, `false`, `null`) at `p`, inside the record. Returns the byte
+/// after it, or nullptr.
 template <std::size_t Size>
 inline const char* scan_literal(const char* p, const char* end, const char (&word)[Size]) noexcept {
     constexpr std::size_t size = Size - 1;
-    if (static_cast<std::size_t>(end - p) <= size || std::memcmp(p, word, size) != 0 ||
-        !ends_scalar(p + size, end)) {
+    if (static_cast<std::size_t>(end - p) <= size || std::memcmp(p, word, size) != 0) {
         return nullptr;
     }
     return p + size;
@@ -143,13 +154,49 @@ constexpr std::uint64_t special_bytes(std::uint64_t w) noexcept {
 
 }  // namespace flat_scan_detail
 
+/// Notes in `high` whether `c` is above 0x7F (not ASCII).
+inline void note_byte(std::uint64_t& high, char c) noexcept {
+    high |= static_cast<unsigned char>(c) & 0x80U;
+}
+
+/// True if a byte noted in `high` was above 0x7F.
+inline bool has_high_bit(std::uint64_t high) noexcept {
+    return high != 0;
+}
+
 /// The first quote, backslash or control character (< 0x20) at or after `p` and before `end`,
-/// or `end`. Needs a little-endian machine for the word-wise part.
-inline const char* find_special(const char* p, const char* end, const char* limit) noexcept {
+/// or `end`; notes every byte it read, up to the one returned at least, in `high`. Reads 16
+/// bytes at a time with SSE2 (x86-64 always has it), else 8 on a little-endian machine.
+inline const char* find_special(const char* p,
+                                const char* end,
+                                const char* limit,
+                                std::uint64_t& high) noexcept {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i below_space = _mm_set1_epi8(0x1F);
+    while (limit - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        high |= static_cast<unsigned>(_mm_movemask_epi8(v));
+        // A byte is a control character if max(byte, 0x1F) is 0x1F (an unsigned compare).
+        const __m128i special =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+        if (const auto hits = static_cast<unsigned>(_mm_movemask_epi8(special)); hits != 0) {
+            const char* hit = p + std::countr_zero(hits);
+            return hit < end ? hit : end;
+        }
+        p += 16;
+        if (p >= end) {
+            return end;
+        }
+    }
+#else
     if constexpr (std::endian::native == std::endian::little) {
         while (p + 8 <= limit) {
             std::uint64_t w = 0;
             std::memcpy(&w, p, 8);
+            high |= w & flat_scan_detail::highs;
             if (const auto hits = flat_scan_detail::special_bytes(w); hits != 0) {
                 const char* hit = p + std::countr_zero(hits) / 8;
                 return hit < end ? hit : end;
@@ -160,7 +207,9 @@ inline const char* find_special(const char* p, const char* end, const char* limi
             }
         }
     }
+#endif
     while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
+        note_byte(high, *p);
         ++p;
     }
     return p;
@@ -168,14 +217,15 @@ inline const char* find_special(const char* p, const char* end, const char* limi
 
 /// The content of the string whose opening quote is at `p`, if it holds no escape and no
 /// control character (then its bytes are what simdjson would unescape it to). Returns the byte
-/// after the closing quote, or nullptr.
+/// after the closing quote, or nullptr. ORs the bytes read into `high`.
 inline const char* scan_plain_string(const char* p,
                                      const char* end,
                                      const char* limit,
                                      const char*& content,
-                                     std::size_t& size) noexcept {
+                                     std::size_t& size,
+                                     std::uint64_t& high) noexcept {
     const char* const first = p + 1;
-    const char* const stop = find_special(first, end, limit);
+    const char* const stop = find_special(first, end, limit, high);
     if (stop == end || *stop != '"') {
         return nullptr;
     }
@@ -186,11 +236,14 @@ inline const char* scan_plain_string(const char* p,
 
 /// Skips the string whose opening quote is at `p`, escapes included (a backslash takes the
 /// next byte with it, as stage 1 reads it), declining control characters, escaped or not.
-/// Returns the byte after the closing quote, or nullptr.
-inline const char* skip_string(const char* p, const char* end, const char* limit) noexcept {
+/// Returns the byte after the closing quote, or nullptr. ORs the bytes read into `high`.
+inline const char* skip_string(const char* p,
+                               const char* end,
+                               const char* limit,
+                               std::uint64_t& high) noexcept {
     ++p;
     for (;;) {
-        p = find_special(p, end, limit);
+        p = find_special(p, end, limit, high);
         if (p == end || static_cast<unsigned char>(*p) < 0x20) {
             return nullptr;
         }
@@ -202,14 +255,16 @@ inline const char* skip_string(const char* p, const char* end, const char* limit
         if (p + 1 >= end || static_cast<unsigned char>(p[1]) < 0x20) {
             return nullptr;
         }
+        note_byte(high, p[1]);
         p += 2;
     }
 }
 
 /// Skips a scalar that is not a string (a number or literal, possibly malformed: simdjson does
 /// not parse the values of keys it skips either) up to the delimiter after it. Declines
-/// anything that opens a container or holds a quote, a colon or a control character.
-inline const char* skip_atom(const char* p, const char* end) noexcept {
+/// anything that opens a container or holds a quote, a colon or a control character. ORs the
+/// bytes read into `high`.
+inline const char* skip_atom(const char* p, const char* end, std::uint64_t& high) noexcept {
     const char* const first = p;
     while (*p != ',' && *p != '}' && !is_space(*p)) {
         const char c = *p;
@@ -217,32 +272,10 @@ inline const char* skip_atom(const char* p, const char* end) noexcept {
             static_cast<unsigned char>(c) < 0x20) {
             return nullptr;
         }
+        note_byte(high, c);
         ++p;
     }
     return p == first || p == end ? nullptr : p;
-}
-
-/// True if any byte of [p, end) has its high bit set (not ASCII).
-inline bool has_non_ascii(const char* p, const char* end, const char* limit) noexcept {
-    std::uint64_t any = 0;
-    while (p + 8 <= end) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, 8);
-        any |= w;
-        p += 8;
-    }
-    if (p < end && p + 8 <= limit) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, 8);
-        const auto bits = static_cast<unsigned>(end - p) * 8;
-        any |= std::endian::native == std::endian::little ? w & ((std::uint64_t{1} << bits) - 1)
-                                                          : w >> (64 - bits) << (64 - bits);
-        p = end;
-    }
-    while (p < end) {
-        any |= static_cast<unsigned char>(*p++);
-    }
-    return (any & flat_scan_detail::highs) != 0;
 }
 
 }  // namespace sluice::detail::json

@@ -61,23 +61,44 @@ inline std::uint64_t load_word(const char* p) noexcept {
 
 // Remembers, per key position in an object, which key was there in the previous record:
 // records of one stream mostly share their key order, so one compare usually finds the slot.
-// Keys of up to 16 bytes are compared as two masked words, without a loop.
+// Keys of up to 15 bytes are compared together with their closing quote as two masked words,
+// without a loop or a separate test of the quote.
 struct key_hint {
-    std::uint64_t word0 = 0;  // the name's first 16 bytes, zero-padded
+    static constexpr std::size_t short_size = 15;  // longest key compared as two words
+
+    std::uint64_t word0 = 0;  // the name and its closing quote (short keys), zero-padded
     std::uint64_t word1 = 0;
-    std::uint64_t mask0 = 0;  // which of them belong to the name
+    std::uint64_t mask0 = 0;  // which of their bytes belong to the name and quote
     std::uint64_t mask1 = 0;
-    const char* name = nullptr;  // padded name, for names longer than 16 bytes
+    const char* name = nullptr;  // padded name, for names longer than short_size
     std::uint32_t size = std::numeric_limits<std::uint32_t>::max();  // max = no hint
     int slot = -1;                                                   // -1 = ignored key
 
-    // Reads up to 16 bytes (or `size` rounded up to 8) at `raw`, and raw[size]: the caller
-    // guarantees they are readable (a key inside a document with SIMDJSON_PADDING).
+    /// The hint for the key `size` bytes long spelled at `padded_name` (followed by at least
+    /// 16 readable bytes, which must stay in place), found in slot `slot` (-1: ignored).
+    static key_hint of(const char* padded_name, std::size_t size, int slot) noexcept {
+        key_hint hint;
+        if (size <= short_size) {
+            char quoted[16] = {};
+            std::memcpy(quoted, padded_name, size);
+            quoted[size] = '"';
+            hint.word0 = load_word(quoted);
+            hint.word1 = load_word(quoted + 8);
+            hint.mask0 = prefix_mask(size + 1);
+            hint.mask1 = size + 1 > 8 ? prefix_mask(size + 1 - 8) : 0;
+        }
+        hint.name = padded_name;
+        hint.size = static_cast<std::uint32_t>(size);
+        hint.slot = slot;
+        return hint;
+    }
+
+    // Reads 16 bytes (or `size` rounded up to 8, and raw[size]) at `raw`: the caller guarantees
+    // they are readable (a key inside a document with SIMDJSON_PADDING).
     bool matches(const char* raw) const noexcept {
-        if (size <= 16) {
-            const std::uint64_t diff =
-                    ((load_word(raw) ^ word0) & mask0) | ((load_word(raw + 8) ^ word1) & mask1);
-            return diff == 0 && raw[size] == '"';
+        if (size <= short_size) {
+            return (((load_word(raw) ^ word0) & mask0) | ((load_word(raw + 8) ^ word1) & mask1)) ==
+                   0;
         }
         return size < simdjson::SIMDJSON_PADDING && raw[size] == '"' && same_bytes(raw, name, size);
     }

@@ -24,7 +24,6 @@ constexpr double max_exact_double_integer = 9007199254740992.0;  // 2^53
 bool row_decoder::decode(std::string_view json, std::size_t out_row) {
     json_ = json;
     current_row_ = out_row;
-    strings_readable_end_ = nullptr;
     buffer_ = state_.padded_copy(json);
     auto parsed = state_.parser.iterate(buffer_, json.size(), state_.capacity);
     if (parsed.error() != simdjson::SUCCESS) {
@@ -55,7 +54,6 @@ bool row_decoder::decode_streamed(ondemand::document& doc,
                                   std::size_t out_row) {
     json_ = json;
     current_row_ = out_row;
-    strings_readable_end_ = nullptr;
     buffer_ = record;
     if (!decode_members(doc, out_row)) {
         return false;
@@ -111,7 +109,7 @@ bool row_decoder::commit(std::size_t out_row) {
     }
     for (const auto slot : plan_.string_slots) {
         if (((present_[slot >> 6] >> (slot & 63)) & 1U) != 0) {
-            sinks_[slot].text->push(strings_[slot], strings_readable_end_);
+            sinks_[slot].text->push(strings_[slot], nullptr);
         } else {
             sinks_[slot].text->push_null();
         }
@@ -152,32 +150,34 @@ int row_decoder::match_key(ondemand::field& field, std::uint32_t ordinal, ondema
     return slot;
 }
 
+const char* row_decoder::hint_name(std::string_view key, int slot) {
+    if (key.size() >= simdjson::SIMDJSON_PADDING) {
+        return nullptr;
+    }
+    if (slot >= 0) {
+        return plan_.slots[static_cast<std::size_t>(slot)].padded_name.data();
+    }
+    if (ignored_names_.size() >= max_ignored_names) {
+        return nullptr;
+    }
+    // Padded like the slot names; a deque keeps earlier names where they are.
+    auto& stored = ignored_names_.emplace_back(key);
+    stored.append(16, '\0');
+    return stored.data();
+}
+
 void row_decoder::remember(std::uint32_t ordinal, std::string_view key, int slot) {
-    if (key.size() >= simdjson::SIMDJSON_PADDING || ordinal >= max_hints) {
+    if (ordinal >= max_hints) {
         return;
     }
-    const char* name = nullptr;
-    if (slot >= 0) {
-        name = plan_.slots[static_cast<std::size_t>(slot)].padded_name.data();
-    } else if (ignored_names_.size() < max_ignored_names) {
-        // Padded like the slot names; a deque keeps earlier names where they are.
-        auto& stored = ignored_names_.emplace_back(key);
-        stored.append(16, '\0');
-        name = stored.data();
-    } else {
+    const char* name = hint_name(key, slot);
+    if (name == nullptr) {
         return;
     }
     if (ordinal >= hints_.size()) {
         hints_.resize(ordinal + 1);
     }
-    auto& hint = hints_[ordinal];
-    hint.word0 = load_word(name);
-    hint.word1 = load_word(name + 8);
-    hint.mask0 = prefix_mask(key.size());
-    hint.mask1 = key.size() > 8 ? prefix_mask(key.size() - 8) : 0;
-    hint.name = name;
-    hint.size = static_cast<std::uint32_t>(key.size());
-    hint.slot = slot;
+    hints_[ordinal] = key_hint::of(name, key.size(), slot);
 }
 
 bool row_decoder::read_value(ondemand::value& value,

@@ -33,6 +33,14 @@
 #    define SLUICE_JSON_INLINE inline
 #endif
 
+// The default of a switch that names every value of its enum: no range check before its jump
+// table.
+#if defined(__GNUC__)
+#    define SLUICE_JSON_UNREACHABLE() __builtin_unreachable()
+#else
+#    define SLUICE_JSON_UNREACHABLE() ((void)0)
+#endif
+
 namespace sluice::detail::json {
 
 // Where the decoded values of one slot go: numeric and bool columns are resized to the
@@ -44,6 +52,25 @@ struct slot_sink {
     double* f64 = nullptr;
     std::int64_t* i64 = nullptr;
     std::uint8_t* flag = nullptr;
+};
+
+// What the flat path does with a key's value: skip it (a key not in the schema) or read it as
+// its slot's type.
+enum class flat_kind : std::uint8_t {
+    skip,
+    float64,
+    int64,
+    timestamp_ms,
+    boolean,
+    string
+};
+
+// A key position of the flat path: the key that stood there in the previous record, and what
+// to do with its value, side by side, so that a hinted key needs no look-up of its slot's sink.
+struct flat_key {
+    key_hint hint;
+    flat_kind kind = flat_kind::skip;
+    void* values = nullptr;  // the float64, int64 or bool column data (null otherwise)
 };
 
 // Decodes the rows of one batch. Lives for one `process` call on one thread.
@@ -100,6 +127,21 @@ private:
 
     void remember(std::uint32_t ordinal, std::string_view key, int slot);
 
+    // The padded spelling of `key` for a hint (the slot's name, or a stored copy for an
+    // ignored key), or null if it is not worth one.
+    const char* hint_name(std::string_view key, int slot);
+
+    // The flat path's key `key` (slot `slot`) at position `ordinal`, remembered for the next
+    // record when it is plain ASCII (a hinted key is then known to be ASCII, which the flat
+    // path's UTF-8 check relies on).
+    flat_key flat_key_for(std::uint32_t ordinal, std::string_view key, int slot);
+
+    // commit() for the flat path (one word of fields): false if a required field has no value
+    // (declined: decode() tells a null from a missing field and words the reason).
+    SLUICE_JSON_INLINE bool commit_flat(std::uint64_t present,
+                                        const char* limit,
+                                        std::size_t out_row);
+
     // The fast path is one typed get per value; only when it fails is the value's JSON type
     // looked at, to tell a null from a type error from a malformed or out-of-range value.
     // (A failed scalar get leaves the on-demand iterator where it was.)
@@ -112,13 +154,15 @@ private:
     SLUICE_JSON_INLINE void mark_present(std::size_t slot) noexcept;
 
     // One value of the flat path into slot `slot`: the byte after it, or nullptr to decline.
+    // A null clears the slot's bit in `present` (the last occurrence of a key wins). `high`
+    // collects the bytes of strings read (see flat_scan.hpp, "UTF-8").
     SLUICE_JSON_INLINE const char* flat_value(const char* p,
                                               const char* end,
                                               const char* limit,
-                                              std::size_t slot,
+                                              const flat_key& key,
                                               std::size_t out_row,
                                               std::uint64_t& present,
-                                              std::uint64_t& nulled);
+                                              std::uint64_t& high);
 
     // The slow path of read_value: null, the other accepted spellings (a whole number written
     // as a double, an ISO-8601 timestamp), or a precise reason for the rejection.
@@ -163,13 +207,11 @@ private:
             nulled_;  // slot was seen as JSON null in this row (if absent now: last)
     std::vector<std::string_view> strings_;
     std::vector<key_hint> hints_;
+    std::vector<flat_key> flat_keys_;
     std::deque<std::string> ignored_names_;
     std::string reason_;
     std::string_view json_;
     const char* buffer_ = nullptr;
-    // How far the bytes behind this row's string values may be read in 32-byte copies
-    // (string_builder::push): the input column's end on the flat path, null otherwise.
-    const char* strings_readable_end_ = nullptr;
     std::size_t current_row_ = 0;
 };
 
