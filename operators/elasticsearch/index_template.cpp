@@ -104,6 +104,11 @@ std::string template_body(const template_settings& settings, const schema& field
                        R"(,"refresh_interval":"{}ms")",
                        settings.refresh_interval_ms);
     }
+    if (!settings.translog_durability.empty()) {
+        out += R"(,"translog":{"durability":)";
+        append_json_string(out, settings.translog_durability);
+        out += '}';
+    }
     out += R"(}},"mappings":{"properties":{)";
     bool first = true;
     for (const auto& f : fields.fields()) {

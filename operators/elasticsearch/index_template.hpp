@@ -24,6 +24,9 @@ struct template_settings {
     /// index.refresh_interval in ms; 0 leaves the node's default (1 s). A longer interval
     /// makes documents searchable later but raises the node's indexing rate.
     std::int64_t refresh_interval_ms = 0;
+    /// index.translog.durability ("request" or "async"); empty leaves the node's default
+    /// (request: the translog is synced before a bulk request is answered).
+    std::string translog_durability;
     std::int64_t priority = 200;  ///< template priority (built-in ones use 100)
 };
 
@@ -42,7 +45,7 @@ std::string known_field_types();
 std::string check_mappings(const template_settings& settings, const schema& fields);
 
 /// The body of `PUT _index_template/<name>`: index_patterns, priority, settings (shards,
-/// replicas and, if set, refresh_interval) and
+/// replicas and, if set, refresh_interval and translog.durability) and
 /// `mappings.properties` with one entry per column (overrides first applied).
 std::string template_body(const template_settings& settings, const schema& fields);
 

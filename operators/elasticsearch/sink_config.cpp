@@ -119,6 +119,14 @@ void describe_sink(option_spec& spec) {
             .describe(
                     "index.refresh_interval: how soon indexed documents become searchable; "
                     "longer raises the node's indexing rate (default: the node's, 1s)");
+    tmpl_fields.field("translog_durability", option_kind::string)
+            .one_of({"request", "async"})
+            .describe(
+                    "index.translog.durability: `request` (the node's default) syncs its "
+                    "transaction log to disk before it answers a bulk request; `async` syncs "
+                    "every 5 s, which answers sooner, but a crash of the node's machine can "
+                    "lose the last 5 s of acknowledged documents (whose source positions are "
+                    "committed by then)");
     tmpl_fields.field("priority", option_kind::integer)
             .defaults("200")
             .at_least(0)
@@ -242,6 +250,9 @@ sink_config read_sink_config(const options& opts) {
     c.index_template.replicas = tmpl.get_int("replicas");
     if (tmpl.is_set("refresh_interval")) {
         c.index_template.refresh_interval_ms = to_ms(tmpl.get_duration("refresh_interval")).count();
+    }
+    if (tmpl.is_set("translog_durability")) {
+        c.index_template.translog_durability = tmpl.get_string("translog_durability");
     }
     c.index_template.priority = tmpl.get_int("priority");
     std::string error;

@@ -216,6 +216,10 @@ TEST_CASE("the index template maps columns by type with overrides", "[elasticsea
     CHECK(template_body(t, *reading_schema())
                   .find(R"("number_of_replicas":0,"refresh_interval":"5000ms"}},)") !=
           std::string::npos);
+    t.translog_durability = "async";
+    CHECK(template_body(t, *reading_schema())
+                  .find(R"("refresh_interval":"5000ms","translog":{"durability":"async"}}},)") !=
+          std::string::npos);
     t.mappings = {{"where", "geo_point"}};
     CHECK(check_mappings(t, *reading_schema()).find("unknown column 'where'") != std::string::npos);
     t.mappings = {{"ok", "bool"}};

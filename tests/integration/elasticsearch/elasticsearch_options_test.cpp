@@ -52,7 +52,7 @@ sinks:
         id: "{{sensor_id}}-{{timestamp}}", compression: gzip, concurrency: 3,
         max_docs: 100000, max_bytes: {max_bytes}, max_latency: 100ms,
         template: {{name: {stem}, mappings: {{position: geo_point, temperature: float}},
-                    refresh_interval: 30s}}}}
+                    refresh_interval: 30s, translog_durability: async}}}}
 )yaml",
                                          fmt::arg("dir", dir.string()),
                                          fmt::arg("total", total),
@@ -126,6 +126,7 @@ sinks:
     const auto settings = es_test::request("GET", "/" + first_index + "/_settings");
     INFO(settings.body);
     CHECK(settings.body.find(R"("refresh_interval":"30000ms")") != std::string::npos);
+    CHECK(settings.body.find(R"("translog":{"durability":"async"})") != std::string::npos);
     const auto near = es_test::request(
             "POST",
             "/" + stem + "-*/_count",
