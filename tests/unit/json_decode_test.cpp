@@ -1,3 +1,5 @@
+#include "support/json_decode_support.hpp"
+
 #include <sluice/core/batch.hpp>
 #include <sluice/core/row_json.hpp>
 #include <sluice/operator/context.hpp>
@@ -11,7 +13,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -19,42 +20,12 @@
 #include <vector>
 
 using namespace sluice;
+using sluice::testing::collecting_dead_letters;
 
 namespace {
 
-/// Collects dead letters in memory.
-class collecting_dead_letters final : public dead_letter_writer {
-public:
-    struct item {
-        std::string reason;
-        std::string payload;
-        std::vector<source_position> positions;
-    };
-
-    void write(const dead_letter_record& record) override {
-        std::lock_guard lock(mutex_);
-        items.push_back(
-                {std::string(record.reason), std::string(record.payload), record.positions});
-    }
-
-    std::vector<item> items;
-
-private:
-    std::mutex mutex_;
-};
-
-const option_spec& json_spec() {
-    static const option_spec spec = [] {
-        option_spec s;
-        json_decode_transform::describe(s);
-        return s;
-    }();
-    return spec;
-}
-
 json_decode_config config_of(const std::vector<std::pair<std::string, std::string>>& values) {
-    return json_decode_transform::read_config(
-            options::from_values(json_spec(), "json_decode", "parsed", values));
+    return testing::json_decode_config_of(values);
 }
 
 /// Every diagnostic the option values produce (empty if they are valid).
@@ -917,34 +888,6 @@ TEST_CASE("json_decode round-trips random records exactly", "[json]") {
 
 namespace {
 
-/// Row `row` of `b` as text, every column with its validity, for comparing two outputs.
-std::string render_row(const batch& b, std::size_t row) {
-    std::string out;
-    for (std::size_t c = 0; c < b.num_columns(); ++c) {
-        const column& col = b.column_at(c);
-        if (!col.is_valid(row)) {
-            out += "null|";
-            continue;
-        }
-        switch (col.type()) {
-            case data_type::float64:
-                out += fmt::format("{}|", col.float64_values()[row]);
-                break;
-            case data_type::int64:
-            case data_type::timestamp_ms:
-                out += fmt::format("{}|", col.int64_values()[row]);
-                break;
-            case data_type::boolean:
-                out += fmt::format("{}|", col.bool_values()[row]);
-                break;
-            case data_type::string:
-                out += fmt::format("'{}'|", col.string_at(row));
-                break;
-        }
-    }
-    return out;
-}
-
 /// What json_decode made of some rows: the output rows rendered, and the dead letters.
 struct decode_outcome {
     std::vector<std::string> rows;
@@ -957,7 +900,7 @@ decode_outcome decode_as_one_batch(const std::vector<std::pair<std::string, std:
     decode_run run(options, raw_batch(rows));
     decode_outcome outcome;
     for (std::size_t r = 0; r < run.out.num_rows(); ++r) {
-        outcome.rows.push_back(render_row(run.out, r));
+        outcome.rows.push_back(testing::render_row(run.out, r, run.out.num_columns()));
     }
     for (const auto& item : run.dead.items) {
         outcome.dead.emplace_back(item.payload, item.reason);

@@ -18,6 +18,8 @@
 // flipped, inserted, deleted and appended. Seeds are fixed: a run is reproducible.
 // A discrepancy is reduced to a smaller record that still shows it before it is reported.
 
+#include "support/json_decode_support.hpp"
+
 #include <sluice/core/batch.hpp>
 #include <sluice/operator/context.hpp>
 #include <sluice/ops/json.hpp>
@@ -26,7 +28,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,51 +39,19 @@
 #include <vector>
 
 using namespace sluice;
+using sluice::testing::collecting_dead_letters;
+using sluice::testing::escaped_bytes;
+using sluice::testing::json_decode_config_of;
+using sluice::testing::render_row;
 
 namespace {
 
 using record = std::optional<std::string>;  // nullopt: a null input row
-using option_values = std::vector<std::pair<std::string, std::string>>;
-
-class collecting_dead_letters final : public dead_letter_writer {
-public:
-    struct item {
-        std::string reason;
-        std::string payload;
-    };
-
-    void write(const dead_letter_record& record) override {
-        items.push_back({std::string(record.reason), std::string(record.payload)});
-    }
-
-    std::vector<item> items;
-};
-
-json_decode_config config_of(const option_values& values) {
-    static const option_spec spec = [] {
-        option_spec s;
-        json_decode_transform::describe(s);
-        return s;
-    }();
-    return json_decode_transform::read_config(
-            options::from_values(spec, "json_decode", "fuzz", values));
-}
+using option_values = testing::json_option_values;
 
 /// The record's bytes with everything but printable ASCII written as \xNN, for messages.
 std::string escaped(const record& r) {
-    if (!r) {
-        return "<null row>";
-    }
-    std::string out = "\"";
-    for (const char c : *r) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '\\' && c != '"') {
-            out += c;
-        } else {
-            out += fmt::format("\\x{:02x}", u);
-        }
-    }
-    return out + "\"";
+    return r ? escaped_bytes(*r) : "<null row>";
 }
 
 /// What one row became: its decoded values (doubles as bits), or its dead letter.
@@ -93,41 +62,12 @@ struct row_result {
     bool operator==(const row_result&) const = default;
 };
 
-std::string render_values(const batch& out, std::size_t row, std::size_t fields) {
-    std::string text;
-    for (std::size_t c = 0; c < fields; ++c) {
-        const column& col = out.column_at(c);
-        if (!col.is_valid(row)) {
-            text += "null|";
-            continue;
-        }
-        switch (col.type()) {
-            case data_type::float64: {
-                const double v = col.float64_values()[row];
-                text += fmt::format("{} (0x{:016x})|", v, std::bit_cast<std::uint64_t>(v));
-                break;
-            }
-            case data_type::int64:
-            case data_type::timestamp_ms:
-                text += fmt::format("{}|", col.int64_values()[row]);
-                break;
-            case data_type::boolean:
-                text += fmt::format("{}|", col.bool_values()[row]);
-                break;
-            case data_type::string:
-                text += escaped(std::string(col.string_at(row))) + "|";
-                break;
-        }
-    }
-    return text;
-}
-
 /// One json_decode transform bound to a batch of (value: string, offset: int64), keeping
 /// `offset` (the input row index) so that each output row names the input row it came from.
 class decoder_under_test {
 public:
     explicit decoder_under_test(option_values options)
-        : op_(config_of(with_kept_offset(std::move(options))))
+        : op_(json_decode_config_of(with_kept_offset(std::move(options))))
         , input_schema_(make_schema({{"value", data_type::string}, {"offset", data_type::int64}})) {
         diagnostics_collector diagnostics;
         bind_context bind_ctx("json_decode", "fuzz", nullptr, &diagnostics);
@@ -151,7 +91,7 @@ public:
             in_order = in_order && in < rows.size() && (r == 0 || offsets[r - 1] < offsets[r]);
             if (in_order) {
                 accepted[in] = true;
-                results[in] = {true, render_values(out, r, fields_)};
+                results[in] = {true, render_row(out, r, fields_)};
             }
         }
         REQUIRE(in_order);
