@@ -132,7 +132,9 @@ void append_prometheus_text(std::string& out,
         if (m->role == "sink") {
             auto& event = families["sluice_event_latency_seconds"];
             event.type = "histogram";
-            event.help = "End to end, per record: from its creation until this sink accepted it.";
+            event.help =
+                    "End to end, per record: from its creation until this sink delivered it "
+                    "(written, or acknowledged by the broker or node).";
             append_histogram(event, "sluice_event_latency_seconds", labels, m->event_latency);
         }
         for (const auto& sample : m->extra.snapshot()) {

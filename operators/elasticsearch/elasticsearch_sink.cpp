@@ -36,13 +36,29 @@ using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 /// What the sink holds of one input batch until its documents are resolved: the batch's
-/// acknowledgements and flight slot. Dropping the last reference releases both.
+/// acknowledgements and flight slot. Dropping the last reference releases both and, unless the
+/// batch failed, times its records' end-to-end latency: they are indexed (or dead-lettered).
 struct batch_tracker {
     std::vector<ack_ref> acks;
     flight_ref flight;
     std::vector<source_position> positions;
+    column_ptr created_ns;
+    operator_context* ctx = nullptr;
+    mutable std::atomic<bool> failed{false};
+
+    batch_tracker() = default;
+    batch_tracker(const batch_tracker&) = delete;
+    batch_tracker& operator=(const batch_tracker&) = delete;
+    batch_tracker(batch_tracker&&) = delete;
+    batch_tracker& operator=(batch_tracker&&) = delete;
+    ~batch_tracker() {
+        if (ctx != nullptr && !failed.load(std::memory_order_acquire)) {
+            ctx->record_delivered(created_ns);
+        }
+    }
 
     void fail(const std::string& reason) const {
+        failed.store(true, std::memory_order_release);
         for (const auto& ack : acks) {
             ack->fail(reason);
         }
@@ -60,6 +76,7 @@ struct bulk_request {
     std::vector<pending_doc> docs;
     std::uint32_t retries = 0;  // times these documents were already sent again
     steady::time_point not_before{};
+    steady::time_point sent{};  // when its latest attempt went out
 };
 
 double thread_cpu_seconds() {
@@ -89,8 +106,9 @@ public:
     elasticsearch_sink& operator=(elasticsearch_sink&&) = delete;
 
     operator_traits traits() const override {
-        // Ids come from each row's own position or columns, so order does not matter.
-        return {concurrency::serial, false};
+        // Ids come from each row's own position or columns, so order does not matter. A
+        // record is done when the node answered for it: the sink times it then.
+        return {concurrency::serial, false, true};
     }
 
     void bind(const schema_ptr& input, bind_context& ctx) override {
@@ -119,6 +137,8 @@ public:
         tracker->acks = input.acks();
         tracker->flight = input.flight();
         tracker->positions = input.source_positions();
+        tracker->created_ns = input.created_ns();
+        tracker->ctx = &ctx;
 
         // Formatting runs outside the lock; only the copy into the open request is under it.
         scratch_.clear();
@@ -203,19 +223,22 @@ public:
         }
         shutdown("the elasticsearch sink stopped");
         log(log_level::info,
-            fmt::format("elasticsearch '{}': {} documents indexed in {} bulk requests ({} MB), {} "
-                        "retried, {} dead-lettered; peak buffered {} KB; CPU {:.3f} s (build "
-                        "{:.3f} s, I/O {:.3f} s)",
-                        ctx.id(),
-                        indexed_.load(),
-                        requests_.load(),
-                        bytes_sent_.load() / 1'000'000,
-                        retried_.load(),
-                        dead_lettered_.load(),
-                        peak_pending_bytes_ / 1024,
-                        consume_cpu_ + io_cpu_,
-                        consume_cpu_,
-                        io_cpu_));
+            fmt::format(
+                    "elasticsearch '{}': {} documents indexed in {} bulk requests ({} MB), {} "
+                    "retried, {} dead-lettered; node's answers p50 {:.1f} ms, p99 {:.1f} ms; peak "
+                    "buffered {} KB; CPU {:.3f} s (build {:.3f} s, I/O {:.3f} s)",
+                    ctx.id(),
+                    indexed_.load(),
+                    requests_.load(),
+                    bytes_sent_.load() / 1'000'000,
+                    retried_.load(),
+                    dead_lettered_.load(),
+                    static_cast<double>(answer_times_.quantile(0.5)) / 1e6,
+                    static_cast<double>(answer_times_.quantile(0.99)) / 1e6,
+                    peak_pending_bytes_ / 1024,
+                    consume_cpu_ + io_cpu_,
+                    consume_cpu_,
+                    io_cpu_));
         throw_if_failed(ctx);
     }
 
@@ -287,6 +310,7 @@ private:
                     const std::uint64_t tag = next_tag_++;
                     auto& slot = in_flight_[tag];
                     slot = std::move(next);
+                    slot.sent = now;
                     to_start.emplace_back(tag, &slot.body);
                 }
                 if (!retry_queue_.empty() && in_flight_.size() < config_.concurrency) {
@@ -413,6 +437,9 @@ private:
             std::lock_guard lock(mutex_);
             in_flight_.erase(it);
         }
+        answer_times_.record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - request.sent)
+                        .count()));
         if (!result.transport_error.empty()) {
             retry_whole(std::move(request), fmt::format("no answer: {}", result.transport_error));
             return;
@@ -627,7 +654,8 @@ private:
     steady::time_point open_since_{};
     std::deque<bulk_request> ready_;                               // sealed, not yet sent
     std::multimap<steady::time_point, bulk_request> retry_queue_;  // waiting for their backoff
-    std::unordered_map<std::uint64_t, bulk_request> in_flight_;    // sent, no answer yet
+    latency_histogram answer_times_;  // per bulk request: sent -> its response, in ns
+    std::unordered_map<std::uint64_t, bulk_request> in_flight_;  // sent, no answer yet
     std::uint64_t next_tag_ = 1;
     std::size_t pending_bytes_ = 0;  // body bytes held (open + ready + retry + in flight)
     std::size_t peak_pending_bytes_ = 0;

@@ -24,7 +24,9 @@ struct kafka_sink::pending_batch {
     std::vector<ack_ref> acks;
     flight_ref flight;
     std::vector<source_position> positions;  // for dead letters
+    column_ptr created_ns;                   // for the end-to-end latency at delivery
     std::atomic<std::size_t> remaining{0};
+    std::atomic<bool> failed{false};
 };
 
 kafka_sink::kafka_sink(kafka_sink_config config, conf_ptr conf)
@@ -139,6 +141,11 @@ void kafka_sink::throw_if_fatal(operator_context& ctx) {
 
 void kafka_sink::settle(pending_batch* pending) {
     if (pending->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // Every message has its report: the batch's records are done (delivered or
+        // dead-lettered) unless the producer failed under them.
+        if (ctx_ != nullptr && !pending->failed.load(std::memory_order_acquire)) {
+            ctx_->record_delivered(pending->created_ns);
+        }
         // Dropping the last references acknowledges upstream and frees the in-flight slot.
         delete pending;
     }
@@ -157,6 +164,7 @@ void kafka_sink::on_delivery(const rd_kafka_message_t* message) {
             // must not count as delivered.
             const std::string reason =
                     text[0] != '\0' ? std::string(text) : rd_kafka_err2str(message->err);
+            pending->failed.store(true, std::memory_order_release);
             for (const auto& ack : pending->acks) {
                 ack->fail(reason);
             }
@@ -195,6 +203,7 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
     pending->acks = input.acks();
     pending->flight = input.flight();
     pending->positions = input.source_positions();
+    pending->created_ns = input.created_ns();
     // One extra count for this loop, so the batch cannot settle before every message is queued.
     pending->remaining.store(rows + 1, std::memory_order_relaxed);
     // A row that gets no delivery report gives up its count. The loop's own count is still

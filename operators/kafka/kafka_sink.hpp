@@ -50,6 +50,9 @@ public:
     kafka_sink(kafka_sink&&) = delete;
     kafka_sink& operator=(kafka_sink&&) = delete;
 
+    /// Serial and ordered, like every sink; a record is done when the broker acknowledged it,
+    /// and the sink times its end-to-end latency then.
+    operator_traits traits() const override { return {concurrency::serial, true, true}; }
     void bind(const schema_ptr& input, bind_context& ctx) override;
     void consume(const batch& input, operator_context& ctx) override;
     void finish(operator_context& ctx) override;

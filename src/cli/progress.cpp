@@ -152,7 +152,7 @@ std::string progress_reporter::summary(const run_summary& totals) const {
     if (std::any_of(all_sinks.begin(), all_sinks.end(), [](std::uint64_t c) { return c != 0; })) {
         fmt::format_to(
                 std::back_inserter(out),
-                "end-to-end latency (record created -> sink accepted): p50 {}, p99 {}, p99.9 {}\n",
+                "end-to-end latency (record created -> delivered): p50 {}, p99 {}, p99.9 {}\n",
                 human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.5)),
                 human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.99)),
                 human_duration_ns(latency_histogram::quantile_of(all_sinks, 0.999)));

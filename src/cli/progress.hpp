@@ -17,7 +17,7 @@ public:
 
     /// "[   3s] read 1.23M (412k/s) | written 1.20M (400k/s) | rejected 12 | in flight 3 |
     /// lag 5.2k | e2e p50 4.1ms p99 12ms": lag is what Kafka sources have yet to read (absent
-    /// without such a source); the latency percentiles are over the records the sinks accepted
+    /// without such a source); the latency percentiles are over the records the sinks delivered
     /// during the last interval (absent when no record carries a creation time).
     std::string line();
     /// A table: one row per operator with records in/out, rejected and batch latency.

@@ -51,19 +51,6 @@ std::uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
                                               .count());
 }
 
-/// End-to-end latency: from each record's creation (wall clock, possibly another
-/// machine's: a Kafka producer's) until the sink accepted it, i.e. consume() returned.
-void record_event_latency(const batch& accepted, operator_metrics& metrics) {
-    const auto& created = accepted.created_ns();
-    if (!created || created->size() == 0) {
-        return;
-    }
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-    metrics.event_latency.record_since(created->int64_values(), now);
-}
-
 /// Completes a join's output lineage: the operator inherited it from the first input; the
 /// other inputs' acknowledgements are added (each once) and the watermark is the lowest.
 void merge_join_lineage(batch& out, std::span<const batch_ptr> inputs) {
@@ -122,6 +109,19 @@ struct pipeline::impl {
         std::unique_ptr<transform_node> transformer;
         std::unique_ptr<flow::function_node<batch_ptr, flow::continue_msg>> consumer;
         std::vector<flow::receiver<batch_ptr>*> successors;
+
+        node_state() = default;
+        node_state(const node_state&) = delete;
+        node_state& operator=(const node_state&) = delete;
+        node_state(node_state&&) = delete;
+        node_state& operator=(node_state&&) = delete;
+        // The operator goes before its context and metrics (declared after it): its I/O
+        // thread, or a sink's last pending delivery, may still use them while it shuts down.
+        ~node_state() {
+            sink_op.reset();
+            transform_op.reset();
+            source_op.reset();
+        }
     };
 
     std::string name;
@@ -612,7 +612,11 @@ void pipeline::impl::run_sink(node_state& n, const batch_ptr& input) {
             n.sink_op->consume(*in, *n.context);
             n.metrics->records_out.fetch_add(in->num_rows(), std::memory_order_relaxed);
             n.metrics->batch_latency.record(elapsed_ns(started));
-            record_event_latency(*in, *n.metrics);
+            // A sink that writes synchronously is done with the records now; one that waits for
+            // a broker's or node's acknowledgement times them itself when that comes.
+            if (!n.traits.times_delivery) {
+                record_end_to_end_latency(in->created_ns(), *n.metrics);
+            }
         } catch (...) {
             record_error(std::current_exception());
             abandon(*in);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <chrono>
 
 namespace sluice {
 
@@ -160,6 +161,20 @@ operator_context::operator_context(std::string type,
     , resume_(resume ? std::move(resume) : std::make_shared<resume_state>()) {
     own_metrics_.type = type_;
     own_metrics_.id = id_;
+}
+
+void record_end_to_end_latency(const column_ptr& created_ns, operator_metrics& metrics) noexcept {
+    if (!created_ns || created_ns->size() == 0) {
+        return;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    metrics.event_latency.record_since(created_ns->int64_values(), now);
+}
+
+void operator_context::record_delivered(const column_ptr& created_ns) noexcept {
+    record_end_to_end_latency(created_ns, *metrics_);
 }
 
 void operator_context::reject(std::string_view payload,

@@ -94,7 +94,8 @@ struct operator_metrics {
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> rejected{0};  ///< records sent to the dead-letter sink
     latency_histogram batch_latency;         ///< time spent in the operator per batch
-    /// Sinks: per record, from its creation (batch::created_ns) until this sink accepted it.
+    /// Sinks: per record, from its creation (batch::created_ns) until this sink delivered it:
+    /// wrote it, or, for a sink with operator_traits::times_delivery, had it acknowledged.
     latency_histogram event_latency;
     metric_set extra;  ///< operator-specific numbers (see metric_set)
 };

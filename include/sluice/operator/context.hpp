@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sluice/core/column.hpp>
 #include <sluice/core/metrics.hpp>
 #include <sluice/core/schema.hpp>
 #include <sluice/graph/acknowledgement.hpp>
@@ -69,6 +70,11 @@ private:
     std::map<std::string, std::int64_t, std::less<>> resumed_;
 };
 
+/// End-to-end latency: records, in `metrics.event_latency`, the time from each record's creation
+/// (`created_ns`, wall clock in ns, possibly another machine's: a Kafka producer's) until now.
+/// Null or empty `created_ns` records nothing. Thread-safe.
+void record_end_to_end_latency(const column_ptr& created_ns, operator_metrics& metrics) noexcept;
+
 /// What an operator sees of the running pipeline: its identity, its counters, the
 /// dead-letter sink and the stop request. One per operator instance; thread-safe.
 class operator_context {
@@ -83,6 +89,11 @@ public:
     const std::string& type() const noexcept { return type_; }
     const std::string& id() const noexcept { return id_; }
     operator_metrics& metrics() noexcept { return *metrics_; }
+    /// Records end-to-end latency, creation until now, for each record of `created_ns` (a
+    /// batch's batch::created_ns(); null records nothing). For sinks with
+    /// operator_traits::times_delivery, when their destination acknowledged the records; safe
+    /// from any thread.
+    void record_delivered(const column_ptr& created_ns) noexcept;
     /// The pipeline's resume state (a context of its own when built without a pipeline).
     const std::shared_ptr<resume_state>& resume() const noexcept { return resume_; }
 

@@ -25,6 +25,11 @@ struct operator_traits {
     concurrency calls = concurrency::parallel;
     /// Batches arrive in each source's order (the graph restores it after parallel stages).
     bool needs_ordered_input = false;
+    /// Sinks only: the sink's writes complete later, when a broker or node acknowledges them,
+    /// and the sink records its records' end-to-end latency then
+    /// (operator_context::record_delivered). Otherwise the runtime records it when consume()
+    /// returns.
+    bool times_delivery = false;
 };
 
 /// Build-time checks of an operator against the schema it receives. Problems are reported

@@ -1,7 +1,7 @@
 // What the kafka source tells the metrics, against the real broker (scripts/services start
 // kafka), with pipelines run in this process through the public API so that
 // pipeline::metrics() can be read: end-to-end latency measured from the message timestamps
-// `sluice generate` sets, and the consumer lag.
+// `sluice generate` sets, the kafka sink's timing of its deliveries, and the consumer lag.
 #include "kafka_test_support.hpp"
 
 #include <sluice/sluice.hpp>
@@ -267,4 +267,32 @@ TEST_CASE("a kafka -> json_decode -> file pipeline records the end-to-end latenc
     CHECK(sink->event_latency.quantile(0.0) >= minimum_ns);
     CHECK(sink->event_latency.quantile(1.0) <= maximum_ns + maximum_ns / 5);
     remove_scratch(dir);
+}
+
+TEST_CASE("the kafka sink times each record once, when the broker acknowledged it",
+          "[kafka][delivery]") {
+    require_broker();
+    constexpr std::uint64_t total = 5'000;
+    const auto topic = unique_name("sluice-sink-latency");
+    create_topic(topic, 2);
+    register_builtin_operators();
+    auto p = load_pipeline_from_string(fmt::format(R"(name: kafka-sink-latency
+sources:
+  fleet: {{type: generator, count: {total}, sensors: 50, seed: 9, batch: {{max_records: 500}}}}
+sinks:
+  out: {{type: kafka, inputs: [fleet], brokers: '{brokers}', topic: '{topic}', key_column: key,
+         format: raw, value_column: value}}
+)",
+                                                   fmt::arg("total", total),
+                                                   fmt::arg("brokers", brokers()),
+                                                   fmt::arg("topic", topic)),
+                                       "kafka-sink-latency.yaml");
+    const auto summary = p->run();
+    REQUIRE(summary.records_read == total);
+    const auto* sink = p->metrics().back();
+    REQUIRE(sink->id == "out");
+    CHECK(sink->records_out.load() == total);
+    // From the delivery reports, and not also when consume() returned (that would be 2x).
+    CHECK(sink->event_latency.count() == total);
+    CHECK(read_topic(topic, 2, total).size() == total);
 }
