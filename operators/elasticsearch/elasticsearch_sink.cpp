@@ -286,10 +286,18 @@ private:
                 if (give_up_after_stop_locked(now)) {
                     break;
                 }
+                // A request that has waited `max_latency` is sealed when a slot can take it. While
+                // every slot is busy it stays open and keeps growing (up to max_docs/max_bytes,
+                // where consume() seals it), so after a slow answer the backlog goes out as one
+                // request, not as a queue of small ones that each pay the node's per-request
+                // cost (its translog fsync among them). An answer ends http_->run's wait.
                 if (!open_.docs.empty()) {
-                    if (finishing_ || now - open_since_ >= config_.max_latency) {
+                    const bool waited = now - open_since_ >= config_.max_latency;
+                    const bool slot_for_it =
+                            in_flight_.size() + ready_.size() < config_.concurrency;
+                    if (finishing_ || (waited && slot_for_it)) {
                         seal_locked();
-                    } else {
+                    } else if (!waited) {
                         timeout = std::min(timeout,
                                            std::chrono::ceil<std::chrono::milliseconds>(
                                                    config_.max_latency - (now - open_since_)));
