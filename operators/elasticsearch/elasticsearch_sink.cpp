@@ -445,9 +445,11 @@ private:
             std::lock_guard lock(mutex_);
             in_flight_.erase(it);
         }
-        answer_times_.record(static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - request.sent)
-                        .count()));
+        if (result.transport_error.empty()) {  // an answer, not a refused connection or timeout
+            const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() -
+                                                                                   request.sent);
+            answer_times_.record(static_cast<std::uint64_t>(took.count()));
+        }
         if (!result.transport_error.empty()) {
             retry_whole(std::move(request), fmt::format("no answer: {}", result.transport_error));
             return;

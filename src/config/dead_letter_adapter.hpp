@@ -16,6 +16,13 @@ namespace sluice::detail {
 class sink_dead_letter_writer final : public dead_letter_writer {
 public:
     explicit sink_dead_letter_writer(std::unique_ptr<sink> target, std::string id);
+    sink_dead_letter_writer(const sink_dead_letter_writer&) = delete;
+    sink_dead_letter_writer& operator=(const sink_dead_letter_writer&) = delete;
+    sink_dead_letter_writer(sink_dead_letter_writer&&) = delete;
+    sink_dead_letter_writer& operator=(sink_dead_letter_writer&&) = delete;
+    /// The sink goes before its context: a Kafka or Elasticsearch sink that did not finish
+    /// may still report deliveries to it while it shuts down.
+    ~sink_dead_letter_writer() override { target_.reset(); }
     static schema_ptr record_schema();
 
     void write(const dead_letter_record& record) override;
