@@ -445,15 +445,14 @@ private:
             std::lock_guard lock(mutex_);
             in_flight_.erase(it);
         }
-        if (result.transport_error.empty()) {  // an answer, not a refused connection or timeout
-            const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() -
-                                                                                   request.sent);
-            answer_times_.record(static_cast<std::uint64_t>(took.count()));
-        }
         if (!result.transport_error.empty()) {
             retry_whole(std::move(request), fmt::format("no answer: {}", result.transport_error));
             return;
         }
+        // An answer (a refused connection or a timeout is not one): how long the node took.
+        const auto took =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - request.sent);
+        answer_times_.record(static_cast<std::uint64_t>(took.count()));
         if (result.status == 200) {
             std::string error;
             if (!parse_bulk_response(result.body, parsed_, error)) {

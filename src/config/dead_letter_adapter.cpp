@@ -7,9 +7,9 @@
 namespace sluice::detail {
 
 sink_dead_letter_writer::sink_dead_letter_writer(std::unique_ptr<sink> target, std::string id)
-    : target_(std::move(target))
-    , context_(std::make_unique<operator_context>(
-              "dead_letter", std::move(id), nullptr, nullptr, nullptr)) {
+    : context_(std::make_unique<operator_context>(
+              "dead_letter", std::move(id), nullptr, nullptr, nullptr))
+    , target_(std::move(target)) {
     reset_builders();
 }
 

@@ -16,13 +16,6 @@ namespace sluice::detail {
 class sink_dead_letter_writer final : public dead_letter_writer {
 public:
     explicit sink_dead_letter_writer(std::unique_ptr<sink> target, std::string id);
-    sink_dead_letter_writer(const sink_dead_letter_writer&) = delete;
-    sink_dead_letter_writer& operator=(const sink_dead_letter_writer&) = delete;
-    sink_dead_letter_writer(sink_dead_letter_writer&&) = delete;
-    sink_dead_letter_writer& operator=(sink_dead_letter_writer&&) = delete;
-    /// The sink goes before its context: a Kafka or Elasticsearch sink that did not finish
-    /// may still report deliveries to it while it shuts down.
-    ~sink_dead_letter_writer() override { target_.reset(); }
     static schema_ptr record_schema();
 
     void write(const dead_letter_record& record) override;
@@ -34,8 +27,10 @@ private:
     void reset_builders();
 
     std::mutex mutex_;
-    std::unique_ptr<sink> target_;
+    // The context is declared first, so the sink goes before it: a Kafka or Elasticsearch
+    // sink that did not finish may still report deliveries to it while it shuts down.
     std::unique_ptr<operator_context> context_;
+    std::unique_ptr<sink> target_;
     std::vector<std::shared_ptr<column>> builders_;
 };
 

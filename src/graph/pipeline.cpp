@@ -73,11 +73,13 @@ struct pipeline::impl {
     struct node_state {
         node_declaration declaration;
         operator_role role = operator_role::transform;
+        // Declared before the operator, so destroyed after it: its I/O thread, or a sink's
+        // last pending delivery, may still use them while it shuts down.
+        std::unique_ptr<operator_metrics> metrics;
+        std::unique_ptr<operator_context> context;
         std::unique_ptr<source> source_op;
         std::unique_ptr<transform> transform_op;
         std::unique_ptr<sink> sink_op;
-        std::unique_ptr<operator_metrics> metrics;
-        std::unique_ptr<operator_context> context;
         schema_ptr output_schema;
         operator_traits traits;
         detail::reorder_buffer reorder;
@@ -109,19 +111,6 @@ struct pipeline::impl {
         std::unique_ptr<transform_node> transformer;
         std::unique_ptr<flow::function_node<batch_ptr, flow::continue_msg>> consumer;
         std::vector<flow::receiver<batch_ptr>*> successors;
-
-        node_state() = default;
-        node_state(const node_state&) = delete;
-        node_state& operator=(const node_state&) = delete;
-        node_state(node_state&&) = delete;
-        node_state& operator=(node_state&&) = delete;
-        // The operator goes before its context and metrics (declared after it): its I/O
-        // thread, or a sink's last pending delivery, may still use them while it shuts down.
-        ~node_state() {
-            sink_op.reset();
-            transform_op.reset();
-            source_op.reset();
-        }
     };
 
     std::string name;
