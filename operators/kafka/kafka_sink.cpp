@@ -271,6 +271,15 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
             if (topic != nullptr && err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 // Backpressure: librdkafka's queue is full until delivery reports drain it.
                 if (steady::now() >= deadline) {
+                    // This row and the ones after it were never queued, so no report will give
+                    // up their counts: give them up here (the loop's count keeps the batch
+                    // alive until settle()), and fail the batch so its offsets are not
+                    // committed and it is not timed as delivered.
+                    pending->failed.store(true, std::memory_order_release);
+                    for (const auto& ack : pending->acks) {
+                        ack->fail("the producer queue stayed full");
+                    }
+                    pending->remaining.fetch_sub(rows - row, std::memory_order_acq_rel);
                     settle(pending);  // this loop's own count
                     throw operator_error(
                             ctx.type(),
