@@ -114,6 +114,25 @@ TEST_CASE("per-item 429s and 5xx are retried, a mapping conflict is rejected wit
     CHECK(r.items[5].outcome == item_outcome::retry);  // keyed on the status, not the type name
 }
 
+TEST_CASE("the sink's filtered answers: only each item's status and error", "[elasticsearch]") {
+    // The first two items as Elasticsearch 8.19.21 answered /_bulk?filter_path=errors,
+    // items.*.status,items.*.error,error,status (what the sink asks for): indexed, and a mapping
+    // conflict; the third is a 429 in the same filtered shape.
+    const std::string body =
+            R"({"errors":true,"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"document_parsing_exception","reason":"[1:6] failed to parse field [a] of type [long] in document with id '2'. Preview of field's value: 'x'","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"x\""}}}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"}}}]})";
+    const auto r = parse_ok(body);
+    CHECK(r.errors);
+    REQUIRE(r.items.size() == 3);
+    CHECK(r.items[0].outcome == item_outcome::done);
+    CHECK(r.items[0].status == 201);
+    CHECK(r.items[0].action == "index");
+    CHECK(r.items[1].outcome == item_outcome::rejected);
+    CHECK(r.items[1].error_type == "document_parsing_exception");
+    CHECK(r.items[1].error_reason.find("(caused by: For input string: \"x\")") !=
+          std::string::npos);
+    CHECK(r.items[2].outcome == item_outcome::retry);
+}
+
 TEST_CASE("malformed bulk responses are reported, not guessed at", "[elasticsearch]") {
     bulk_response r;
     std::string error;
