@@ -10,6 +10,7 @@
 // CPU time. Checksum: every run's index must hold exactly the documents sent, with no item
 // error. Usage:
 //   elasticsearch_bench [--docs N] [--runs R] [--concurrency C] [--max-docs M] [--gzip]
+#include "../operators/elasticsearch/bulk_response.hpp"
 #include "../operators/elasticsearch/index_template.hpp"
 
 #include <sluice/core/row_json.hpp>
@@ -96,8 +97,7 @@ double post_bodies(const std::vector<std::string>& bodies, std::size_t concurren
     curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/x-ndjson");
     h = curl_slist_append(h, "Expect:");
     // The same filtered answers as the sink asks for, so the two are compared on equal terms.
-    const std::string full =
-            url + "/_bulk?filter_path=errors,items.*.status,items.*.error,error,status";
+    const std::string full = url + std::string(sluice::es_detail::bulk_path);
     for (std::size_t i = 0; i < concurrency; ++i) {
         easy[i] = curl_easy_init();
     }

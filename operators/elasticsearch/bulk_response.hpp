@@ -36,6 +36,13 @@ struct bulk_response {
 /// retried for 429 and 5xx and rejected otherwise (a missing status counts as permanent).
 item_outcome classify_item(int status, bool has_error) noexcept;
 
+/// The `_bulk` path that asks the node for only what parse_bulk_response reads: each item's
+/// status and error, and a whole-request error's. An unfiltered item also carries _index, _id,
+/// _version, result, _shards, _seq_no and _primary_term: about 7 times the bytes to write and
+/// parse.
+inline constexpr std::string_view bulk_path =
+        "/_bulk?filter_path=errors,items.*.status,items.*.error,error,status";
+
 /// Parses a `_bulk` response body. Returns false (and says why in `error`) when it is not a
 /// JSON object with an `items` array of single-key objects.
 bool parse_bulk_response(std::string_view body, bulk_response& out, std::string& error);

@@ -35,13 +35,6 @@ namespace {
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// The node answers each item with only what the sink reads: its status and error (and a
-// whole-request error's). An unfiltered item also carries _index, _id, _version, result,
-// _shards, _seq_no and _primary_term: about 7 times the bytes for the node to write and the
-// sink to parse.
-constexpr const char* bulk_path =
-        "/_bulk?filter_path=errors,items.*.status,items.*.error,error,status";
-
 /// What the sink holds of one input batch until its documents are resolved: the batch's
 /// acknowledgements and flight slot. Dropping the last reference releases both and, unless the
 /// batch failed, times its records' end-to-end latency: they are indexed (or dead-lettered).
@@ -165,7 +158,7 @@ public:
                     sealed = true;
                 }
                 if (open_.docs.empty()) {
-                    open_since_ = steady::now();
+                    open_.opened = steady::now();
                     opened = true;
                     open_.body.reserve(std::min(config_.max_bytes, scratch_.size()) + 1024);
                 }
@@ -270,7 +263,6 @@ private:
     }
 
     void seal_locked() {
-        open_.opened = open_since_;
         outstanding_docs_ += open_.docs.size();
         ++outstanding_requests_;
         ready_.push_back(std::move(open_));
@@ -303,7 +295,7 @@ private:
                 // request, not as a queue of small ones that each pay the node's per-request
                 // cost (its translog fsync among them). An answer ends http_->run's wait.
                 if (!open_.docs.empty()) {
-                    const bool waited = now - open_since_ >= config_.max_latency;
+                    const bool waited = now - open_.opened >= config_.max_latency;
                     const bool slot_for_it =
                             in_flight_.size() + ready_.size() < config_.concurrency;
                     if (finishing_ || (waited && slot_for_it)) {
@@ -311,7 +303,7 @@ private:
                     } else if (!waited) {
                         timeout = std::min(timeout,
                                            std::chrono::ceil<std::chrono::milliseconds>(
-                                                   config_.max_latency - (now - open_since_)));
+                                                   config_.max_latency - (now - open_.opened)));
                     }
                 }
                 // Retries that are due go first, then new requests, up to `concurrency`.
@@ -675,8 +667,7 @@ private:
     std::condition_variable space_cv_;  // pending bytes went down
     std::condition_variable done_cv_;   // a request resolved, or the I/O thread must stop
     bulk_request open_;                 // being filled by consume()
-    steady::time_point open_since_{};
-    std::deque<bulk_request> ready_;                               // sealed, not yet sent
+    std::deque<bulk_request> ready_;    // sealed, not yet sent
     std::multimap<steady::time_point, bulk_request> retry_queue_;  // waiting for their backoff
     latency_histogram answer_times_;  // per bulk request: sent -> its response, in ns
     // Per bulk request, its first attempt: first document added -> sent, in ns. With the

@@ -27,6 +27,14 @@ struct kafka_sink::pending_batch {
     column_ptr created_ns;                   // for the end-to-end latency at delivery
     std::atomic<std::size_t> remaining{0};
     std::atomic<bool> failed{false};
+
+    /// Not delivered: its offsets are not committed and it is not timed as delivered.
+    void fail(std::string_view reason) {
+        failed.store(true, std::memory_order_release);
+        for (const auto& ack : acks) {
+            ack->fail(reason);
+        }
+    }
 };
 
 kafka_sink::kafka_sink(kafka_sink_config config, conf_ptr conf)
@@ -164,10 +172,7 @@ void kafka_sink::on_delivery(const rd_kafka_message_t* message) {
             // must not count as delivered.
             const std::string reason =
                     text[0] != '\0' ? std::string(text) : rd_kafka_err2str(message->err);
-            pending->failed.store(true, std::memory_order_release);
-            for (const auto& ack : pending->acks) {
-                ack->fail(reason);
-            }
+            pending->fail(reason);
             if (fatal) {
                 std::lock_guard lock(fatal_mutex_);
                 if (fatal_.empty()) {
@@ -273,12 +278,8 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                 if (steady::now() >= deadline) {
                     // This row and the ones after it were never queued, so no report will give
                     // up their counts: give them up here (the loop's count keeps the batch
-                    // alive until settle()), and fail the batch so its offsets are not
-                    // committed and it is not timed as delivered.
-                    pending->failed.store(true, std::memory_order_release);
-                    for (const auto& ack : pending->acks) {
-                        ack->fail("the producer queue stayed full");
-                    }
+                    // alive until settle()), and fail the batch.
+                    pending->fail("the producer queue stayed full");
                     pending->remaining.fetch_sub(rows - row, std::memory_order_acq_rel);
                     settle(pending);  // this loop's own count
                     throw operator_error(
