@@ -240,6 +240,7 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
             payload_size = text.size();
         }  // a missing raw value is sent as a null value (a tombstone)
         rd_kafka_topic_t* topic = fixed_topic;
+        std::string_view topic_name = config_.topic;
         if (topics != nullptr) {
             if (!topics->is_valid(row) || topics->string_at(row).empty()) {
                 ctx.reject({payload == nullptr ? "" : payload, payload_size},
@@ -249,7 +250,8 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                 skip_row();
                 continue;
             }
-            topic = topic_handle(topics->string_at(row));
+            topic_name = topics->string_at(row);
+            topic = topic_handle(topic_name);
         }
         const void* key = nullptr;
         std::size_t key_size = 0;
@@ -294,7 +296,9 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
             }
             // A record librdkafka refuses outright (too large, unknown partition, ...).
             ctx.reject({payload == nullptr ? "" : payload, payload_size},
-                       fmt::format("Kafka refused the record: {}", rd_kafka_err2str(err)),
+                       fmt::format("Kafka refused the record for '{}': {}",
+                                   topic_name,
+                                   rd_kafka_err2str(err)),
                        cursor.has_value(),
                        pending->positions);
             skip_row();
