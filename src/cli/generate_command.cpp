@@ -14,10 +14,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,9 +161,18 @@ class file_target final : public generate_target {
 public:
     explicit file_target(const std::string& path)
         : path_(path) {
+        if (path != "-") {
+            // As the file sink does: parent directories are created.
+            const auto parent = std::filesystem::path(path).parent_path();
+            std::error_code ignored;  // fopen below reports what matters
+            if (!parent.empty()) {
+                std::filesystem::create_directories(parent, ignored);
+            }
+        }
         file_ = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
         if (file_ == nullptr) {
-            throw std::runtime_error(fmt::format("cannot open '{}' for writing", path));
+            throw std::runtime_error(
+                    fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
         }
         buffer_.reserve(1 << 20);
     }

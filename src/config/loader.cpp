@@ -239,6 +239,12 @@ struct loader {
                     fmt::format("{{type: file, path: 'dead-letter/{}.ndjson', format: ndjson}}",
                                 pipeline_name)));
         }
+        // A dead-letter file keeps what earlier runs rejected (a Kafka source has committed
+        // past those records, so the file is their only copy): it appends unless told not to.
+        if (node.IsMap() && lookup(node, "type").IsScalar() &&
+            lookup(node, "type").Scalar() == "file" && !lookup(node, "append").IsDefined()) {
+            node["append"] = true;
+        }
         if (!node.IsMap() || !lookup(node, "type").IsScalar()) {
             problems.add(at(node),
                          "wrong-type",

@@ -99,6 +99,33 @@ YAML
     [ "$read_count" -gt 0 ] || fail "nothing read"
     [ "$read_count" -eq "$written" ] || fail "read $read_count but wrote $written"
     ;;
+dead_letters_kept_across_runs)
+    # Two of four lines are not JSON: each run dead-letters them. A dead-letter file appends by
+    # default (it is the only copy of what a committed Kafka offset skipped); append: false
+    # replaces it as an output file would.
+    printf '%s\n' '{"sensor_id":"a","temperature":20.5}' 'not json' \
+        '{"sensor_id":"b","temperature":21.5}' '{"sensor_id":' > input.ndjson
+    cat > dl.yaml <<'YAML'
+name: cli-dl
+sources:
+  lines: {type: file, path: input.ndjson}
+transforms:
+  parsed: {type: json_decode, inputs: [lines], schema: {sensor_id: string, temperature: float64}}
+sinks:
+  out: {type: file, inputs: [parsed], path: out/parsed.ndjson}
+YAML
+    "$sluice" run dl.yaml --quiet || fail "first run exited $?"
+    "$sluice" run dl.yaml --quiet || fail "second run exited $?"
+    [ "$(wc -l < out/parsed.ndjson)" -eq 2 ] || fail "the output file is replaced: $(cat out/parsed.ndjson)"
+    [ "$(wc -l < dead-letter/cli-dl.ndjson)" -eq 4 ] \
+        || fail "two runs should leave 4 dead letters: $(cat dead-letter/cli-dl.ndjson)"
+    [ "$(grep -c '"payload":"not json"' dead-letter/cli-dl.ndjson)" -eq 2 ] \
+        || fail "payload: $(cat dead-letter/cli-dl.ndjson)"
+    grep -q '"operator_id":"parsed"' dead-letter/cli-dl.ndjson || fail "operator id"
+    "$sluice" run dl.yaml --quiet --set 'dead_letter={type: file, path: out/dead.ndjson, append: false}'
+    "$sluice" run dl.yaml --quiet --set 'dead_letter={type: file, path: out/dead.ndjson, append: false}'
+    [ "$(wc -l < out/dead.ndjson)" -eq 2 ] || fail "append: false replaces: $(cat out/dead.ndjson)"
+    ;;
 graph_dot)
     "$sluice" graph "$source_dir/pipelines/quickstart.yaml" > g.dot
     grep -q '^digraph "quickstart"' g.dot || fail "not DOT"
