@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
 namespace sluice::kafka_detail {
 
@@ -26,15 +27,35 @@ void describe_connection(option_spec& spec) {
 
 namespace {
 
-/// Sets one property; returns librdkafka's error text, or "" if accepted.
+/// Whether a property's value may be a secret (a password, a private key, an OAuth secret).
+bool sensitive_property(std::string_view name) {
+    constexpr std::string_view markers[] = {
+            "password", "secret", "key", "pem", "oauthbearer", "jaas", "token"};
+    return std::any_of(std::begin(markers), std::end(markers), [name](std::string_view m) {
+        return name.find(m) != std::string_view::npos;
+    });
+}
+
+/// Sets one property; returns "" if accepted, else what to tell the user: the name, and the
+/// value only when it helps and cannot be a secret. An unknown name (often a misspelled
+/// `sasl.password`) never shows its value, since the value is what a typo would leak.
 std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
     char error[512] = {0};
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error)) !=
-        RD_KAFKA_CONF_OK) {
-        return error[0] != '\0' ? std::string(error)
-                                : fmt::format("property '{}' was rejected", name);
+    const auto result = rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error));
+    if (result == RD_KAFKA_CONF_OK) {
+        return {};
     }
-    return {};
+    std::string reason = error[0] != '\0' ? std::string(error) : "rejected";
+    if (result == RD_KAFKA_CONF_UNKNOWN || sensitive_property(name)) {
+        // librdkafka quotes some invalid values in its text: take them out too.
+        for (auto at = value.empty() ? std::string::npos : reason.find(value);
+             at != std::string::npos;
+             at = reason.find(value, at + 3)) {
+            reason.replace(at, value.size(), "***");
+        }
+        return fmt::format("librdkafka rejected '{}' (value not shown): {}", name, reason);
+    }
+    return fmt::format("librdkafka rejected '{}: {}': {}", name, value, reason);
 }
 
 }  // namespace
@@ -73,10 +94,7 @@ conf_ptr build_conf(const options& opts,
             continue;
         }
         if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
-            out.add(opts.error(
-                    "librdkafka",
-                    "invalid-value",
-                    fmt::format("librdkafka rejected '{}: {}': {}", name, value, error)));
+            out.add(opts.error("librdkafka", "invalid-value", error));
         }
     }
     for (const auto& [name, value] : forced) {
@@ -90,8 +108,7 @@ conf_ptr build_conf(const property_list& properties) {
     conf_ptr conf(rd_kafka_conf_new());
     for (const auto& [name, value] : properties) {
         if (const auto error = set_property(conf.get(), name, value); !error.empty()) {
-            throw std::runtime_error(
-                    fmt::format("librdkafka rejected '{}: {}': {}", name, value, error));
+            throw std::runtime_error(error);
         }
     }
     return conf;
