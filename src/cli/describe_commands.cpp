@@ -2,6 +2,7 @@
 #include "pipeline_arguments.hpp"
 
 #include <sluice/config/loader.hpp>
+#include <sluice/core/edit_distance.hpp>
 #include <sluice/operator/registry.hpp>
 
 #include <fmt/format.h>
@@ -157,10 +158,15 @@ static int explain_command(const arguments& args) {
     if (!found) {
         std::vector<std::string> names;
         for (const auto* d : operator_registry::global().all()) {
-            names.push_back(d->type);
+            names.push_back(d->type);  // a type can be a source and a sink (file, kafka)
         }
-        print_error(
-                fmt::format("no operator type '{}' (types: {})", args[0], fmt::join(names, ", ")));
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+        const auto guess = closest_name(args[0], names);
+        print_error(fmt::format("no operator type '{}'{} (types: {})",
+                                args[0],
+                                guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess),
+                                fmt::join(names, ", ")));
         return exit_invalid;
     }
     return exit_ok;

@@ -1,6 +1,7 @@
 // The `sluice` command: the only part of Sluice that prints or exits.
 #include "cli.hpp"
 
+#include <sluice/core/edit_distance.hpp>
 #include <sluice/core/log.hpp>
 #include <sluice/operator/registry.hpp>
 
@@ -10,13 +11,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
 // Commands in the order --help lists them (others follow alphabetically).
 constexpr std::string_view preferred_order[] = {
-        "run", "validate", "graph", "operators", "explain", "generate", "train", "bench"};
+        "run", "validate", "graph", "operators", "explain", "generate", "train"};
 
 std::string usage_text() {
     std::vector<const sluice::cli::command*> listed;
@@ -100,6 +103,12 @@ int main(int argc, char** argv) {
         if (c.name != name) {
             continue;
         }
+        if (std::any_of(args.begin(), args.end(), [](const std::string& a) {
+                return a == "--help" || a == "-h";
+            })) {
+            std::printf("Usage: sluice %s\n    %s\n", c.usage.c_str(), c.summary.c_str());
+            return exit_ok;
+        }
         try {
             return c.run(args);
         } catch (const std::exception& e) {
@@ -107,6 +116,13 @@ int main(int argc, char** argv) {
             return exit_failure;
         }
     }
-    print_error(fmt::format("unknown command '{}' (run 'sluice --help')", name));
+    std::vector<std::string> names;
+    for (const auto& c : commands()) {
+        names.push_back(c.name);
+    }
+    const auto guess = sluice::closest_name(name, names);
+    print_error(fmt::format("unknown command '{}'{} (run 'sluice --help')",
+                            name,
+                            guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
     return exit_invalid;
 }

@@ -27,7 +27,11 @@ int train_command(const arguments& args) {
         const auto& a = args[i];
         if (a == "--quiet") {
             quiet = true;
-        } else if ((a == "--model" || a == "--card") && i + 1 < args.size()) {
+        } else if (a == "--model" || a == "--card") {
+            if (i + 1 >= args.size()) {
+                print_error(fmt::format("train: '{}' needs a value (a file path)", a));
+                return exit_invalid;
+            }
             (a == "--model" ? model_override : card_override) = args[++i];
         } else if (!a.empty() && a[0] == '-') {
             print_error(fmt::format("train: unknown option '{}'", a));

@@ -1,6 +1,7 @@
 #include <sluice/core/edit_distance.hpp>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace sluice {
@@ -22,6 +23,22 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         }
     }
     return row[b.size()];
+}
+
+std::string closest_name(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_distance = std::string::npos;
+    for (const auto& c : candidates) {
+        const auto d = edit_distance(word, c);
+        if (d < best_distance) {
+            best_distance = d;
+            best = c;
+        }
+    }
+    // A typo changes a few characters; anything further is a different word.
+    const std::size_t limit =
+            std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3 + 1));
+    return best_distance <= limit ? best : std::string();
 }
 
 }  // namespace sluice

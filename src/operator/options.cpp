@@ -107,22 +107,6 @@ source_location location_of(const YAML::Node& node,
             static_cast<std::size_t>(mark.column) + 1};
 }
 
-std::string closest_name(std::string_view word, const std::vector<std::string>& candidates) {
-    std::string best;
-    std::size_t best_distance = std::string::npos;
-    for (const auto& c : candidates) {
-        const auto d = edit_distance(word, c);
-        if (d < best_distance) {
-            best_distance = d;
-            best = c;
-        }
-    }
-    // A typo changes a few characters; anything further is a different word.
-    const std::size_t limit =
-            std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3 + 1));
-    return best_distance <= limit ? best : std::string();
-}
-
 std::string join_names(const std::vector<std::string>& names) {
     std::string out;
     for (const auto& n : names) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sluice/core/edit_distance.hpp>
 #include <sluice/core/error.hpp>
 #include <sluice/operator/option_spec.hpp>
 #include <sluice/operator/options.hpp>
@@ -33,9 +34,6 @@ source_location location_of(const YAML::Node& node,
 void validate_options(const options::impl& state,
                       const std::set<std::string, std::less<>>& reserved,
                       diagnostics_collector& out);
-
-/// The closest of `candidates` to `word` if it is close enough to be a likely typo.
-std::string closest_name(std::string_view word, const std::vector<std::string>& candidates);
 
 /// "a, b, c"
 std::string join_names(const std::vector<std::string>& names);

@@ -37,6 +37,11 @@ version_and_help)
     "$sluice" --help | grep -q 'sluice validate FILE' || fail "--help lists validate"
     set +e; "$sluice" 2>/dev/null; code=$?; set -e
     [ $code -eq 2 ] || fail "no arguments should exit 2, got $code"
+    # Each command's own --help: its usage line, exit 0.
+    for command in run validate graph generate train explain; do
+        "$sluice" $command --help | grep -q "^Usage: sluice $command" || fail "$command --help"
+    done
+    "$sluice" run -h | grep -q -- '--set KEY=VALUE' || fail "run -h"
     ;;
 validate_ok)
     out=$("$sluice" validate "$source_dir/pipelines/quickstart.yaml")
@@ -136,11 +141,20 @@ explain_and_operators)
     "$sluice" explain json_decode | grep -q 'schema' || fail "explain shows schema"
     set +e; "$sluice" explain nosuch 2>err.txt; code=$?; set -e
     [ $code -eq 2 ] || fail "explain of unknown type exits 2"
+    set +e; "$sluice" explain xgbost 2>err.txt; set -e
+    grep -q "no operator type 'xgbost'; did you mean 'xgboost'?" err.txt || fail "explain guess: $(cat err.txt)"
+    [ "$(grep -o ' kafka,' err.txt | wc -l)" -eq 1 ] || fail "types listed once: $(cat err.txt)"
     ;;
 unknown_command)
     set +e; "$sluice" frobnicate 2>err.txt; code=$?; set -e
     [ $code -eq 2 ] || fail "unknown command exits 2"
     grep -q "unknown command 'frobnicate'" err.txt || fail "message"
+    set +e; "$sluice" valdate x.yaml 2>err.txt; code=$?; set -e
+    [ $code -eq 2 ] || fail "misspelled command exits 2"
+    grep -q "unknown command 'valdate'; did you mean 'validate'?" err.txt || fail "guess: $(cat err.txt)"
+    set +e; "$sluice" train spec.yaml --model 2>err.txt; code=$?; set -e
+    [ $code -eq 2 ] || fail "train --model without a path exits 2"
+    grep -q "'--model' needs a value" err.txt || fail "train --model: $(cat err.txt)"
     ;;
 *)
     fail "no such case $case_name"
