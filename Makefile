@@ -73,6 +73,22 @@ test: build
 unit-test: build
 	@ctest --preset release -L unit -j $(JOBS)
 
+# The tests that need the real broker and node; the servers are started if they are not
+# running and left running for the next try (make services-stop stops them).
+integration-test: build
+	@scripts/services start all
+	@ctest --preset release -L 'kafka|elasticsearch|platform' -j $(JOBS)
+
+# The installed package: examples built against `cmake --install` output.
+package-test: build
+	@ctest --preset release -L package -j $(JOBS)
+
+services-start:
+	@scripts/services start all
+
+services-stop:
+	@scripts/services stop all
+
 sanitize: asan tsan
 
 asan: deps
