@@ -47,7 +47,8 @@ std::string usage_text() {
     out += R"(  sluice --help | --version
 
 --set overrides one value of the file, e.g. --set sources.raw.path=data.ndjson
-(the value is YAML: --set 'sinks.out.inputs=[a, b]'). ${VAR} and ${VAR:-default}
+(the value is YAML: --set 'sinks.out.inputs=[a, b]'; a key with dots is quoted:
+--set 'sources.in.librdkafka."fetch.wait.max.ms"=100'). ${VAR} and ${VAR:-default}
 in the file expand from the environment.
 
 Exit codes: 0 done, 1 the run failed, 2 invalid pipeline or command line,

@@ -38,12 +38,31 @@ struct loader {
         return location_of(node, file, {file, 0, 0});
     }
 
-    // `--set a.b.c=value`: walks (and creates) mappings down to the key and replaces it.
+    // `--set a.b.c=value`: walks (and creates) mappings down to the key and replaces it. A
+    // quoted part keeps its dots: `--set 'sources.in.librdkafka."fetch.wait.max.ms"=100'`.
     void apply_override(const YAML::Node& root, const std::string& path, const std::string& text) {
-        std::vector<std::string> parts;
-        std::stringstream split(path);
-        for (std::string part; std::getline(split, part, '.');) {
-            parts.push_back(part);
+        std::vector<std::string> parts(1);
+        char quote = 0;
+        for (const char c : path) {
+            if (quote == 0 && (c == '"' || c == '\'')) {
+                quote = c;
+            } else if (c == quote) {
+                quote = 0;
+            } else if (quote == 0 && c == '.') {
+                parts.emplace_back();
+            } else {
+                parts.back() += c;
+            }
+        }
+        if (quote != 0 || std::any_of(parts.begin(), parts.end(), [](const std::string& part) {
+                return part.empty();
+            })) {
+            problems.add({"--set", 0, 0},
+                         "bad-override",
+                         fmt::format("cannot set '{}': expected KEY.KEY... with no empty key "
+                                     "and closed quotes (a key with dots: a.\"b.c\")",
+                                     path));
+            return;
         }
         YAML::Node value;
         try {

@@ -95,6 +95,30 @@ TEST_CASE("an override that walks through a scalar is an error", "[config]") {
             Catch::Contains("cannot set 'name.inner': 'name' is not a mapping"));
 }
 
+TEST_CASE("an override keeps the dots of a quoted key", "[config]") {
+    register_builtin_operators();
+    const std::string yaml = R"(name: t
+sources:
+  in: {type: kafka, group_id: g, topics: [a]}
+sinks:
+  out: {type: blackhole, inputs: [in]}
+)";
+    load_options how;
+    // One librdkafka property, not the mappings "fetch" > "wait" > "max" > "ms".
+    how.overrides.emplace_back(R"(sources.in.librdkafka."fetch.wait.max.ms")", "soon");
+    CHECK_THROWS_WITH(load_pipeline_from_string(yaml, "inline.yaml", how),
+                      Catch::Contains("librdkafka rejected 'fetch.wait.max.ms: soon'"));
+    how.overrides.back().first = "sources.in.librdkafka.'fetch.wait.max.ms'";
+    CHECK_THROWS_WITH(load_pipeline_from_string(yaml, "inline.yaml", how),
+                      Catch::Contains("librdkafka rejected 'fetch.wait.max.ms: soon'"));
+    how.overrides.back().first = R"(sources.in.librdkafka."fetch.wait)";
+    CHECK_THROWS_WITH(load_pipeline_from_string(yaml, "inline.yaml", how),
+                      Catch::Contains("closed quotes"));
+    how.overrides.back().first = "sources..count";
+    CHECK_THROWS_WITH(load_pipeline_from_string(yaml, "inline.yaml", how),
+                      Catch::Contains("no empty key"));
+}
+
 TEST_CASE("parse_override splits KEY=VALUE at the first equals sign", "[config]") {
     CHECK(parse_override("a.b=c=d") ==
           std::optional<std::pair<std::string, std::string>>({"a.b", "c=d"}));
