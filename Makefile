@@ -52,17 +52,19 @@ TSAN_STEPS = scripts/build-tsan-tbb build/tsan/tbb && cmake --preset tsan >/dev/
   ctest --preset tsan -j $(JOBS)
 
 # Every test: unit, pipeline and CLI tests, the installed-package test, and the
-# integration tests against the real Kafka broker and search node (started here, stopped
-# after them; a failure to start them fails the run); then the unit and CLI tests again under
+# integration tests against the real Kafka broker and search node (started here if they are
+# not running, and then stopped after them; a failure to start them fails the run); then the unit and CLI tests again under
 # AddressSanitizer + UBSan and under ThreadSanitizer (as make asan and make tsan; no servers).
 # The sanitizer runs come last so that their output never buries the main results; each runs
 # even if an earlier part failed, any failure fails the run, and the last line says which
 # parts failed. From nothing, the two sanitizer builds and runs take about 12 minutes on a
 # 2-core machine (HACKING.md).
 test: build
-	@scripts/services start all
-	@release=0; ctest --preset release -j $(JOBS) || release=$$?; \
-	  scripts/services stop all; \
+	@started=$$(scripts/services status all 2>/dev/null | sed -n 's/^\([a-z]*\): stopped.*/\1/p'); \
+	  stop_started() { for s in $$started; do scripts/services stop $$s; done; }; \
+	  scripts/services start all || { stop_started; exit 1; }; \
+	  release=0; ctest --preset release -j $(JOBS) || release=$$?; \
+	  stop_started; \
 	  asan=0; ( $(ASAN_STEPS) ) || asan=$$?; \
 	  tsan=0; ( $(TSAN_STEPS) ) || tsan=$$?; \
 	  verdict() { [ "$$1" -eq 0 ] && echo passed || echo FAILED; }; \
