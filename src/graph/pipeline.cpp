@@ -275,6 +275,33 @@ void pipeline::impl::prepare() {
             n.traits = n.sink_op->traits();
         }
     }
+    // A side output nobody reads would drop its records (a window's late ones, say) while
+    // their positions are acknowledged: refuse the wiring instead.
+    for (std::size_t index = 0; index < nodes.size(); ++index) {
+        const auto& n = *nodes[index];
+        for (const auto& side : n.sides) {
+            bool read = false;
+            for (const auto& reader : topo.nodes) {
+                for (std::size_t k = 0; k < reader.upstream.size(); ++k) {
+                    read = read ||
+                           (reader.upstream[k] == index && reader.upstream_ports[k] == side.name);
+                }
+            }
+            if (!read) {
+                bind_context ctx(
+                        n.declaration.type, n.declaration.id, n.declaration.locate, &problems);
+                ctx.error("",
+                          "unread-side-output",
+                          fmt::format("its side output '{}' is read by nothing, so its records "
+                                      "would be lost; read it (inputs: [{}.{}]) or stop "
+                                      "declaring it (see `sluice explain {}`)",
+                                      side.name,
+                                      n.declaration.id,
+                                      side.name,
+                                      n.declaration.type));
+            }
+        }
+    }
     problems.throw_if_any();
     if (config.max_batches_in_flight < 2) {
         throw config_error(

@@ -250,3 +250,30 @@ TEST_CASE(
     }
     CHECK(counted + static_cast<std::int64_t>(side.side.size()) == 20000);
 }
+
+TEST_CASE("a late side output that nothing reads is a config error, not lost records",
+          "[window][side-output][config]") {
+    register_builtin_operators();
+    const std::string yaml = R"(name: unread
+sources:
+  fleet: {type: generator, count: 10, emit: columns}
+transforms:
+  stats:
+    type: window
+    inputs: [fleet]
+    key: [sensor_id]
+    time: {column: timestamp}
+    window: {kind: tumbling, size: 10s}
+    late: side_output
+    aggregates: {readings: {count: "*"}}
+sinks:
+  out: {type: blackhole, inputs: [stats]}
+)";
+    CHECK_THROWS_WITH(load_pipeline_from_string(yaml, "inline.yaml"),
+                      Catch::Contains("inline.yaml:5:3: error[unread-side-output]: window "
+                                      "'stats': its side output 'late' is read by nothing") &&
+                              Catch::Contains("inputs: [stats.late]"));
+    // Reading it makes the same pipeline valid.
+    const auto wired = yaml + "  late_out: {type: blackhole, inputs: [stats.late]}\n";
+    CHECK(load_pipeline_from_string(wired, "inline.yaml")->run().records_read == 10);
+}
