@@ -276,8 +276,10 @@ void pipeline::impl::prepare() {
         }
     }
     // A side output nobody reads would drop its records (a window's late ones, say) while
-    // their positions are acknowledged: refuse the wiring instead.
-    for (std::size_t index = 0; index < nodes.size(); ++index) {
+    // their positions are acknowledged: refuse the wiring instead. (Checked once the wiring
+    // is otherwise right: a misspelled reader of it is the error to show first.)
+    const bool wiring_ok = problems.items().empty();
+    for (std::size_t index = 0; wiring_ok && index < nodes.size(); ++index) {
         const auto& n = *nodes[index];
         for (const auto& side : n.sides) {
             bool read = false;
