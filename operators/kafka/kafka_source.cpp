@@ -307,17 +307,10 @@ void kafka_source::drain(const std::vector<std::int32_t>& ids) {
     std::unique_lock lock(mutex_);
     const auto settled = [&] {
         return std::all_of(ids.begin(), ids.end(), [&](std::int32_t id) {
+            // Every batch handed out, the last one included: the runtime holds no batch of
+            // its own between polls, so each is acknowledged by the sinks.
             const auto it = trackers_.find(id);
-            if (it == trackers_.end()) {
-                return true;
-            }
-            const auto pinned =
-                    std::find_if(pinned_.begin(), pinned_.end(), [&](const source_position& p) {
-                        return p.partition == id;
-                    });
-            return pinned == pinned_.end()
-                           ? it->second.in_flight() == 0
-                           : it->second.in_flight_except(pinned->first, pinned->last) == 0;
+            return it == trackers_.end() || it->second.in_flight() == 0;
         });
     };
     if (!acked_.wait_until(lock, deadline, settled)) {
@@ -588,12 +581,9 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
     }
 
     if (collected_.empty()) {
-        // A heartbeat: nothing new, but idle partitions may have let the watermark move, or
-        // the batch returned last is still pinned by the runtime (see pinned_): an empty batch
-        // releases it, so a quiet topic's last records are acknowledged and committed now
-        // rather than when the next message arrives.
+        // A heartbeat: nothing new, but idle partitions may have let the watermark move.
         const std::int64_t watermark = watermarks_.current(steady::now());
-        if (watermark <= last_watermark_ && pinned_.empty()) {
+        if (watermark <= last_watermark_) {
             return poll_status::idle;
         }
         last_watermark_ = std::max(last_watermark_, watermark);
@@ -605,12 +595,10 @@ poll_status kafka_source::poll(source_batch& out, operator_context& ctx) {
         out.data.set_event_time_column(2);
         out.data.set_watermark_ms(last_watermark_);
         out.positions.clear();
-        pinned_.clear();
         return poll_status::produced;
     }
     out.positions.clear();
     out.data = make_batch(ctx, out.positions);
-    pinned_ = out.positions;
     return poll_status::produced;
 }
 

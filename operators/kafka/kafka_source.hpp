@@ -114,10 +114,6 @@ private:
     std::vector<rd_kafka_message_t*> fetched_;
     std::set<std::int32_t> revoked_in_call_;     // revoked since the last read call returned
     std::set<std::int32_t> reassigned_in_call_;  // of those, assigned again meanwhile
-    // Positions of the batch poll() returned last. The runtime's input node keeps a reference
-    // to it until the next poll() returns, so it cannot be acknowledged while poll() (and a
-    // rebalance callback inside it) runs: a revocation does not wait for it.
-    std::vector<source_position> pinned_;
     kafka_watermarks watermarks_;
     std::int64_t last_watermark_ = INT64_MIN;
     std::chrono::steady_clock::time_point next_commit_;

@@ -53,14 +53,6 @@ bool kafka_offset_tracker::fail(std::int64_t first, std::int64_t last) {
     return true;
 }
 
-std::size_t kafka_offset_tracker::in_flight_except(std::int64_t first,
-                                                   std::int64_t last) const noexcept {
-    const bool listed = std::any_of(ranges_.begin(), ranges_.end(), [&](const range& r) {
-        return r.first == first && r.last == last && r.status == state::pending;
-    });
-    return in_flight_ - (listed ? 1 : 0);
-}
-
 std::optional<std::int64_t> kafka_offset_tracker::take_commit() {
     if (!moved_) {
         return std::nullopt;

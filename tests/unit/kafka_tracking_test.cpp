@@ -16,8 +16,6 @@ TEST_CASE("the commit position follows acknowledged batches in hand-out order", 
     t.issue(10, 19);
     t.issue(20, 29);
     CHECK(t.in_flight() == 3);
-    CHECK(t.in_flight_except(20, 29) == 2);
-    CHECK(t.in_flight_except(20, 28) == 3);
     CHECK_FALSE(t.take_commit());
 
     // A later batch acknowledged first must not let the earlier one be skipped.

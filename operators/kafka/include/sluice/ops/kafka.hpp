@@ -50,8 +50,6 @@ public:
 
     /// Batches handed out and neither accepted nor failed.
     std::size_t in_flight() const noexcept { return in_flight_; }
-    /// The same, not counting batch [first, last] if it is in flight.
-    std::size_t in_flight_except(std::int64_t first, std::int64_t last) const noexcept;
     /// True if a batch failed (the commit position is stuck before it).
     bool blocked() const noexcept { return blocked_; }
 
