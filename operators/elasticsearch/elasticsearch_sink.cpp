@@ -283,7 +283,7 @@ private:
             {
                 std::lock_guard lock(mutex_);
                 if (stop_io_ || !fatal_.empty()) {
-                    break;  // a give-up sets fatal_ too; it is handled after the loop
+                    break;  // a give-up or a failed dead letter; handled after the loop
                 }
                 const auto now = steady::now();
                 if (give_up_after_stop_locked(now)) {
@@ -346,14 +346,12 @@ private:
                 handle(tag, result);
             }
         }
-        bool gave_up = false;
         std::string reason;
         {
             std::lock_guard lock(mutex_);
-            gave_up = give_up_;
             reason = fatal_;
         }
-        if (gave_up) {
+        if (!reason.empty()) {
             fail_all(reason);
         }
         io_cpu_ = thread_cpu_seconds();
@@ -388,7 +386,6 @@ private:
         if (fatal_.empty()) {
             fatal_ = reason;
         }
-        give_up_ = true;
         return true;
     }
 
@@ -571,10 +568,25 @@ private:
         retry_queue_.emplace(when, std::move(request));
     }
 
+    // Called on the I/O thread, never under mutex_.
     void reject(const pending_doc& doc, const std::string& body, std::string_view reason) {
         const std::string_view json(body.data() + doc.span.doc_begin,
                                     doc.span.end - 1 - doc.span.doc_begin);
-        ctx_->reject(json, reason, true, doc.tracker->positions);
+        try {
+            ctx_->reject(json, reason, true, doc.tracker->positions);
+        } catch (const std::exception& e) {
+            // The dead-letter sink could not take it either (an exception here would end the
+            // process): the document is nowhere, so its batch must not be acknowledged, and
+            // the whole sink fails: the I/O loop stops and fails what it still holds.
+            const std::string why = fmt::format("the dead-letter sink failed: {}", e.what());
+            doc.tracker->fail(why);
+            std::lock_guard lock(mutex_);
+            if (fatal_.empty()) {
+                fatal_ = why;
+            }
+            space_cv_.notify_all();
+            done_cv_.notify_all();
+        }
     }
 
     // Called once a request's documents are all resolved (done, dead-lettered or moved to a
@@ -683,7 +695,6 @@ private:
     bool stop_io_ = false;
     bool stop_seen_ = false;  // a stop request was noticed, at stop_at_
     steady::time_point stop_at_{};
-    bool give_up_ = false;  // flush_timeout passed after the stop request
     std::string fatal_;
     std::string last_error_;
 

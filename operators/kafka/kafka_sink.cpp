@@ -184,12 +184,24 @@ void kafka_sink::on_delivery(const rd_kafka_message_t* message) {
             // goes to the dead-letter sink, and the batch still counts as handled.
             const std::string_view payload(static_cast<const char*>(message->payload),
                                            message->len);
-            ctx_->reject(payload,
-                         fmt::format("Kafka delivery to '{}' failed: {}",
-                                     rd_kafka_topic_name(message->rkt),
-                                     rd_kafka_err2str(message->err)),
-                         config_.format == value_format::json,
-                         pending->positions);
+            try {
+                ctx_->reject(payload,
+                             fmt::format("Kafka delivery to '{}' failed: {}",
+                                         rd_kafka_topic_name(message->rkt),
+                                         rd_kafka_err2str(message->err)),
+                             config_.format == value_format::json,
+                             pending->positions);
+            } catch (const std::exception& e) {
+                // The dead-letter sink could not take it either (this is librdkafka's thread,
+                // where an exception would end the process): the record is nowhere, so its
+                // batch must not be acknowledged, and the sink fails at its next call.
+                const std::string reason = fmt::format("the dead-letter sink failed: {}", e.what());
+                pending->fail(reason);
+                std::lock_guard lock(fatal_mutex_);
+                if (fatal_.empty()) {
+                    fatal_ = reason;
+                }
+            }
         }
     }
     settle(pending);

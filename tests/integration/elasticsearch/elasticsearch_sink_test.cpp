@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <fstream>
 #include <random>
 
 extern char** environ;
@@ -187,6 +188,41 @@ sinks:
         CHECK(doc["is_anomaly"].get_bool().value());
     }
     CHECK(lines == spikes);
+    es_test::request("DELETE", "/" + index);
+    es_test::request("DELETE", "/_index_template/" + index);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a dead-letter sink that fails on the I/O thread fails the run, not the process",
+          "[elasticsearch]") {
+    // Rejected documents are dead-lettered from the sink's I/O thread, where an exception would
+    // end the process. A dead-letter file that cannot be opened (its parent is a file) must
+    // fail the pipeline with the reason instead.
+    es_test::require_node();
+    const std::string index = es_test::unique_index("sluice-it-dlfail");
+    const auto dir = es_test::temp_dir("sluice-es-dlfail");
+    {
+        std::ofstream blocker(dir / "not-a-directory");
+        blocker << "x";
+    }
+    const std::string yaml = fmt::format(R"yaml(
+name: es_dead_letter_fails
+dead_letter: {{type: file, path: {dir}/not-a-directory/dead-letter.ndjson}}
+sources:
+  fleet: {{type: generator, sensors: 50, count: 2000, seed: 11, anomaly_rate: 0.05,
+           emit: columns, batch: {{max_records: 1000}}}}
+transforms:
+  coded: {{type: map, inputs: [fleet], columns: {{code: "if(is_anomaly, 'spike', '42')"}}}}
+sinks:
+  es: {{type: elasticsearch, inputs: [coded], url: "{url}", index: {index},
+        template: {{name: {index}, mappings: {{code: long}}}}}}
+)yaml",
+                                         fmt::arg("dir", dir.string()),
+                                         fmt::arg("url", es_test::base_url()),
+                                         fmt::arg("index", index));
+    CHECK_THROWS_WITH(run_yaml(yaml),
+                      Catch::Contains("the dead-letter sink failed") &&
+                              Catch::Contains("cannot create directory"));
     es_test::request("DELETE", "/" + index);
     es_test::request("DELETE", "/_index_template/" + index);
     fs::remove_all(dir);

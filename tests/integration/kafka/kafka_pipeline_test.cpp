@@ -426,3 +426,41 @@ sinks:
     }));
     remove_scratch(dir);
 }
+
+TEST_CASE("a dead-letter sink that fails under a delivery report stops the run, not the process",
+          "[kafka][deadletter]") {
+    // The Kafka sink dead-letters from librdkafka's own thread, where an exception would end
+    // the process. A dead-letter file that cannot be opened (its parent is a file) must fail
+    // the pipeline cleanly instead, with the reason.
+    require_broker();
+    const auto dir = scratch("deadletter-fails");
+    const auto good_topic = unique_name("sluice-dlf-good");
+    create_topic(good_topic, 1);
+    write_file(dir / "not-a-directory", "x");
+    const auto dead = dir / "not-a-directory" / "dead-letter.ndjson";
+    const auto yaml = fmt::format(R"yaml(name: kafka-dead-letter-fails
+dead_letter: {{type: file, path: '{dead}'}}
+sources:
+  fleet: {{type: generator, count: 200, sensors: 10, seed: 3}}
+transforms:
+  routed:
+    type: map
+    inputs: [fleet]
+    columns:
+      destination: "if(key == 'sensor-0001', 'bad topic!', '{good}')"
+sinks:
+  out: {{type: kafka, inputs: [routed], brokers: '{brokers}', topic_column: destination, key_column: key,
+        format: raw, value_column: value, librdkafka: {{message.timeout.ms: 10000}}}}
+)yaml",
+                                  fmt::arg("dead", dead.string()),
+                                  fmt::arg("good", good_topic),
+                                  fmt::arg("brokers", brokers()));
+    sluice_process run(write_file(dir / "pipeline.yaml", yaml));
+    const auto code = run.wait(120s);
+    const auto log = run.log();
+    INFO(log);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);  // the run failed; a crash would be 128 + SIGABRT
+    CHECK_THAT(log, Catch::Contains("cannot create directory"));
+    remove_scratch(dir);
+}
