@@ -373,19 +373,16 @@ sinks:
     remove_scratch(dir);
 }
 
-TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is delivered",
-          "[kafka][deadletter]") {
-    require_broker();
-    const auto dir = scratch("deadletter");
-    const auto good_topic = unique_name("sluice-dl-good");
-    create_topic(good_topic, 2);
-    const auto dead = dir / "dead-letter.ndjson";
-    // 'bad topic!' is not a legal topic name: the broker answers INVALID_TOPIC_EXCEPTION, a
-    // permanent error, for each of sensor-0001's records.
-    const auto yaml = fmt::format(R"yaml(name: kafka-dead-letter-test
+namespace {
+
+// `count` generated readings to Kafka: sensor-0001's to 'bad topic!', which is not a
+// legal topic name (the broker answers INVALID_TOPIC_EXCEPTION, a permanent error, or
+// librdkafka refuses it once its metadata knows), the rest to `good_topic`.
+std::string bad_topic_pipeline(const fs::path& dead, const std::string& good_topic, int count) {
+    return fmt::format(R"yaml(name: kafka-dead-letter-test
 dead_letter: {{type: file, path: '{dead}'}}
 sources:
-  fleet: {{type: generator, count: 1000, sensors: 10, seed: 3}}
+  fleet: {{type: generator, count: {count}, sensors: 10, seed: 3}}
 transforms:
   routed:
     type: map
@@ -396,9 +393,22 @@ sinks:
   out: {{type: kafka, inputs: [routed], brokers: '{brokers}', topic_column: destination, key_column: key,
         format: raw, value_column: value, librdkafka: {{message.timeout.ms: 10000}}}}
 )yaml",
-                                  fmt::arg("dead", dead.string()),
-                                  fmt::arg("good", good_topic),
-                                  fmt::arg("brokers", brokers()));
+                       fmt::arg("dead", dead.string()),
+                       fmt::arg("count", count),
+                       fmt::arg("good", good_topic),
+                       fmt::arg("brokers", brokers()));
+}
+
+}  // namespace
+
+TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is delivered",
+          "[kafka][deadletter]") {
+    require_broker();
+    const auto dir = scratch("deadletter");
+    const auto good_topic = unique_name("sluice-dl-good");
+    create_topic(good_topic, 2);
+    const auto dead = dir / "dead-letter.ndjson";
+    const auto yaml = bad_topic_pipeline(dead, good_topic, 1000);
     sluice_process run(write_file(dir / "pipeline.yaml", yaml));
     const auto code = run.wait(120s);
     INFO(run.log());
@@ -438,23 +448,7 @@ TEST_CASE("a dead-letter sink that fails under a delivery report stops the run, 
     create_topic(good_topic, 1);
     write_file(dir / "not-a-directory", "x");
     const auto dead = dir / "not-a-directory" / "dead-letter.ndjson";
-    const auto yaml = fmt::format(R"yaml(name: kafka-dead-letter-fails
-dead_letter: {{type: file, path: '{dead}'}}
-sources:
-  fleet: {{type: generator, count: 200, sensors: 10, seed: 3}}
-transforms:
-  routed:
-    type: map
-    inputs: [fleet]
-    columns:
-      destination: "if(key == 'sensor-0001', 'bad topic!', '{good}')"
-sinks:
-  out: {{type: kafka, inputs: [routed], brokers: '{brokers}', topic_column: destination, key_column: key,
-        format: raw, value_column: value, librdkafka: {{message.timeout.ms: 10000}}}}
-)yaml",
-                                  fmt::arg("dead", dead.string()),
-                                  fmt::arg("good", good_topic),
-                                  fmt::arg("brokers", brokers()));
+    const auto yaml = bad_topic_pipeline(dead, good_topic, 200);
     sluice_process run(write_file(dir / "pipeline.yaml", yaml));
     const auto code = run.wait(120s);
     const auto log = run.log();
