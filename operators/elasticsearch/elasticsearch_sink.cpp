@@ -150,6 +150,14 @@ public:
         bool opened = false;
         {
             std::unique_lock lock(mutex_);
+            if (!fatal_.empty()) {
+                // Failed while this batch was formatted: the I/O thread may already have
+                // failed what it held and ended, so nothing may be added for it to send.
+                const std::string reason = fatal_;
+                lock.unlock();
+                tracker->fail(reason);
+                throw operator_error(ctx.type(), ctx.id(), reason);
+            }
             for (const doc_span& s : spans_) {
                 const std::size_t len = s.end - s.begin;
                 if (!open_.docs.empty() && (open_.docs.size() >= config_.max_docs ||

@@ -45,15 +45,13 @@ std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const s
     if (result == RD_KAFKA_CONF_OK) {
         return {};
     }
-    std::string reason = error[0] != '\0' ? std::string(error) : "rejected";
-    if (result == RD_KAFKA_CONF_UNKNOWN || sensitive_property(name)) {
-        // librdkafka quotes some invalid values in its text: take them out too.
-        for (auto at = value.empty() ? std::string::npos : reason.find(value);
-             at != std::string::npos;
-             at = reason.find(value, at + 3)) {
-            reason.replace(at, value.size(), "***");
-        }
+    const std::string reason = error[0] != '\0' ? std::string(error) : "rejected";
+    if (result == RD_KAFKA_CONF_UNKNOWN) {
         return fmt::format("librdkafka rejected '{}' (value not shown): {}", name, reason);
+    }
+    if (sensitive_property(name)) {
+        // librdkafka's text may quote the value: none of it is shown.
+        return fmt::format("librdkafka rejected '{}' (value not shown): an invalid value", name);
     }
     return fmt::format("librdkafka rejected '{}: {}': {}", name, value, reason);
 }

@@ -142,8 +142,7 @@ rd_kafka_topic_t* kafka_sink::topic_handle(std::string_view name) {
 void kafka_sink::throw_if_fatal(operator_context& ctx) {
     std::lock_guard lock(fatal_mutex_);
     if (!fatal_.empty()) {
-        throw operator_error(
-                ctx.type(), ctx.id(), fmt::format("Kafka producer failed: {}", fatal_));
+        throw operator_error(ctx.type(), ctx.id(), fmt::format("Kafka sink failed: {}", fatal_));
     }
 }
 
@@ -223,9 +222,21 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
     pending->created_ns = input.created_ns();
     // One extra count for this loop, so the batch cannot settle before every message is queued.
     pending->remaining.store(rows + 1, std::memory_order_relaxed);
-    // A row that gets no delivery report gives up its count. The loop's own count is still
-    // held, so this never frees the batch: only the settle() after the loop or a report can.
-    const auto skip_row = [pending] {
+
+    // A row dead-lettered here gets no delivery report, so it gives up its count (the loop's
+    // own count is still held, so this never frees the batch). If the dead-letter sink fails,
+    // this row and the ones after it are never queued: they give up their counts, the batch
+    // fails (its offsets are not committed) and the loop's count is settled before the error
+    // goes up.
+    const auto reject_row = [&](std::size_t row, std::string_view payload, std::string reason) {
+        try {
+            ctx.reject(payload, reason, json_.has_value(), pending->positions);
+        } catch (const std::exception& e) {
+            pending->fail(fmt::format("the dead-letter sink failed: {}", e.what()));
+            pending->remaining.fetch_sub(rows - row, std::memory_order_acq_rel);
+            settle(pending);
+            throw;
+        }
         pending->remaining.fetch_sub(1, std::memory_order_acq_rel);
     };
 
@@ -255,11 +266,9 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
         std::string_view topic_name = config_.topic;
         if (topics != nullptr) {
             if (!topics->is_valid(row) || topics->string_at(row).empty()) {
-                ctx.reject({payload == nullptr ? "" : payload, payload_size},
-                           fmt::format("column '{}' holds no topic name", config_.topic_column),
-                           cursor.has_value(),
-                           pending->positions);
-                skip_row();
+                reject_row(row,
+                           {payload == nullptr ? "" : payload, payload_size},
+                           fmt::format("column '{}' holds no topic name", config_.topic_column));
                 continue;
             }
             topic_name = topics->string_at(row);
@@ -307,13 +316,11 @@ void kafka_sink::consume(const batch& input, operator_context& ctx) {
                 continue;
             }
             // A record librdkafka refuses outright (too large, unknown partition, ...).
-            ctx.reject({payload == nullptr ? "" : payload, payload_size},
+            reject_row(row,
+                       {payload == nullptr ? "" : payload, payload_size},
                        fmt::format("Kafka refused the record for '{}': {}",
                                    topic_name,
-                                   rd_kafka_err2str(err)),
-                       cursor.has_value(),
-                       pending->positions);
-            skip_row();
+                                   rd_kafka_err2str(err)));
             break;
         }
     }

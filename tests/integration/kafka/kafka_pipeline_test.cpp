@@ -378,9 +378,11 @@ namespace {
 // `count` generated readings to Kafka: sensor-0001's to 'bad topic!', which is not a
 // legal topic name (the broker answers INVALID_TOPIC_EXCEPTION, a permanent error, or
 // librdkafka refuses it once its metadata knows), the rest to `good_topic`.
-std::string bad_topic_pipeline(const fs::path& dead, const std::string& good_topic, int count) {
+std::string bad_topic_pipeline(const std::string& dead_letter,
+                               const std::string& good_topic,
+                               int count) {
     return fmt::format(R"yaml(name: kafka-dead-letter-test
-dead_letter: {{type: file, path: '{dead}'}}
+dead_letter: {dead}
 sources:
   fleet: {{type: generator, count: {count}, sensors: 10, seed: 3}}
 transforms:
@@ -393,10 +395,16 @@ sinks:
   out: {{type: kafka, inputs: [routed], brokers: '{brokers}', topic_column: destination, key_column: key,
         format: raw, value_column: value, librdkafka: {{message.timeout.ms: 10000}}}}
 )yaml",
-                       fmt::arg("dead", dead.string()),
+                       fmt::arg("dead", dead_letter),
                        fmt::arg("count", count),
                        fmt::arg("good", good_topic),
                        fmt::arg("brokers", brokers()));
+}
+
+// The same with the dead letters in a file.
+std::string bad_topic_pipeline(const fs::path& dead, const std::string& good_topic, int count) {
+    return bad_topic_pipeline(
+            fmt::format("{{type: file, path: '{}'}}", dead.string()), good_topic, count);
 }
 
 }  // namespace
@@ -437,6 +445,44 @@ TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is
     remove_scratch(dir);
 }
 
+TEST_CASE("with a Kafka dead-letter sink the run waits until the broker has every dead letter",
+          "[kafka][deadletter]") {
+    require_broker();
+    const auto dir = scratch("deadletter-kafka");
+    const auto good_topic = unique_name("sluice-dlk-good");
+    const auto dead_topic = unique_name("sluice-dlk-dead");
+    create_topic(good_topic, 1);
+    create_topic(dead_topic, 1);
+    const auto to_kafka = [&](const std::string& topic) {
+        return fmt::format(
+                "{{type: kafka, brokers: '{}', topic: '{}', format: json}}", brokers(), topic);
+    };
+    {
+        sluice_process run(write_file(dir / "good.yaml",
+                                      bad_topic_pipeline(to_kafka(dead_topic), good_topic, 1000)));
+        const auto code = run.wait(120s);
+        INFO(run.log());
+        REQUIRE(code == 0);
+        const auto dead = read_topic(dead_topic, 1, 100, 2s);
+        CHECK(dead.size() == 100);  // sensor-0001's 100 readings, each with its reason
+        CHECK(std::all_of(dead.begin(), dead.end(), [](const message& m) {
+            return m.value.find("'bad topic!'") != std::string::npos &&
+                   m.value.find("sensor-0001") != std::string::npos;
+        }));
+    }
+    // A dead-letter topic the broker refuses too: the dead letters are nowhere, so the run
+    // fails (and commits nothing past them) instead of logging and carrying on.
+    sluice_process run(write_file(
+            dir / "bad.yaml", bad_topic_pipeline(to_kafka("bad dead letters!"), good_topic, 200)));
+    const auto code = run.wait(120s);
+    const auto log = run.log();
+    INFO(log);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK_THAT(log, Catch::Contains("the dead-letter sink did not deliver a record"));
+    remove_scratch(dir);
+}
+
 TEST_CASE("a dead-letter sink that fails under a delivery report stops the run, not the process",
           "[kafka][deadletter]") {
     // The Kafka sink dead-letters from librdkafka's own thread, where an exception would end
@@ -455,6 +501,8 @@ TEST_CASE("a dead-letter sink that fails under a delivery report stops the run, 
     INFO(log);
     REQUIRE(code.has_value());
     CHECK(*code == 1);  // the run failed; a crash would be 128 + SIGABRT
-    CHECK_THAT(log, Catch::Contains("cannot create directory"));
+    CHECK_THAT(log,
+               Catch::Contains("the dead-letter sink failed") &&
+                       Catch::Contains("cannot create directory"));
     remove_scratch(dir);
 }
