@@ -1,19 +1,14 @@
 #include "config/dead_letter_adapter.hpp"
 
-#include <sluice/graph/acknowledgement.hpp>
-
 #include <fmt/format.h>
 
 #include <chrono>
-#include <future>
-#include <stdexcept>
-#include <utility>
 
 namespace sluice::detail {
 
 sink_dead_letter_writer::sink_dead_letter_writer(std::unique_ptr<sink> target, std::string id)
     : context_(std::make_unique<operator_context>(
-              "dead_letter", std::move(id), nullptr, &refused_, nullptr))
+              "dead_letter", std::move(id), nullptr, nullptr, nullptr))
     , target_(std::move(target)) {
     reset_builders();
 }
@@ -62,44 +57,15 @@ void sink_dead_letter_writer::write(const dead_letter_record& record) {
     flush();
 }
 
-void sink_dead_letter_writer::refusals::write(const dead_letter_record& record) {
-    std::lock_guard lock(mutex_);
-    if (first_.empty()) {
-        first_ = record.reason;
-    }
-}
-
-std::string sink_dead_letter_writer::refusals::take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(first_, std::string());
-}
-
 void sink_dead_letter_writer::flush() {
     std::lock_guard lock(mutex_);
     if (builders_[0]->empty()) {
         return;
     }
-    // The rows carry an acknowledgement the sink releases once it has delivered them: a file
-    // sink when consume() returns, a Kafka or Elasticsearch sink when the broker or node
-    // confirms. Waiting for it keeps a dead letter from living only in a producer's queue
-    // while its source commits past the record.
-    auto outcome = std::make_shared<std::promise<bool>>();
-    auto delivered = outcome->get_future();
-    {
-        std::vector<column_ptr> columns(builders_.begin(), builders_.end());
-        batch rows(record_schema(), std::move(columns));
-        reset_builders();
-        rows.add_ack(std::make_shared<ack_token>(std::vector<source_position>{},
-                                                 [outcome](const std::vector<source_position>&,
-                                                           bool ok) { outcome->set_value(ok); }));
-        target_->consume(rows, *context_);
-    }  // from here on only the sink can hold the acknowledgement
-    const bool ok = delivered.get();
-    const auto refused = refused_.take();
-    if (!ok || !refused.empty()) {
-        throw std::runtime_error(fmt::format("the dead-letter sink did not deliver a record{}",
-                                             refused.empty() ? "" : ": " + refused));
-    }
+    std::vector<column_ptr> columns(builders_.begin(), builders_.end());
+    batch rows(record_schema(), std::move(columns));
+    reset_builders();
+    target_->consume(rows, *context_);
 }
 
 void sink_dead_letter_writer::finish() {

@@ -445,7 +445,7 @@ TEST_CASE("a record the broker refuses for good is dead-lettered and the rest is
     remove_scratch(dir);
 }
 
-TEST_CASE("with a Kafka dead-letter sink the run waits until the broker has every dead letter",
+TEST_CASE("a Kafka dead-letter sink has every dead letter in its topic when the run ends",
           "[kafka][deadletter]") {
     require_broker();
     const auto dir = scratch("deadletter-kafka");
@@ -453,33 +453,19 @@ TEST_CASE("with a Kafka dead-letter sink the run waits until the broker has ever
     const auto dead_topic = unique_name("sluice-dlk-dead");
     create_topic(good_topic, 1);
     create_topic(dead_topic, 1);
-    const auto to_kafka = [&](const std::string& topic) {
-        return fmt::format(
-                "{{type: kafka, brokers: '{}', topic: '{}', format: json}}", brokers(), topic);
-    };
-    {
-        sluice_process run(write_file(dir / "good.yaml",
-                                      bad_topic_pipeline(to_kafka(dead_topic), good_topic, 1000)));
-        const auto code = run.wait(120s);
-        INFO(run.log());
-        REQUIRE(code == 0);
-        const auto dead = read_topic(dead_topic, 1, 100, 2s);
-        CHECK(dead.size() == 100);  // sensor-0001's 100 readings, each with its reason
-        CHECK(std::all_of(dead.begin(), dead.end(), [](const message& m) {
-            return m.value.find("'bad topic!'") != std::string::npos &&
-                   m.value.find("sensor-0001") != std::string::npos;
-        }));
-    }
-    // A dead-letter topic the broker refuses too: the dead letters are nowhere, so the run
-    // fails (and commits nothing past them) instead of logging and carrying on.
-    sluice_process run(write_file(
-            dir / "bad.yaml", bad_topic_pipeline(to_kafka("bad dead letters!"), good_topic, 200)));
+    const auto dead_letter = fmt::format(
+            "{{type: kafka, brokers: '{}', topic: '{}', format: json}}", brokers(), dead_topic);
+    sluice_process run(
+            write_file(dir / "pipeline.yaml", bad_topic_pipeline(dead_letter, good_topic, 1000)));
     const auto code = run.wait(120s);
-    const auto log = run.log();
-    INFO(log);
-    REQUIRE(code.has_value());
-    CHECK(*code == 1);
-    CHECK_THAT(log, Catch::Contains("the dead-letter sink did not deliver a record"));
+    INFO(run.log());
+    REQUIRE(code == 0);
+    const auto dead = read_topic(dead_topic, 1, 100, 2s);
+    CHECK(dead.size() == 100);  // sensor-0001's 100 readings, each with its reason
+    CHECK(std::all_of(dead.begin(), dead.end(), [](const message& m) {
+        return m.value.find("'bad topic!'") != std::string::npos &&
+               m.value.find("sensor-0001") != std::string::npos;
+    }));
     remove_scratch(dir);
 }
 
