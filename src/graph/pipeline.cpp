@@ -115,7 +115,6 @@ struct pipeline::impl {
 
     std::string name;
     runtime_config config;
-    std::vector<std::unique_ptr<node_state>> nodes;  // declaration order
     detail::topology topo;
     std::unique_ptr<dead_letter_writer> dead_letter;
     bool prepared = false;
@@ -129,6 +128,11 @@ struct pipeline::impl {
     std::exception_ptr first_error;
 
     std::atomic<bool> failed{false};
+
+    // Declared last, so destroyed first: an operator going away (a Kafka sink's final flush,
+    // an acknowledgement dropped) may still reach the dead-letter writer, the acknowledgement
+    // flag, the resume state and the error slot above.
+    std::vector<std::unique_ptr<node_state>> nodes;  // declaration order
 
     impl() = default;
     impl(const impl&) = delete;
